@@ -1,0 +1,246 @@
+"""Spectra of Gaussian sources: the eigenvalues of the covariance.
+
+A :class:`Spectrum` holds validated eigenvalues (variances of the independent
+components), sorted in descending order. Isotropic noise in pixel space is
+isotropic in the eigenbasis, so every closed form in :mod:`gaussian.curves`
+only needs the spectrum.
+
+Constructors: :func:`power_law`, :func:`flat`, :func:`exponential`,
+:func:`from_eigvals`, :func:`from_covariance`, :func:`from_data`,
+:func:`from_npy`, :func:`patches` (the bundled natural-image 8x8 patch
+spectrum) and :func:`parse` for the command line's ``--spectrum`` strings.
+"""
+from __future__ import annotations
+
+import dataclasses
+import pathlib
+
+import numpy as np
+
+__all__ = [
+    "Spectrum",
+    "from_eigvals",
+    "power_law",
+    "flat",
+    "exponential",
+    "from_covariance",
+    "from_data",
+    "from_npy",
+    "patches",
+    "parse",
+    "SPEC_HELP",
+]
+
+_DATA_DIR = pathlib.Path(__file__).resolve().parent / "data"
+PATCHES_FILE = _DATA_DIR / "patches8x8_eigvals.npy"
+
+SPEC_HELP = (
+    "powerlaw:P (lam_k = k^-P, mean 1), flat (all 1), exp:S (lam_k = exp(-S k), mean 1), "
+    "patches (natural-image 8x8 patches, 64 dims), or PATH.npy (1-D eigenvalues, a square "
+    "symmetric covariance, or an N x d data matrix)"
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class Spectrum:
+    """Eigenvalues of a Gaussian source's covariance, descending, all finite and > 0.
+
+    Attributes
+    ----------
+    name : str
+        How the spectrum was made, e.g. ``"powerlaw:1"`` or ``"patches"``.
+    eigvals : numpy.ndarray
+        Shape ``[dim]``, float64, read-only, sorted descending.
+    """
+
+    name: str
+    eigvals: np.ndarray
+
+    def __post_init__(self):
+        eigvals = _validated(self.eigvals, "eigvals")
+        eigvals = np.sort(eigvals)[::-1].copy()
+        eigvals.flags.writeable = False
+        object.__setattr__(self, "eigvals", eigvals)
+
+    @property
+    def dim(self) -> int:
+        """Number of components ``d``."""
+        return int(self.eigvals.size)
+
+    @property
+    def mean_variance(self) -> float:
+        """Mean eigenvalue: the MSE per dim of reconstructing with the mean (zero rate)."""
+        return float(np.mean(self.eigvals))
+
+    def to_dict(self) -> dict:
+        """JSON-ready ``{"name", "dim", "eigvals"}``."""
+        return {"name": self.name, "dim": self.dim, "eigvals": self.eigvals.tolist()}
+
+
+def _validated(values, argument: str) -> np.ndarray:
+    """A 1-D float64 copy of ``values``, or ValueError naming ``argument``."""
+    try:
+        arr = np.array(values, dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{argument}: not an array of numbers ({err})") from None
+    if arr.ndim != 1:
+        raise ValueError(f"{argument}: expected a 1-D array of eigenvalues, got shape {arr.shape}")
+    if arr.size == 0:
+        raise ValueError(f"{argument}: needs at least one eigenvalue (dim >= 1), got none")
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        raise ValueError(f"{argument}: eigenvalues must be finite, got {float(arr[bad][0])!r} at index {int(np.argmax(bad))}")
+    if (arr <= 0).any():
+        i = int(np.argmax(arr <= 0))
+        raise ValueError(
+            f"{argument}: eigenvalues must be > 0, got {float(arr[i])!r} at index {i} "
+            "(drop zero-variance components: they cost no rate and add no distortion)"
+        )
+    return arr
+
+
+def _check_dim(dim) -> int:
+    if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)) or dim < 1:
+        raise ValueError(f"dim: must be an integer >= 1, got {dim!r}")
+    return int(dim)
+
+
+def _mean_one(eigvals: np.ndarray) -> np.ndarray:
+    return eigvals / eigvals.mean()
+
+
+def from_eigvals(eigvals, name: str = "custom") -> Spectrum:
+    """Spectrum from explicit eigenvalues (validated, sorted descending)."""
+    return Spectrum(name, _validated(eigvals, "eigvals"))
+
+
+def power_law(dim: int, exponent: float) -> Spectrum:
+    """Power law ``lam_k ∝ k^-exponent`` (k = 1..dim), normalised to mean 1.
+
+    >>> power_law(4, 1.0).eigvals.round(4).tolist()
+    [1.92, 0.96, 0.64, 0.48]
+    """
+    dim = _check_dim(dim)
+    if not np.isfinite(exponent) or exponent < 0:
+        raise ValueError(f"exponent: must be finite and >= 0, got {exponent!r}")
+    k = np.arange(1, dim + 1, dtype=np.float64)
+    return Spectrum(f"powerlaw:{exponent:g}", _mean_one(np.exp(-exponent * np.log(k))))
+
+
+def flat(dim: int) -> Spectrum:
+    """Flat spectrum: every eigenvalue 1 (white source; isotropic noise is optimal)."""
+    return Spectrum("flat", np.ones(_check_dim(dim)))
+
+
+def exponential(dim: int, decay: float) -> Spectrum:
+    """Exponential decay ``lam_k ∝ exp(-decay * k)`` (k = 1..dim), normalised to mean 1."""
+    dim = _check_dim(dim)
+    if not np.isfinite(decay) or decay < 0:
+        raise ValueError(f"decay: must be finite and >= 0, got {decay!r}")
+    logs = -decay * np.arange(dim, dtype=np.float64)
+    logs -= logs.max()
+    return Spectrum(f"exp:{decay:g}", _mean_one(np.exp(logs)))
+
+
+def from_covariance(cov, name: str = "covariance") -> Spectrum:
+    """Spectrum of a symmetric positive-definite covariance matrix."""
+    cov = np.asarray(cov, dtype=np.float64)
+    if cov.ndim != 2 or cov.shape[0] != cov.shape[1] or cov.shape[0] == 0:
+        raise ValueError(f"cov: expected a non-empty square matrix, got shape {cov.shape}")
+    if not np.isfinite(cov).all():
+        raise ValueError("cov: entries must be finite")
+    scale = np.abs(cov).max()
+    if not np.allclose(cov, cov.T, rtol=1e-10, atol=1e-12 * scale):
+        raise ValueError("cov: matrix is not symmetric")
+    eigvals = np.linalg.eigvalsh(0.5 * (cov + cov.T))
+    if eigvals.min() <= 0:
+        raise ValueError(
+            f"cov: not positive definite ({int((eigvals <= 0).sum())} eigenvalue(s) <= 0, "
+            f"smallest {eigvals.min():.3g})"
+        )
+    return Spectrum(name, eigvals)
+
+
+def from_data(samples, name: str = "data") -> Spectrum:
+    """Spectrum of the empirical covariance of ``samples`` (shape ``[N, d]``, N > d)."""
+    samples = np.asarray(samples, dtype=np.float64)
+    if samples.ndim != 2:
+        raise ValueError(f"samples: expected shape [N, d], got {samples.shape}")
+    n, d = samples.shape
+    if n <= d:
+        raise ValueError(f"samples: need more samples than dimensions for a full-rank covariance, got N={n}, d={d}")
+    if not np.isfinite(samples).all():
+        raise ValueError("samples: entries must be finite")
+    return from_covariance(np.cov(samples, rowvar=False), name=name)
+
+
+def from_npy(path) -> Spectrum:
+    """Spectrum from a ``.npy`` file: 1-D eigenvalues, a symmetric covariance, or an N x d data matrix."""
+    path = pathlib.Path(path)
+    try:
+        arr = np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise ValueError(f"spectrum: file not found: {path}") from None
+    except (OSError, ValueError, EOFError):
+        raise ValueError(f"spectrum: cannot read {path}: not a .npy file of numbers") from None
+    if not np.issubdtype(arr.dtype, np.number) or np.iscomplexobj(arr):
+        raise ValueError(f"spectrum: {path} holds {arr.dtype} data, expected real numbers")
+    name = path.name
+    if arr.ndim == 1:
+        return from_eigvals(arr, name=name)
+    if arr.ndim == 2 and arr.shape[0] == arr.shape[1] and np.allclose(arr, arr.T):
+        return from_covariance(arr, name=name)
+    if arr.ndim == 2:
+        return from_data(arr, name=name)
+    raise ValueError(f"spectrum: {path} has shape {arr.shape}; expected 1-D eigenvalues or a 2-D matrix")
+
+
+def patches() -> Spectrum:
+    """The bundled natural-image 8x8 patch spectrum (64 dims, pixels in [-1, 1]).
+
+    Made by ``scripts/make_patch_spectrum.py`` from the photographs that ship
+    with scikit-image and scikit-learn; ``gaussian/data/patches8x8_eigvals.json``
+    records the sources.
+    """
+    return Spectrum("patches", np.load(PATCHES_FILE))
+
+
+def _number(text: str, argument: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"{argument}: expected a number, got {text!r}") from None
+    return value
+
+
+def parse(spec: str, dim: int | None = None) -> Spectrum:
+    """Spectrum from a command-line string (see ``SPEC_HELP``); ``dim`` for the synthetic ones.
+
+    >>> parse("powerlaw:2", dim=3).eigvals.round(4).tolist()
+    [2.2041, 0.551, 0.2449]
+    """
+    spec = spec.strip()
+    kind, _, arg = spec.partition(":")
+    kind = kind.lower()
+    if kind == "patches" and not arg:
+        spectrum = patches()
+        if dim is not None and dim != spectrum.dim:
+            raise ValueError(f"dim: the patches spectrum has {spectrum.dim} dims, got --dim {dim}")
+        return spectrum
+    if kind in ("powerlaw", "flat", "exp"):
+        if dim is None:
+            raise ValueError(f"dim: spectrum {spec!r} needs a dimension")
+        if kind == "flat":
+            if arg:
+                raise ValueError(f"spectrum: 'flat' takes no parameter, got {spec!r}")
+            return flat(dim)
+        if not arg:
+            raise ValueError(f"spectrum: {kind!r} needs a parameter, e.g. {kind}:1")
+        value = _number(arg, "spectrum")
+        return power_law(dim, value) if kind == "powerlaw" else exponential(dim, value)
+    if spec.endswith(".npy"):
+        spectrum = from_npy(spec)
+        if dim is not None and dim != spectrum.dim:
+            raise ValueError(f"dim: {spec} has {spectrum.dim} dims, got --dim {dim}")
+        return spectrum
+    raise ValueError(f"spectrum: unknown spectrum {spec!r}; expected {SPEC_HELP}")
