@@ -64,7 +64,8 @@ LN2 = math.log(2.0)
 # 5e-7 -> 1e-12 relative.
 _STEP_TOL = 5e-7
 _GRID_SPACING = 1.0 / 16.0  # log units between exact bracketing evaluations
-_CHUNK_ELEMS = 1 << 15  # rows x dims per block: keeps temporaries in cache
+_CHUNK_ELEMS = 1 << 15
+_LOG_MAX = 700.0  # largest ln(snr * lam) a pass evaluates  # rows x dims per block: keeps temporaries in cache
 
 
 # --------------------------------------------------------------------------
@@ -124,8 +125,6 @@ def _isotropic_pass(eigvals: np.ndarray, log_snr: np.ndarray) -> np.ndarray:
     snr = np.exp(log_snr)
     for sl in _chunks(m, d):
         x = snr[sl, None] * eigvals
-        if not np.isfinite(x).all():
-            raise ValueError("rate_bits_total: rate too high: snr * eigval overflows double precision")
         r = 1.0 / (1.0 + x)
         s = x * r
         rho = np.sqrt(s)
@@ -165,12 +164,7 @@ def _allocated_pass(eigvals: np.ndarray, tau: np.ndarray) -> np.ndarray:
     scale = np.exp(tau)
     for sl in _chunks(m, d):
         a = scale[sl, None] * eigvals
-        b = a * a
-        if not np.isfinite(b).all():
-            raise ValueError("rate_bits_total: rate too high: the allocation overflows double precision")
-        b *= 4.0
-        b += 1.0
-        np.sqrt(b, out=b)
+        b = np.hypot(1.0, 2.0 * a)  # sqrt(1 + 4 a^2) without overflow
         b1 = b + 1.0
         rho = 2.0 * a / b1
         a *= rho  # y
@@ -196,7 +190,9 @@ def _solve(pass_fn, eigvals, key: int, targets: np.ndarray, lo: np.ndarray, hi: 
     ``[k, n]`` (the quantities, without derivatives).
     """
     n = targets.size
-    t_min, t_max = float(lo.min()), float(hi.max())
+    # keep snr * lam (or lam e^tau) below e^_LOG_MAX: beyond it double precision overflows
+    t_cap = _LOG_MAX - math.log(eigvals[0])
+    t_min, t_max = float(lo.min()), min(float(hi.max()), t_cap)
     num_grid = int(min(max(math.ceil((t_max - t_min) / _GRID_SPACING) + 1, 3), max(3, n)))
     grid = np.linspace(t_min, t_max, num_grid)
     g = pass_fn(eigvals, grid)
@@ -209,7 +205,9 @@ def _solve(pass_fn, eigvals, key: int, targets: np.ndarray, lo: np.ndarray, hi: 
         if not (below or above):
             break
         width = max(1.0, grid[-1] - grid[0])
-        extra = np.array([grid[0] - width]) if below else np.array([grid[-1] + width])
+        if above and grid[-1] >= t_cap:
+            raise ValueError("rate_bits_total: rate too high: the answer is below double precision's range")
+        extra = np.array([grid[0] - width]) if below else np.array([min(grid[-1] + width, t_cap)])
         ge = pass_fn(eigvals, extra)
         grid = np.concatenate([extra, grid]) if below else np.concatenate([grid, extra])
         g = np.concatenate([ge, g], axis=1) if below else np.concatenate([g, ge], axis=1)

@@ -1,0 +1,111 @@
+"""The command line ``python -m gaussian.rd``: outputs, errors, light imports."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from gaussian import curves, rd, spectrum
+
+
+def _run(capsys, argv):
+    code = rd.main(argv)
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_default_table(capsys):
+    code, out, _ = _run(capsys, ["--dim", "64"])
+    assert code == 0
+    lines = out.strip().splitlines()
+    assert lines[0].startswith("spectrum patches: dim 64")
+    assert "A/F dB" in lines[2] and "mmse/rd dB" in lines[2]
+    assert len(lines) == 3 + 12 + 1
+    assert "3.0103 dB" in lines[-1]
+
+
+def test_json_matches_library(capsys):
+    """JSON rows carry the documented keys and the values of gaussian.curves at the same rates."""
+    code, out, _ = _run(capsys, ["--spectrum", "powerlaw:1.5", "--dim", "32", "--rates", "0.1:4:5",
+                                 "--format", "json", "--peak", "2"])
+    assert code == 0
+    doc = json.loads(out)
+    assert doc["spectrum"]["name"] == "powerlaw:1.5" and doc["spectrum"]["dim"] == 32
+    assert len(doc["spectrum"]["eigvals"]) == 32
+    rows = doc["rows"]
+    assert len(rows) == 5
+    assert set(rows[0]["mse_per_dim"]) == {"rd", "rdp", "diffc_a", "diffc_f", "mmse", "diffc_f_allocated"}
+    rates = np.array([r["rate_bits_total"] for r in rows])
+    np.testing.assert_allclose(rates / 32, np.geomspace(0.1, 4, 5), rtol=1e-14)
+    want = curves.evaluate(spectrum.power_law(32, 1.5), rates)
+    for i, r in enumerate(rows):
+        assert r["rate_bits_per_dim"] == pytest.approx(r["rate_bits_total"] / 32)
+        assert r["snr"] == want.snr[i]
+        for s in curves.SCHEMES:
+            assert r["mse_per_dim"][s] == want.mse(s)[i]
+            assert r["psnr_db"][s] == pytest.approx(10 * np.log10(4 / want.mse(s)[i]))
+
+
+def test_csv_and_explicit_totals(capsys):
+    code, out, _ = _run(capsys, ["--spectrum", "flat", "--dim", "4", "--rate-bits-total", "0,1,10",
+                                 "--format", "csv"])
+    assert code == 0
+    lines = out.strip().splitlines()
+    assert lines[0].split(",")[:4] == ["rate_bits_per_dim", "rate_bits_total", "snr", "mse_rd"]
+    assert len(lines) == 4
+    assert float(lines[1].split(",")[3]) == 1.0  # zero rate: rd = variance
+
+
+def test_npy_spectrum(tmp_path, capsys):
+    np.save(tmp_path / "eig.npy", np.array([3.0, 2.0, 1.0]))
+    code, out, _ = _run(capsys, ["--spectrum", str(tmp_path / "eig.npy"), "--format", "json"])
+    assert code == 0 and json.loads(out)["spectrum"]["dim"] == 3
+
+
+def test_plot(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    path = tmp_path / "c.png"
+    code, _, _ = _run(capsys, ["--dim", "16", "--plot", str(path)])
+    assert code == 0 and path.stat().st_size > 1000
+
+
+@pytest.mark.parametrize(
+    "argv, flag",
+    [(["--dim", "0"], "--dim"), (["--dim", "-3"], "--dim"), (["--spectrum", "zipf"], "--spectrum"),
+     (["--rates=-1:2:3"], "--rates"), (["--rates", "1:2"], "--rates"), (["--rates", "2:1:3"], "--rates"),
+     (["--rate-bits-total", "1,-2"], "--rate-bits-total"), (["--rate-bits-total", "nan"], "--rate-bits-total"),
+     (["--rate-bits-total", "a"], "--rate-bits-total"), (["--peak", "0"], "--peak"),
+     (["--dim", "abc"], "--dim"), (["--format", "xml"], "--format")],
+)
+def test_bad_input_one_line_exit_2(capsys, argv, flag):
+    with pytest.raises(SystemExit) as exc:
+        rd.main(argv)
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and flag in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("content", [np.array([1.0, -1.0]), np.array([1.0, np.nan]), np.zeros(0)])
+def test_bad_npy_files(tmp_path, capsys, content):
+    np.save(tmp_path / "bad.npy", content)
+    with pytest.raises(SystemExit) as exc:
+        rd.main(["--spectrum", str(tmp_path / "bad.npy")])
+    assert exc.value.code == 2 and "--spectrum" in capsys.readouterr().err
+
+
+def test_cli_imports_no_heavy_modules():
+    """The default run imports neither torch, sympy nor matplotlib (nor the rest of the toolkit)."""
+    code = (
+        "import sys, runpy; sys.argv = ['gaussian.rd', '--dim', '64'];"
+        "import io, contextlib\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    try:\n        runpy.run_module('gaussian.rd', run_name='__main__')\n"
+        "    except SystemExit:\n        pass\n"
+        "heavy = [m for m in ('torch', 'sympy', 'matplotlib', 'theory', 'empirical', 'scipy.optimize') if m in sys.modules]\n"
+        "print(','.join(heavy))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""

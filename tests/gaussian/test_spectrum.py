@@ -1,0 +1,104 @@
+"""Spectrum constructors and their validation."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from gaussian import spectrum
+
+
+def test_power_law_flat_exponential():
+    s = spectrum.power_law(10, 2.0)
+    k = np.arange(1, 11.0)
+    np.testing.assert_allclose(s.eigvals, k**-2 / np.mean(k**-2), rtol=1e-14)
+    assert spectrum.flat(5).eigvals.tolist() == [1.0] * 5
+    e = spectrum.exponential(4, 0.5)
+    np.testing.assert_allclose(e.eigvals[1:] / e.eigvals[:-1], np.exp(-0.5), rtol=1e-14)
+    assert e.eigvals.mean() == pytest.approx(1.0, rel=1e-14)
+
+
+def test_sorted_descending_and_read_only():
+    s = spectrum.from_eigvals([1.0, 3.0, 2.0])
+    assert s.eigvals.tolist() == [3.0, 2.0, 1.0]
+    with pytest.raises(ValueError):
+        s.eigvals[0] = 5.0
+
+
+def test_from_covariance_and_data():
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((5, 5))
+    cov = a @ a.T + 0.1 * np.eye(5)
+    np.testing.assert_allclose(spectrum.from_covariance(cov).eigvals, np.sort(np.linalg.eigvalsh(cov))[::-1])
+    x = rng.standard_normal((4000, 3)) * np.array([3.0, 1.0, 0.5])
+    np.testing.assert_allclose(spectrum.from_data(x).eigvals, [9.0, 1.0, 0.25], rtol=0.1)
+    with pytest.raises(ValueError, match="symmetric"):
+        spectrum.from_covariance(np.array([[1.0, 0.5], [0.0, 1.0]]))
+    with pytest.raises(ValueError, match="positive definite"):
+        spectrum.from_covariance(np.array([[1.0, 1.0], [1.0, 1.0]]))
+    with pytest.raises(ValueError, match="more samples"):
+        spectrum.from_data(rng.standard_normal((3, 5)))
+
+
+def test_from_npy_variants(tmp_path):
+    np.save(tmp_path / "e.npy", np.array([2.0, 1.0]))
+    np.save(tmp_path / "c.npy", np.diag([4.0, 1.0]))
+    rng = np.random.default_rng(1)
+    np.save(tmp_path / "x.npy", rng.standard_normal((500, 3)))
+    assert spectrum.from_npy(tmp_path / "e.npy").eigvals.tolist() == [2.0, 1.0]
+    assert spectrum.from_npy(tmp_path / "c.npy").eigvals.tolist() == [4.0, 1.0]
+    assert spectrum.from_npy(tmp_path / "x.npy").dim == 3
+    (tmp_path / "bad.npy").write_text("not numpy")
+    with pytest.raises(ValueError, match="not a .npy file"):
+        spectrum.from_npy(tmp_path / "bad.npy")
+    with pytest.raises(ValueError, match="not found"):
+        spectrum.from_npy(tmp_path / "missing.npy")
+
+
+def test_bundled_patch_spectrum_and_its_record():
+    """The natural-patch spectrum ships with a JSON record of how it was made."""
+    s = spectrum.patches()
+    assert s.dim == 64 and (np.diff(s.eigvals) <= 0).all() and s.eigvals[-1] > 0
+    meta = json.loads(spectrum.PATCHES_FILE.with_suffix(".json").read_text())
+    assert meta["dim"] == 64 and meta["made_by"] == "scripts/make_patch_spectrum.py"
+    assert meta["trace"] == pytest.approx(s.eigvals.sum(), rel=1e-12)
+    # natural images: the DC component dominates and the tail decays like a power law
+    assert s.eigvals[0] > 10 * s.eigvals[1]
+
+
+def test_patch_spectrum_is_reproducible_from_its_script():
+    """Re-running the maker (where scikit-image and scikit-learn are installed) gives the shipped values."""
+    pytest.importorskip("skimage")
+    pytest.importorskip("sklearn")
+    import importlib.util
+    import pathlib
+
+    path = pathlib.Path(__file__).resolve().parents[2] / "scripts" / "make_patch_spectrum.py"
+    spec = importlib.util.spec_from_file_location("make_patch_spectrum", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    data = np.concatenate([mod.patches(img) for _, img in mod.load_photographs()])
+    eig = np.sort(np.linalg.eigvalsh(np.cov(data, rowvar=False)))[::-1]
+    np.testing.assert_allclose(eig, spectrum.patches().eigvals, rtol=1e-8)
+
+
+@pytest.mark.parametrize(
+    "values, match",
+    [([], "at least one"), ([1.0, -2.0], "> 0"), ([1.0, np.nan], "finite"), ([np.inf], "finite"),
+     ([[1.0, 2.0]], "1-D"), ([0.0, 1.0], "> 0")],
+)
+def test_bad_eigvals(values, match):
+    with pytest.raises(ValueError, match=match):
+        spectrum.from_eigvals(values)
+
+
+@pytest.mark.parametrize(
+    "spec, dim, match",
+    [("powerlaw", 4, "parameter"), ("powerlaw:x", 4, "number"), ("powerlaw:-1", 4, "exponent"),
+     ("exp:nan", 4, "decay"), ("flat:3", 4, "no parameter"), ("nope", 4, "unknown"),
+     ("patches", 32, "64 dims"), ("flat", 0, "dim")],
+)
+def test_parse_errors(spec, dim, match):
+    with pytest.raises(ValueError, match=match):
+        spectrum.parse(spec, dim)
