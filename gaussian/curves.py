@@ -65,7 +65,7 @@ LN2 = math.log(2.0)
 _STEP_TOL = 5e-7
 _GRID_SPACING = 1.0 / 16.0  # log units between exact bracketing evaluations
 _CHUNK_ELEMS = 1 << 15
-_LOG_MAX = 700.0  # largest ln(snr * lam) a pass evaluates  # rows x dims per block: keeps temporaries in cache
+_LOG_MAX = 340.0  # largest ln(snr * lam) a pass evaluates: 4 e^680 is finite  # rows x dims per block: keeps temporaries in cache
 
 
 # --------------------------------------------------------------------------
@@ -106,10 +106,13 @@ _RATE, _MMSE, _FLOW = 0, 1, 2  # isotropic pass rows (x2)
 _ARATE, _AFLOW = 0, 1  # allocated pass rows (x2)
 
 
-def _chunks(m: int, d: int):
+def _blocks(m: int, d: int):
+    """Row slices of at most ``_CHUNK_ELEMS`` elements and four scratch arrays of that size."""
     rows = max(1, _CHUNK_ELEMS // d)
+    scratch = [np.empty((rows, d)) for _ in range(4)]
     for start in range(0, m, rows):
-        yield slice(start, min(m, start + rows))
+        stop = min(m, start + rows)
+        yield slice(start, stop), [a[: stop - start] for a in scratch]
 
 
 def _isotropic_pass(eigvals: np.ndarray, log_snr: np.ndarray) -> np.ndarray:
@@ -120,22 +123,24 @@ def _isotropic_pass(eigvals: np.ndarray, log_snr: np.ndarray) -> np.ndarray:
     rate' = 1/2 sum s, mmse = sum lam r, mmse' = -sum lam s r,
     flow = sum 2 lam r / (1 + rho), flow' = -sum lam rho r.
     """
-    m, d = log_snr.size, eigvals.size
-    out = np.empty((6, m))
+    out = np.empty((6, log_snr.size))
     snr = np.exp(log_snr)
-    for sl in _chunks(m, d):
-        x = snr[sl, None] * eigvals
-        r = 1.0 / (1.0 + x)
-        s = x * r
-        rho = np.sqrt(s)
-        out[0, sl] = 0.5 * np.log1p(x).sum(axis=1)
+    for sl, (x, r, s, w) in _blocks(log_snr.size, eigvals.size):
+        np.multiply(snr[sl, None], eigvals, out=x)
+        np.add(x, 1.0, out=r)
+        np.divide(1.0, r, out=r)
+        np.multiply(x, r, out=s)
+        np.log1p(x, out=w)
+        out[0, sl] = 0.5 * w.sum(axis=1)
         out[1, sl] = 0.5 * s.sum(axis=1)
         out[2, sl] = r @ eigvals
-        s *= r
+        np.sqrt(s, out=w)  # rho
+        np.multiply(s, r, out=s)
         out[3, sl] = -(s @ eigvals)
-        out[5, sl] = -((rho * r) @ eigvals)
-        rho += 1.0
-        np.divide(r, rho, out=r)
+        np.multiply(w, r, out=x)
+        out[5, sl] = -(x @ eigvals)
+        w += 1.0
+        np.divide(r, w, out=r)
         out[4, sl] = 2.0 * (r @ eigvals)
     return out
 
@@ -158,23 +163,30 @@ def _allocated_pass(eigvals: np.ndarray, tau: np.ndarray) -> np.ndarray:
     Rows: rate_nats, d/dtau; flow_total (= rdp SSE), d/dtau. Per component,
     with ``b = 1 + 2y``: R = 1/2 ln(1 + y), R' = y / b,
     D = 2 lam (1 - rho) = 4 lam / ((1 + b)(1 + rho)), D' = -2 lam rho / b.
+    (``a <= e^_LOG_MAX`` keeps ``4 a^2`` finite.)
     """
-    m, d = tau.size, eigvals.size
-    out = np.empty((4, m))
+    out = np.empty((4, tau.size))
     scale = np.exp(tau)
-    for sl in _chunks(m, d):
-        a = scale[sl, None] * eigvals
-        b = np.hypot(1.0, 2.0 * a)  # sqrt(1 + 4 a^2) without overflow
-        b1 = b + 1.0
-        rho = 2.0 * a / b1
+    for sl, (a, b, rho, w) in _blocks(tau.size, eigvals.size):
+        np.multiply(scale[sl, None], eigvals, out=a)
+        np.multiply(a, a, out=b)
+        b *= 4.0
+        b += 1.0
+        np.sqrt(b, out=b)
+        np.add(b, 1.0, out=w)
+        np.divide(1.0, w, out=w)  # 1 / (1 + b)
+        np.multiply(a, w, out=rho)
+        rho *= 2.0
         a *= rho  # y
-        out[0, sl] = 0.5 * np.log1p(a).sum(axis=1)
         np.divide(1.0, b, out=b)
-        out[1, sl] = (a * b).sum(axis=1)
-        out[3, sl] = -2.0 * ((rho * b) @ eigvals)
+        out[1, sl] = np.einsum("ij,ij->i", a, b)
+        np.log1p(a, out=a)
+        out[0, sl] = 0.5 * a.sum(axis=1)
+        np.multiply(rho, b, out=a)
+        out[3, sl] = -2.0 * (a @ eigvals)
         rho += 1.0
-        b1 *= rho
-        out[2, sl] = 4.0 * ((1.0 / b1) @ eigvals)
+        np.divide(w, rho, out=w)
+        out[2, sl] = 4.0 * (w @ eigvals)
     return out
 
 
