@@ -53,12 +53,14 @@ def throughput(repeats: int, dim: int = 12288, num_rates: int = 1000) -> dict:
     spec = spectrum.power_law(dim, 1.0)
     rates = np.geomspace(0.01, 8.0, num_rates) * dim
     curves.evaluate(spec, rates[:10])
-    times = []
+    times, cpu = [], []
     for _ in range(repeats):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         curves.evaluate(spec, rates)
         times.append(time.perf_counter() - start)
-    return {"dim": dim, "num_rates": num_rates, "best_seconds": min(times), "median_seconds": statistics.median(times)}
+        cpu.append(time.process_time() - start_cpu)
+    return {"dim": dim, "num_rates": num_rates, "best_seconds": min(times),
+            "median_seconds": statistics.median(times), "best_cpu_seconds": min(cpu)}
 
 
 def main(argv=None) -> int:
@@ -78,7 +80,7 @@ def main(argv=None) -> int:
     print(f"start-up: python -m gaussian.rd --dim 64 {s['cli_seconds']:.3f} s, "
           f"import numpy, scipy {s['baseline_seconds']:.3f} s, ratio {s['ratio']:.2f} (goal <= 1.3)")
     print(f"six schemes, d = {t['dim']}, {t['num_rates']} rates, one core: best {t['best_seconds']:.3f} s, "
-          f"median {t['median_seconds']:.3f} s (goal < 0.2 s)")
+          f"median {t['median_seconds']:.3f} s, best CPU time {t['best_cpu_seconds']:.3f} s (goal < 0.2 s)")
     return 0
 
 

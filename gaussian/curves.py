@@ -115,23 +115,28 @@ def _blocks(m: int, d: int):
         yield slice(start, stop), [a[: stop - start] for a in scratch]
 
 
-def _isotropic_pass(eigvals: np.ndarray, log_snr: np.ndarray) -> np.ndarray:
+def _isotropic_pass(eigvals: np.ndarray, log_snr: np.ndarray, rate_only: bool = False) -> np.ndarray:
     """Sums at isotropic ``snr = exp(log_snr)`` and their log_snr-derivatives.
 
-    Rows: rate_nats, d/dt; mmse_total, d/dt; flow_total (DiffC-F SSE), d/dt.
-    With ``x = snr lam``, ``r = 1/(1+x)``, ``s = x r``, ``rho = sqrt(s)``:
-    rate' = 1/2 sum s, mmse = sum lam r, mmse' = -sum lam s r,
-    flow = sum 2 lam r / (1 + rho), flow' = -sum lam rho r.
+    Rows: rate_nats, d/dt; mmse_total, d/dt; flow_total (DiffC-F SSE), d/dt
+    (only the first two when ``rate_only``). With ``x = snr lam``,
+    ``r = 1/(1+x)``, ``s = x r``, ``rho = sqrt(s)``: rate' = 1/2 sum s,
+    mmse = sum lam r, mmse' = -sum lam s r, flow = sum 2 lam r / (1 + rho),
+    flow' = -sum lam rho r.
     """
-    out = np.empty((6, log_snr.size))
+    out = np.full((2 if rate_only else 6, log_snr.size), np.nan)
     snr = np.exp(log_snr)
     for sl, (x, r, s, w) in _blocks(log_snr.size, eigvals.size):
         np.multiply(snr[sl, None], eigvals, out=x)
         np.add(x, 1.0, out=r)
-        np.divide(1.0, r, out=r)
-        np.multiply(x, r, out=s)
         np.log1p(x, out=w)
         out[0, sl] = 0.5 * w.sum(axis=1)
+        if rate_only:
+            np.divide(x, r, out=s)
+            out[1, sl] = 0.5 * s.sum(axis=1)
+            continue
+        np.divide(1.0, r, out=r)
+        np.multiply(x, r, out=s)
         out[1, sl] = 0.5 * s.sum(axis=1)
         out[2, sl] = r @ eigvals
         np.sqrt(s, out=w)  # rho
@@ -157,7 +162,7 @@ def _allocation_terms(eigvals: np.ndarray, tau):
     return a * rho, rho
 
 
-def _allocated_pass(eigvals: np.ndarray, tau: np.ndarray) -> np.ndarray:
+def _allocated_pass(eigvals: np.ndarray, tau: np.ndarray, rate_only: bool = False) -> np.ndarray:
     """Sums at the KKT allocation with multiplier ``2 exp(-tau)`` and their tau-derivatives.
 
     Rows: rate_nats, d/dtau; flow_total (= rdp SSE), d/dtau. Per component,
@@ -165,7 +170,7 @@ def _allocated_pass(eigvals: np.ndarray, tau: np.ndarray) -> np.ndarray:
     D = 2 lam (1 - rho) = 4 lam / ((1 + b)(1 + rho)), D' = -2 lam rho / b.
     (``a <= e^_LOG_MAX`` keeps ``4 a^2`` finite.)
     """
-    out = np.empty((4, tau.size))
+    out = np.full((2 if rate_only else 4, tau.size), np.nan)
     scale = np.exp(tau)
     for sl, (a, b, rho, w) in _blocks(tau.size, eigvals.size):
         np.multiply(scale[sl, None], eigvals, out=a)
@@ -182,6 +187,8 @@ def _allocated_pass(eigvals: np.ndarray, tau: np.ndarray) -> np.ndarray:
         out[1, sl] = np.einsum("ij,ij->i", a, b)
         np.log1p(a, out=a)
         out[0, sl] = 0.5 * a.sum(axis=1)
+        if rate_only:
+            continue
         np.multiply(rho, b, out=a)
         out[3, sl] = -2.0 * (a @ eigvals)
         rho += 1.0
@@ -207,7 +214,8 @@ def _solve(pass_fn, eigvals, key: int, targets: np.ndarray, lo: np.ndarray, hi: 
     t_min, t_max = float(lo.min()), min(float(hi.max()), t_cap)
     num_grid = int(min(max(math.ceil((t_max - t_min) / _GRID_SPACING) + 1, 3), max(3, n)))
     grid = np.linspace(t_min, t_max, num_grid)
-    g = pass_fn(eigvals, grid)
+    bracket_only = key == 0  # the rate is row 0 of both passes: the grid needs nothing else
+    g = pass_fn(eigvals, grid, bracket_only)
     increasing = g[2 * key + 1, 0] > 0 or g[2 * key, -1] > g[2 * key, 0]
     sign = 1.0 if increasing else -1.0
     # widen the grid if rounding in the analytic bounds left a target outside
@@ -220,7 +228,7 @@ def _solve(pass_fn, eigvals, key: int, targets: np.ndarray, lo: np.ndarray, hi: 
         if above and grid[-1] >= t_cap:
             raise ValueError("rate_bits_total: rate too high: the answer is below double precision's range")
         extra = np.array([grid[0] - width]) if below else np.array([min(grid[-1] + width, t_cap)])
-        ge = pass_fn(eigvals, extra)
+        ge = pass_fn(eigvals, extra, bracket_only)
         grid = np.concatenate([extra, grid]) if below else np.concatenate([grid, extra])
         g = np.concatenate([ge, g], axis=1) if below else np.concatenate([g, ge], axis=1)
     else:
@@ -245,7 +253,7 @@ def _solve(pass_fn, eigvals, key: int, targets: np.ndarray, lo: np.ndarray, hi: 
     t0[bad] = 0.5 * (t_lo[bad] + t_hi[bad])
 
     t_out = np.empty(n)
-    values = np.empty((g.shape[0] // 2, n))
+    values = None
     active = np.arange(n)
     t = t0
     for _ in range(200):
@@ -257,6 +265,8 @@ def _solve(pass_fn, eigvals, key: int, targets: np.ndarray, lo: np.ndarray, hi: 
         with np.errstate(divide="ignore", invalid="ignore"):
             step = (targets[active] - f) / fp
         done = (np.abs(step) <= _STEP_TOL) | (resid == 0) | (t_hi - t_lo <= 4e-16 * np.maximum(1.0, np.abs(t)))
+        if values is None:
+            values = np.empty((v.shape[0] // 2, n))
         if done.any():
             idx = active[done]
             last = np.where(np.isfinite(step[done]), step[done], 0.0)
