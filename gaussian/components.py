@@ -24,6 +24,8 @@ __all__ = [
     "ratio_ancestral_over_flow",
     "mse_rdp",
     "snr_for_rate_nats",
+    "mse_linear_decoder",
+    "w2_sq_linear_decoder",
 ]
 
 
@@ -76,3 +78,21 @@ def mse_rdp(eigvals, rate_nats):
 def snr_for_rate_nats(eigvals, rate_nats):
     """SNR at which one component of variance ``lam`` carries ``rate_nats``: ``expm1(2R) / lam``."""
     return np.expm1(2.0 * np.asarray(rate_nats, dtype=float)) / eigvals
+
+
+def mse_linear_decoder(eigvals, snr, gain):
+    """MSE of the linear decoder ``x_hat = gain * z / alpha``: ``lam (1 - 2 gain + gain^2 / rho^2)``.
+
+    ``gain = rho^2`` is the posterior mean (MMSE), ``gain = rho`` the DiffC-F
+    flow map (perfect realism); gains in between trace the
+    distortion–perception frontier (claim ``dp_frontier``). Written with
+    ``1/rho^2 = 1 + 1/(snr lam)``.
+    """
+    x = np.multiply(snr, eigvals)
+    gain = np.asarray(gain, dtype=float)
+    return eigvals * ((1.0 - gain) ** 2 + gain**2 / x)
+
+
+def w2_sq_linear_decoder(eigvals, snr, gain):
+    """Squared Wasserstein-2 distance between ``x_hat = gain z / alpha`` and ``X``: ``lam (1 - gain/rho)^2``."""
+    return eigvals * (1.0 - np.asarray(gain, dtype=float) / flow_gain(eigvals, snr)) ** 2

@@ -1,0 +1,42 @@
+"""Regenerate every figure (headless): ``python -m figures [--out DIR] [--only NAME] [--quick]``.
+
+examples:
+  python -m figures                      # all figures into docs/figures/
+  python -m figures --only gap_db --out /tmp/figs
+  python -m figures --quick              # reduced resolution, for tests
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import pathlib
+import sys
+import time
+
+FIGURES = ("rd_curves", "gap_db", "allocation", "dp_frontier")
+DEFAULT_OUT = pathlib.Path("docs") / "figures"
+
+
+def main(argv=None) -> int:
+    """Make the selected figures; returns the exit status."""
+    p = argparse.ArgumentParser(prog="python -m figures", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--out", default=str(DEFAULT_OUT), help=f"output folder (default {DEFAULT_OUT})")
+    p.add_argument("--only", action="append", choices=FIGURES, metavar="NAME",
+                   help=f"only this figure (repeatable); one of {', '.join(FIGURES)}")
+    p.add_argument("--quick", action="store_true", help="fewer points (fast; for tests)")
+    args = p.parse_args(argv)
+    out = pathlib.Path(args.out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        p.exit(2, f"{p.prog}: error: --out: cannot create {out} ({err})\n")
+    for name in args.only or FIGURES:
+        start = time.perf_counter()
+        path = importlib.import_module(f"figures.fig_{name}").make(out, quick=args.quick)
+        print(f"{name:12s} {path}  ({time.perf_counter() - start:.1f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,59 @@
+"""Shared matplotlib settings and the JSON-then-plot helper of every figure."""
+from __future__ import annotations
+
+import json
+import pathlib
+
+SCHEME_LABELS = {
+    "rd": "R(D): reverse water-filling",
+    "rdp": "perfect-realism R(D)",
+    "diffc_f_allocated": "DiffC-F, allocated noise",
+    "diffc_f": "DiffC-F (flow)",
+    "diffc_a": "DiffC-A (ancestral)",
+    "mmse": "posterior mean",
+}
+SCHEME_STYLES = {
+    "rd": dict(color="black", ls="-"),
+    "rdp": dict(color="tab:purple", ls="-"),
+    "diffc_f_allocated": dict(color="tab:purple", ls=(0, (1, 2)), lw=2.4),
+    "diffc_f": dict(color="tab:blue", ls="-"),
+    "diffc_a": dict(color="tab:red", ls="-"),
+    "mmse": dict(color="tab:gray", ls="--"),
+}
+
+
+def pyplot():
+    """matplotlib.pyplot on the Agg backend with the project's rcParams."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    plt.rcParams.update({
+        "figure.dpi": 100,
+        "savefig.dpi": 110,
+        "font.size": 9,
+        "axes.grid": True,
+        "grid.alpha": 0.3,
+        "legend.fontsize": 7.5,
+        "axes.spines.top": False,
+        "axes.spines.right": False,
+    })
+    return plt
+
+
+def write_json(out_dir: pathlib.Path, name: str, data: dict) -> dict:
+    """Write ``name.json`` and return the data as read back (what the plot draws)."""
+    path = pathlib.Path(out_dir) / f"{name}.json"
+    path.write_text(json.dumps(data, indent=1))
+    return json.loads(path.read_text())
+
+
+def save(fig, out_dir: pathlib.Path, name: str) -> pathlib.Path:
+    """Save ``name.png`` in ``out_dir`` and close the figure."""
+    path = pathlib.Path(out_dir) / f"{name}.png"
+    fig.savefig(path, bbox_inches="tight")
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    return path

@@ -1,0 +1,26 @@
+"""Every figure script runs at reduced size and writes a non-empty PNG and its JSON."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+pytest.importorskip("matplotlib")
+
+from figures import __main__ as figures_main  # noqa: E402
+
+
+@pytest.mark.parametrize("name", figures_main.FIGURES)
+def test_figure_writes_png_and_json(tmp_path, name, capsys):
+    assert figures_main.main(["--out", str(tmp_path), "--only", name, "--quick"]) == 0
+    png = tmp_path / f"{name}.png"
+    assert png.stat().st_size > 5000
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert json.loads((tmp_path / f"{name}.json").read_text())
+    assert name in capsys.readouterr().out
+
+
+def test_unknown_figure_is_an_error(capsys):
+    with pytest.raises(SystemExit) as exc:
+        figures_main.main(["--only", "nope"])
+    assert exc.value.code == 2
