@@ -49,6 +49,7 @@ __all__ = [
     "mse_per_dim",
     "rate_for_mse",
     "snr_for_rate",
+    "log_snr_for_rate",
     "water_level",
     "rdp_allocation",
     "psnr_db",
@@ -80,13 +81,22 @@ def _eigvals(eigvals) -> np.ndarray:
     return from_eigvals(eigvals).eigvals
 
 
-def _rates(rate_bits_total) -> np.ndarray:
+def _total_rates(rate_bits_total, rate_bits_per_dim, dim: int) -> np.ndarray:
+    """Validated total rates in bits from exactly one of the two keyword forms."""
+    if (rate_bits_total is None) == (rate_bits_per_dim is None):
+        raise ValueError("rate_bits_total: give exactly one of rate_bits_total and rate_bits_per_dim")
+    if rate_bits_total is None:
+        return _rates(rate_bits_per_dim, "rate_bits_per_dim") * dim
+    return _rates(rate_bits_total)
+
+
+def _rates(rate_bits_total, argument: str = "rate_bits_total") -> np.ndarray:
     rate = np.asarray(rate_bits_total, dtype=np.float64)
     if rate.ndim > 1:
-        raise ValueError(f"rate_bits_total: expected a scalar or 1-D array, got shape {rate.shape}")
+        raise ValueError(f"{argument}: expected a scalar or 1-D array, got shape {rate.shape}")
     if not np.isfinite(rate).all() or (rate < 0).any():
         bad = rate[~(np.isfinite(rate) & (rate >= 0))].ravel()[0]
-        raise ValueError(f"rate_bits_total: rates must be finite and >= 0, got {float(bad)!r}")
+        raise ValueError(f"{argument}: rates must be finite and >= 0, got {float(bad)!r}")
     return np.atleast_1d(rate)
 
 
@@ -269,7 +279,8 @@ def _solve(pass_fn, eigvals, key: int, targets: np.ndarray, lo: np.ndarray, hi: 
             values = np.empty((v.shape[0] // 2, n))
         if done.any():
             idx = active[done]
-            last = np.where(np.isfinite(step[done]), step[done], 0.0)
+            # carry the last step only when it is small (not when the bracket collapsed first)
+            last = np.where(np.abs(step[done]) <= _STEP_TOL, step[done], 0.0)
             t_out[idx] = t[done] + last
             values[:, idx] = v[0::2, done] + v[1::2, done] * last
         keep = ~done
@@ -403,7 +414,7 @@ class Curves:
         return self.gap_db("diffc_a", "diffc_f")
 
 
-def evaluate(eigvals, rate_bits_total) -> Curves:
+def evaluate(eigvals, rate_bits_total=None, *, rate_bits_per_dim=None) -> Curves:
     """Every scheme's MSE per dimension at each total rate in bits.
 
     Parameters
@@ -412,6 +423,8 @@ def evaluate(eigvals, rate_bits_total) -> Curves:
         Variances of the independent components (> 0).
     rate_bits_total : array_like
         Total rates in bits (>= 0), scalar or 1-D.
+    rate_bits_per_dim : array_like, keyword only
+        Alternatively, rates in bits per dimension.
 
     Returns
     -------
@@ -424,7 +437,7 @@ def evaluate(eigvals, rate_bits_total) -> Curves:
     0.25
     """
     eigvals = _eigvals(eigvals)
-    rate_bits = _rates(rate_bits_total)
+    rate_bits = _total_rates(rate_bits_total, rate_bits_per_dim, eigvals.size)
     rate_nats = rate_bits * LN2
     d = eigvals.size
     n = rate_nats.size
@@ -460,27 +473,31 @@ def evaluate(eigvals, rate_bits_total) -> Curves:
     )
 
 
-def snr_for_rate(eigvals, rate_bits_total) -> np.ndarray:
-    """Isotropic SNR at which ``I(X; Z) = sum_i 1/2 ln(1 + snr lam_i)`` equals the rate ``[n]``."""
+def log_snr_for_rate(eigvals, rate_bits_total=None, *, rate_bits_per_dim=None) -> np.ndarray:
+    """Isotropic log-SNR at which ``I(X; Z) = sum_i 1/2 ln(1 + snr lam_i)`` equals the rate ``[n]`` (-inf at rate 0)."""
     eigvals = _eigvals(eigvals)
-    rate_nats = _rates(rate_bits_total) * LN2
-    snr = np.zeros(rate_nats.size)
+    rate_nats = _total_rates(rate_bits_total, rate_bits_per_dim, eigvals.size) * LN2
+    log_snr = np.full(rate_nats.size, -np.inf)
     pos = rate_nats > 0
     if pos.any():
         lo, hi = _rate_bracket(eigvals, rate_nats[pos])
-        t, _ = _solve(_isotropic_pass, eigvals, _RATE, rate_nats[pos], lo, hi)
-        snr[pos] = np.exp(t)
-    return snr
+        log_snr[pos], _ = _solve(_isotropic_pass, eigvals, _RATE, rate_nats[pos], lo, hi)
+    return log_snr
 
 
-def water_level(eigvals, rate_bits_total) -> np.ndarray:
+def snr_for_rate(eigvals, rate_bits_total=None, *, rate_bits_per_dim=None) -> np.ndarray:
+    """Isotropic SNR at which ``I(X; Z)`` equals the rate ``[n]`` (0 at rate 0)."""
+    return np.exp(log_snr_for_rate(eigvals, rate_bits_total, rate_bits_per_dim=rate_bits_per_dim))
+
+
+def water_level(eigvals, rate_bits_total=None, *, rate_bits_per_dim=None) -> np.ndarray:
     """Reverse water-filling level theta (``D_i = min(theta, lam_i)``) at each rate ``[n]``."""
     eigvals = _eigvals(eigvals)
-    theta, _ = _waterfill_rate(eigvals, _rates(rate_bits_total) * LN2)
+    theta, _ = _waterfill_rate(eigvals, _total_rates(rate_bits_total, rate_bits_per_dim, eigvals.size) * LN2)
     return theta
 
 
-def rdp_allocation(eigvals, rate_bits_total):
+def rdp_allocation(eigvals, rate_bits_total=None, *, rate_bits_per_dim=None):
     """Optimal perfect-realism allocation: per-component rates (nats) and DiffC-F SNRs.
 
     Returns
@@ -489,7 +506,7 @@ def rdp_allocation(eigvals, rate_bits_total):
     snr : ndarray ``[n, d]``, with ``1/2 ln(1 + snr_i lam_i) = rate_nats_i``
     """
     eigvals = _eigvals(eigvals)
-    rate_nats = _rates(rate_bits_total) * LN2
+    rate_nats = _total_rates(rate_bits_total, rate_bits_per_dim, eigvals.size) * LN2
     n = rate_nats.size
     rates = np.zeros((n, eigvals.size))
     snrs = np.zeros((n, eigvals.size))
@@ -503,13 +520,18 @@ def rdp_allocation(eigvals, rate_bits_total):
     return rates, snrs
 
 
-def mse_per_dim(scheme: str, eigvals, rate_bits_total) -> np.ndarray:
-    """MSE per dimension of one scheme at each total rate in bits ``[n]``."""
+def mse_per_dim(scheme: str, eigvals, rate_bits_total=None, *, rate_bits_per_dim=None) -> np.ndarray:
+    """MSE per dimension of one scheme at each total rate in bits ``[n]``.
+
+    >>> round(float(mse_per_dim("diffc_f", [1.0], rate_bits_per_dim=1.0)[0]), 12)  # 2 (1 - sqrt(3/4))
+    0.267949192431
+    """
     scheme = _scheme(scheme)
     eigvals = _eigvals(eigvals)
     d = eigvals.size
+    rate_bits_total = _total_rates(rate_bits_total, rate_bits_per_dim, d)
     if scheme == "rd":
-        _, sse = _waterfill_rate(eigvals, _rates(rate_bits_total) * LN2)
+        _, sse = _waterfill_rate(eigvals, rate_bits_total * LN2)
         return sse / d
     if scheme in ("diffc_a", "diffc_f", "mmse"):
         snr = snr_for_rate(eigvals, rate_bits_total)[:, None]
