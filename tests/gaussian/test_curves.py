@@ -293,3 +293,18 @@ def test_mp_reference_is_itself_right_on_a_scalar():
     assert float(ref.rdp_mse([lam], rate_bits)) == pytest.approx(
         2 * lam * (1 - math.sqrt(1 - math.exp(-2 * r))), rel=1e-14)
     assert mp.mp.dps >= 40
+
+
+def test_rate_per_dim_keyword_and_log_snr():
+    """rate_bits_per_dim * d is the same as rate_bits_total; log_snr_for_rate = ln snr_for_rate."""
+    spec = spectrum.power_law(10, 1.0)
+    a = curves.evaluate(spec, rate_bits_per_dim=[0.5, 2.0])
+    b = curves.evaluate(spec, [5.0, 20.0])
+    for s in curves.SCHEMES:
+        np.testing.assert_array_equal(a.mse(s), b.mse(s))
+    np.testing.assert_allclose(curves.log_snr_for_rate(spec, [5.0, 20.0]), np.log(b.snr), rtol=1e-15)
+    assert curves.log_snr_for_rate(spec, 0.0)[0] == -np.inf
+    with pytest.raises(ValueError, match="exactly one"):
+        curves.evaluate(spec, [1.0], rate_bits_per_dim=[1.0])
+    with pytest.raises(ValueError, match="rate_bits_per_dim"):
+        curves.mse_per_dim("rd", spec, rate_bits_per_dim=-1.0)
