@@ -28,8 +28,9 @@ How the numbers are obtained (no grid interpolation is ever returned)::
                to first order (error <~ 4 step^2 = 1e-12 relative).
 
 All public functions take ``(scheme, eigvals, rate_bits_total)`` or
-``(eigvals, rate_bits_total)``; rates are in bits (total over dimensions), the
-internal unit is nats. ``theory/`` holds the symbolic source of truth for every
+``(eigvals, rate_bits_total)`` (or ``rate_bits_per_dim=`` instead); rates are in
+bits, the internal unit is nats. Eigenvalues are validated and sorted in
+descending order first; per-component outputs follow that order. ``theory/`` holds the symbolic source of truth for every
 formula used here.
 """
 from __future__ import annotations
@@ -499,6 +500,9 @@ def water_level(eigvals, rate_bits_total=None, *, rate_bits_per_dim=None) -> np.
 
 def rdp_allocation(eigvals, rate_bits_total=None, *, rate_bits_per_dim=None):
     """Optimal perfect-realism allocation: per-component rates (nats) and DiffC-F SNRs.
+
+    Columns follow the eigenvalues sorted in descending order (as in
+    ``Spectrum.eigvals``), not the order in which they were passed.
 
     Returns
     -------
