@@ -1,0 +1,231 @@
+"""Bit-exact round trips of empirical.rcc, the chunk partition, segment coding and input validation."""
+import hashlib
+import json
+import math
+import os
+import pathlib
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from empirical import rcc
+from empirical._index_coding import equal_chunk_sizes, index_code_length_bits, partition_code_length_bits
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+
+
+def _pair(seed, shape, kl_per_dim=0.3, unequal=False):
+    """A random diagonal pair with about ``kl_per_dim`` bits per dimension."""
+    rng = np.random.default_rng(seed)
+    p_mean = rng.normal(size=shape)
+    p_std = np.exp(rng.normal(0, 0.3, shape))
+    q_std = p_std * np.exp(rng.normal(0, 0.1, shape)) if unequal else p_std.copy()
+    q_mean = p_mean + p_std * rng.normal(0, math.sqrt(2 * math.log(2) * kl_per_dim), shape)
+    return q_mean, q_std, p_mean, p_std
+
+
+@pytest.mark.parametrize("shape,unequal,kl_per_dim", [((7,), False, 0.3), ((3, 4, 5), False, 0.05),
+                                                      ((2, 30), True, 1.0), ((1,), False, 2.0)])
+def test_round_trip_bit_exact(shape, unequal, kl_per_dim):
+    """Identity: decode_step(decode_segment(segment)) == StepCode.samples bit for bit, indices equal."""
+    q_mean, q_std, p_mean, p_std = _pair(3, shape, kl_per_dim, unequal)
+    code = rcc.encode_step(q_mean, q_std, p_mean, p_std, seed=99, step=4, budget_bits=6, padding_bits=4)
+    message = rcc.decode_segment(code.segment, q_mean.size, budget_bits=6, padding_bits=4)
+    samples = rcc.decode_step(message, p_mean, p_std, seed=99, step=4, budget_bits=6, padding_bits=4)
+    assert samples.shape == shape and samples.dtype == np.float64
+    assert samples.tobytes() == code.samples.tobytes()
+    assert np.array_equal(message.indices, code.indices)
+    assert np.array_equal(message.chunk_sizes, code.chunk_sizes)
+    assert np.all(code.kl_bits_per_chunk <= 6.0)
+    assert code.kl_bits_total == pytest.approx(rcc.kl_bits_per_dim(q_mean, q_std, p_mean, p_std).sum(), rel=1e-12)
+
+
+def test_both_partitions_occur_and_round_trip():
+    """Both partition modes are chosen somewhere (many small-KL dims: equal; few heavy dims: greedy) and decode."""
+    modes = set()
+    for kl_per_dim, n in ((0.02, 600), (1.5, 60)):
+        q_mean, q_std, p_mean, p_std = _pair(8, (n,), kl_per_dim)
+        if kl_per_dim > 1:   # keep every dimension under the budget
+            q_mean = p_mean + np.clip(q_mean - p_mean, -2.5 * p_std, 2.5 * p_std)
+        code = rcc.encode_step(q_mean, q_std, p_mean, p_std, seed=1, step=2, budget_bits=8, padding_bits=0)
+        message = rcc.decode_segment(code.segment, n, budget_bits=8, padding_bits=0)
+        assert rcc.decode_step(message, p_mean, p_std, seed=1, step=2, budget_bits=8,
+                               padding_bits=0).tobytes() == code.samples.tobytes()
+        modes.add(code.message.equal_blocks)
+    assert modes == {True, False}
+
+
+def test_samples_depend_on_seed_and_step_only_through_the_key():
+    """Determinism: same (seed, step) -> identical StepCode bytes; another step or seed -> other samples."""
+    args = _pair(5, (20,))
+    a = rcc.encode_step(*args, seed=3, step=1, budget_bits=5, padding_bits=3)
+    b = rcc.encode_step(*args, seed=3, step=1, budget_bits=5, padding_bits=3)
+    c = rcc.encode_step(*args, seed=3, step=2, budget_bits=5, padding_bits=3)
+    d = rcc.encode_step(*args, seed=4, step=1, budget_bits=5, padding_bits=3)
+    assert a.segment == b.segment and a.samples.tobytes() == b.samples.tobytes()
+    assert not np.array_equal(a.samples, c.samples) and not np.array_equal(a.samples, d.samples)
+
+
+_CHILD = """
+import hashlib, json, sys
+import numpy as np
+from empirical import rcc
+spec = json.loads(sys.argv[1])
+args = [np.array(a) for a in spec["pair"]]
+code = rcc.encode_step(*args, seed=spec["seed"], step=spec["step"], budget_bits=6, padding_bits=6)
+msg = rcc.decode_segment(bytes.fromhex(spec["segment"]), args[0].size, budget_bits=6, padding_bits=6)
+x = rcc.decode_step(msg, args[2], args[3], seed=spec["seed"], step=spec["step"], budget_bits=6, padding_bits=6)
+print(json.dumps({"segment": code.segment.hex(),
+                  "encoded": hashlib.sha256(code.samples.tobytes()).hexdigest(),
+                  "decoded": hashlib.sha256(x.tobytes()).hexdigest()}))
+"""
+
+
+@pytest.mark.parametrize("threads", ["1", "2"])
+def test_round_trip_across_processes_and_thread_counts(threads):
+    """Identity: a fresh process with OMP/OpenBLAS/MKL threads = 1 or 2 encodes the same segment and samples,
+    and decodes this process's segment to this process's samples, bit for bit."""
+    pair = _pair(21, (40,), 0.4, unequal=True)
+    code = rcc.encode_step(*pair, seed=2**63 + 5, step=17, budget_bits=6, padding_bits=6)
+    spec = {"pair": [a.tolist() for a in pair], "seed": 2**63 + 5, "step": 17, "segment": code.segment.hex()}
+    env = dict(os.environ, OMP_NUM_THREADS=threads, OPENBLAS_NUM_THREADS=threads, MKL_NUM_THREADS=threads,
+               PYTHONPATH=str(REPO), PYTHONHASHSEED=threads)
+    out = subprocess.run([sys.executable, "-c", _CHILD, json.dumps(spec)], capture_output=True, text=True,
+                         env=env, cwd=REPO, check=True, timeout=120)
+    got = json.loads(out.stdout)
+    mine = hashlib.sha256(code.samples.tobytes()).hexdigest()
+    assert got == {"segment": code.segment.hex(), "encoded": mine, "decoded": mine}
+
+
+def _min_contiguous_chunks(kl, budget):
+    """Fewest contiguous runs with sum <= budget, by dynamic programming (independent of the greedy rule)."""
+    n = kl.size
+    best = [0] + [math.inf] * n
+    for end in range(1, n + 1):
+        total = 0.0
+        for start in range(end - 1, -1, -1):
+            total += kl[start]
+            if total > budget:
+                break
+            best[end] = min(best[end], best[start] + 1)
+    return best[n]
+
+
+@settings(max_examples=25, deadline=None)
+@given(weights=st.lists(st.floats(0.0, 1.0, allow_nan=False), min_size=1, max_size=40),
+       budget=st.integers(1, 6), seed=st.integers(0, 2**64 - 1))
+def test_partition_fits_budget_and_greedy_is_minimal(weights, budget, seed):
+    """Inequalities: every chunk KL <= budget; greedy runs are the fewest contiguous runs (DP); the equal
+    partition, when chosen, uses the fewest near-equal blocks that fit (brute force over m)."""
+    kl = np.array(weights) * budget
+    equal, sizes = rcc.choose_partition(kl, seed=seed, step=0, budget_bits=budget, padding_bits=2)
+    dims = rcc.chunk_dims(kl.size, sizes, seed=seed, step=0)
+    assert sorted(np.concatenate(dims).tolist()) == list(range(kl.size))
+    assert all(kl[d].sum() <= budget for d in dims)
+    permuted = kl[np.concatenate(dims)]
+    if equal:
+        assert np.array_equal(sizes, equal_chunk_sizes(kl.size, sizes.size))
+        for m in range(max(1, math.ceil(kl.sum() / budget)), sizes.size):
+            edges = np.concatenate([[0], np.cumsum(equal_chunk_sizes(kl.size, m))])
+            assert max(permuted[edges[i]:edges[i + 1]].sum() for i in range(m)) > budget
+    else:
+        assert sizes.size == _min_contiguous_chunks(permuted, budget * (1 - 1e-12))
+
+
+def test_partition_depends_only_on_sent_integers():
+    """The decoder's chunk_dims from (n, sizes, seed, step) equals the encoder's chunks; a budget below one
+    dimension's KL is refused with a ValueError naming budget_bits."""
+    kl = np.array([0.5, 3.0, 0.2, 2.9, 1.1, 0.3])
+    equal, sizes = rcc.choose_partition(kl, seed=7, step=1, budget_bits=4)
+    assert sum(kl[d].sum() <= 4 for d in rcc.chunk_dims(6, sizes, seed=7, step=1)) == sizes.size
+    with pytest.raises(ValueError, match="budget_bits=2"):
+        rcc.choose_partition(kl, seed=7, step=1, budget_bits=2)
+
+
+@settings(max_examples=30, deadline=None)
+@given(data=st.data(), budget=st.integers(1, 14), padding=st.integers(0, 10), equal=st.booleans())
+def test_segment_round_trip_and_cost(data, budget, padding, equal):
+    """Identity: decode_segment(encode_segment(m)) == m. Inequality: 8 len(segment) <= ideal code length + 8 bits
+    (range-coder termination and byte rounding), ideal = partition bits + sum of index code lengths."""
+    n = data.draw(st.integers(1, 400))
+    m = data.draw(st.integers(1, min(n, 60)))
+    if equal or m == 1:
+        sizes = equal_chunk_sizes(n, m)
+    else:
+        cuts = sorted(data.draw(st.sets(st.integers(1, n - 1), min_size=m - 1, max_size=m - 1))) if n > 1 else []
+        sizes = np.diff(np.array([0] + cuts + [n]))
+        m = sizes.size
+    top = 2 ** (budget + padding) - 1
+    indices = np.array(data.draw(st.lists(st.integers(0, top), min_size=m, max_size=m)), dtype=np.int64)
+    message = rcc.StepMessage(equal_blocks=bool(equal or m == 1), chunk_sizes=sizes, indices=indices)
+    segment = rcc.encode_segment(message, n, budget_bits=budget, padding_bits=padding)
+    back = rcc.decode_segment(segment, n, budget_bits=budget, padding_bits=padding)
+    assert np.array_equal(back.indices, indices) and np.array_equal(back.chunk_sizes, sizes)
+    ideal = partition_code_length_bits(message.equal_blocks, sizes, n) + index_code_length_bits(
+        indices, budget, padding).sum()
+    assert 8 * len(segment) <= ideal + 8.0
+
+
+def test_coded_bits_track_predicted_bits():
+    """Measured vs predicted: over 40 steps the segment bits exceed the ideal code length by < 4 bits on average
+    and the ideal index cost per chunk exceeds the chunk KL by less than the Li-El Gamal slack log2(KL+1) + 4."""
+    extra, over, leg = [], [], []
+    for step in range(40):
+        code = rcc.encode_step(*_pair(step, (50,), 0.25), seed=1, step=step, budget_bits=6, padding_bits=4)
+        extra.append(code.coded_bits - code.partition_bits - code.index_bits_per_chunk.sum())
+        over.append(np.mean(code.index_bits_per_chunk - code.kl_bits_per_chunk))
+        leg.append(np.mean(np.log2(code.kl_bits_per_chunk + 1) + 4))
+    assert np.mean(extra) < 4.0
+    assert np.mean(over) < np.mean(leg)
+
+
+@settings(max_examples=40, deadline=None)
+@given(data=st.binary(min_size=0, max_size=64), n=st.integers(1, 300))
+def test_fuzzed_segment_never_crashes(data, n):
+    """Robustness: arbitrary bytes decode to a valid StepMessage or raise BitstreamError (a ValueError), never
+    another exception; a valid message has sizes summing to n and indices in range."""
+    try:
+        message = rcc.decode_segment(data, n, budget_bits=8, padding_bits=4)
+    except rcc.BitstreamError:
+        return
+    assert int(message.chunk_sizes.sum()) == n and np.all(message.chunk_sizes >= 1)
+    assert np.all((message.indices >= 0) & (message.indices < 2**12))
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    (dict(q_std=np.array([1.0, -1.0, 1.0])), "q_std must be > 0"),
+    (dict(p_mean=np.full(3, np.nan)), "p_mean must be finite"),
+    (dict(p_std=np.ones(4)), "p_std must have shape"),
+    (dict(seed=-1), "seed must be an integer"),
+    (dict(seed=True), "seed must be an integer"),
+    (dict(step=2**64), "step must be an integer"),
+    (dict(budget_bits=0), "budget_bits must be an integer in \\[1, 24\\]"),
+    (dict(padding_bits=17), "padding_bits must be an integer in \\[0, 16\\]"),
+    (dict(budget_bits=20, padding_bits=11), "budget_bits \\+ padding_bits must be <= 30"),
+    (dict(budget_bits=1), "budget_bits=1 is below the largest per-dimension KL"),
+])
+def test_invalid_input_names_the_argument(kwargs, match):
+    """Bad input raises ValueError naming the argument and the accepted range."""
+    args = dict(q_mean=np.array([0.0, 1.5, 0.2]), q_std=np.ones(3), p_mean=np.zeros(3), p_std=np.ones(3),
+                seed=0, step=0, budget_bits=4, padding_bits=2)
+    args.update(kwargs)
+    q_mean, q_std, p_mean, p_std = (args.pop(k) for k in ("q_mean", "q_std", "p_mean", "p_std"))
+    with pytest.raises(ValueError, match=match):
+        rcc.encode_step(q_mean, q_std, p_mean, p_std, **args)
+
+
+def test_decoder_rejects_inconsistent_messages():
+    """decode_step refuses indices out of range, sizes that do not sum to n, and non-equal sizes flagged equal."""
+    p_mean, p_std = np.zeros(5), np.ones(5)
+    bad = [rcc.StepMessage(True, np.array([5]), np.array([2**10])),
+           rcc.StepMessage(False, np.array([2, 2]), np.array([0, 1])),
+           rcc.StepMessage(True, np.array([4, 1]), np.array([0, 1]))]
+    for message in bad:
+        with pytest.raises(ValueError, match="message"):
+            rcc.decode_step(message, p_mean, p_std, seed=0, step=0, budget_bits=5, padding_bits=5)
+    with pytest.raises(ValueError, match="message must be a StepMessage"):
+        rcc.decode_step(np.array([0]), p_mean, p_std, seed=0, step=0)
