@@ -117,16 +117,33 @@ _RATE, _MMSE, _FLOW = 0, 1, 2  # isotropic pass rows (x2)
 _ARATE, _AFLOW = 0, 1  # allocated pass rows (x2)
 
 
+class _Grouped:
+    """Distinct eigenvalues (descending) with their multiplicities: every pass sums with weights.
+
+    Spectra with repeated eigenvalues (flat, separable or isotropic Fourier
+    spectra, replicated channels) are summed exactly over the distinct values.
+    """
+
+    __slots__ = ("values", "counts", "weighted", "twice")
+
+    def __init__(self, eigvals: np.ndarray):
+        values, counts = np.unique(eigvals, return_counts=True)
+        self.values = values[::-1].copy()
+        self.counts = counts[::-1].astype(np.float64)
+        self.weighted = self.counts * self.values
+        self.twice = 2.0 * self.values
+
+
 def _blocks(m: int, d: int):
-    """Row slices of at most ``_CHUNK_ELEMS`` elements and four scratch arrays of that size."""
+    """Row slices of at most ``_CHUNK_ELEMS`` elements and five scratch arrays of that size."""
     rows = max(1, _CHUNK_ELEMS // d)
-    scratch = [np.empty((rows, d)) for _ in range(4)]
+    scratch = [np.empty((rows, d)) for _ in range(5)]
     for start in range(0, m, rows):
         stop = min(m, start + rows)
         yield slice(start, stop), [a[: stop - start] for a in scratch]
 
 
-def _isotropic_pass(eigvals: np.ndarray, log_snr: np.ndarray, rate_only: bool = False) -> np.ndarray:
+def _isotropic_pass(g: _Grouped, log_snr: np.ndarray, rate_only: bool = False) -> np.ndarray:
     """Sums at isotropic ``snr = exp(log_snr)`` and their log_snr-derivatives.
 
     Rows: rate_nats, d/dt; mmse_total, d/dt; flow_total (DiffC-F SSE), d/dt
@@ -137,27 +154,27 @@ def _isotropic_pass(eigvals: np.ndarray, log_snr: np.ndarray, rate_only: bool = 
     """
     out = np.full((2 if rate_only else 6, log_snr.size), np.nan)
     snr = np.exp(log_snr)
-    for sl, (x, r, s, w) in _blocks(log_snr.size, eigvals.size):
-        np.multiply(snr[sl, None], eigvals, out=x)
+    for sl, (x, r, s, w, _) in _blocks(log_snr.size, g.values.size):
+        np.multiply(snr[sl, None], g.values, out=x)
         np.add(x, 1.0, out=r)
         np.log1p(x, out=w)
-        out[0, sl] = 0.5 * w.sum(axis=1)
+        out[0, sl] = 0.5 * (w @ g.counts)
         if rate_only:
             np.divide(x, r, out=s)
-            out[1, sl] = 0.5 * s.sum(axis=1)
+            out[1, sl] = 0.5 * (s @ g.counts)
             continue
         np.divide(1.0, r, out=r)
         np.multiply(x, r, out=s)
-        out[1, sl] = 0.5 * s.sum(axis=1)
-        out[2, sl] = r @ eigvals
+        out[1, sl] = 0.5 * (s @ g.counts)
+        out[2, sl] = r @ g.weighted
         np.sqrt(s, out=w)  # rho
         np.multiply(s, r, out=s)
-        out[3, sl] = -(s @ eigvals)
+        out[3, sl] = -(s @ g.weighted)
         np.multiply(w, r, out=x)
-        out[5, sl] = -(x @ eigvals)
+        out[5, sl] = -(x @ g.weighted)
         w += 1.0
         np.divide(r, w, out=r)
-        out[4, sl] = 2.0 * (r @ eigvals)
+        out[4, sl] = 2.0 * (r @ g.weighted)
     return out
 
 
@@ -173,7 +190,7 @@ def _allocation_terms(eigvals: np.ndarray, tau):
     return a * rho, rho
 
 
-def _allocated_pass(eigvals: np.ndarray, tau: np.ndarray, rate_only: bool = False) -> np.ndarray:
+def _allocated_pass(g: _Grouped, tau: np.ndarray, rate_only: bool = False) -> np.ndarray:
     """Sums at the KKT allocation with multiplier ``2 exp(-tau)`` and their tau-derivatives.
 
     Rows: rate_nats, d/dtau; flow_total (= rdp SSE), d/dtau. Per component,
@@ -183,28 +200,28 @@ def _allocated_pass(eigvals: np.ndarray, tau: np.ndarray, rate_only: bool = Fals
     """
     out = np.full((2 if rate_only else 4, tau.size), np.nan)
     scale = np.exp(tau)
-    for sl, (a, b, rho, w) in _blocks(tau.size, eigvals.size):
-        np.multiply(scale[sl, None], eigvals, out=a)
-        np.multiply(a, a, out=b)
-        b *= 4.0
+    for sl, (a2, b, rho, w, tmp) in _blocks(tau.size, g.values.size):
+        np.multiply(scale[sl, None], g.twice, out=a2)  # 2a
+        np.multiply(a2, a2, out=b)
         b += 1.0
         np.sqrt(b, out=b)
         np.add(b, 1.0, out=w)
         np.divide(1.0, w, out=w)  # 1 / (1 + b)
-        np.multiply(a, w, out=rho)
-        rho *= 2.0
-        a *= rho  # y
+        np.multiply(a2, w, out=rho)
+        a2 *= rho  # 2y
         np.divide(1.0, b, out=b)
-        out[1, sl] = np.einsum("ij,ij->i", a, b)
-        np.log1p(a, out=a)
-        out[0, sl] = 0.5 * a.sum(axis=1)
+        np.multiply(a2, b, out=tmp)
+        out[1, sl] = 0.5 * (tmp @ g.counts)
+        a2 *= 0.5  # y
+        np.log1p(a2, out=a2)
+        out[0, sl] = 0.5 * (a2 @ g.counts)
         if rate_only:
             continue
-        np.multiply(rho, b, out=a)
-        out[3, sl] = -2.0 * (a @ eigvals)
+        np.multiply(rho, b, out=a2)
+        out[3, sl] = -2.0 * (a2 @ g.weighted)
         rho += 1.0
         np.divide(w, rho, out=w)
-        out[2, sl] = 4.0 * (w @ eigvals)
+        out[2, sl] = 4.0 * (w @ g.weighted)
     return out
 
 
@@ -212,7 +229,7 @@ def _allocated_pass(eigvals: np.ndarray, tau: np.ndarray, rate_only: bool = Fals
 # the monotone solver
 
 
-def _solve(pass_fn, eigvals, key: int, targets: np.ndarray, lo: np.ndarray, hi: np.ndarray):
+def _solve(pass_fn, grouped: _Grouped, key: int, targets: np.ndarray, lo: np.ndarray, hi: np.ndarray):
     """Unknown ``t`` with ``pass_fn(t)[2 key] == targets`` and all pass outputs there.
 
     ``lo``/``hi`` are analytic bounds per target (the function is monotone in
@@ -221,12 +238,12 @@ def _solve(pass_fn, eigvals, key: int, targets: np.ndarray, lo: np.ndarray, hi: 
     """
     n = targets.size
     # keep snr * lam (or lam e^tau) below e^_LOG_MAX: beyond it double precision overflows
-    t_cap = _LOG_MAX - math.log(eigvals[0])
+    t_cap = _LOG_MAX - math.log(grouped.values[0])
     t_min, t_max = float(lo.min()), min(float(hi.max()), t_cap)
     num_grid = int(min(max(math.ceil((t_max - t_min) / _GRID_SPACING) + 1, 3), max(3, n)))
     grid = np.linspace(t_min, t_max, num_grid)
     bracket_only = key == 0  # the rate is row 0 of both passes: the grid needs nothing else
-    g = pass_fn(eigvals, grid, bracket_only)
+    g = pass_fn(grouped, grid, bracket_only)
     increasing = g[2 * key + 1, 0] > 0 or g[2 * key, -1] > g[2 * key, 0]
     sign = 1.0 if increasing else -1.0
     # widen the grid if rounding in the analytic bounds left a target outside
@@ -239,7 +256,7 @@ def _solve(pass_fn, eigvals, key: int, targets: np.ndarray, lo: np.ndarray, hi: 
         if above and grid[-1] >= t_cap:
             raise ValueError("rate_bits_total: rate too high: the answer is below double precision's range")
         extra = np.array([grid[0] - width]) if below else np.array([min(grid[-1] + width, t_cap)])
-        ge = pass_fn(eigvals, extra, bracket_only)
+        ge = pass_fn(grouped, extra, bracket_only)
         grid = np.concatenate([extra, grid]) if below else np.concatenate([grid, extra])
         g = np.concatenate([ge, g], axis=1) if below else np.concatenate([g, ge], axis=1)
     else:
@@ -268,7 +285,7 @@ def _solve(pass_fn, eigvals, key: int, targets: np.ndarray, lo: np.ndarray, hi: 
     active = np.arange(n)
     t = t0
     for _ in range(200):
-        v = pass_fn(eigvals, t)
+        v = pass_fn(grouped, t)
         f, fp = v[2 * key], v[2 * key + 1]
         resid = sign * (f - targets[active])
         t_lo = np.where(resid < 0, t, t_lo)
@@ -453,9 +470,10 @@ def evaluate(eigvals, rate_bits_total=None, *, rate_bits_per_dim=None) -> Curves
     if pos.any():
         target = rate_nats[pos]
         lo, hi = _rate_bracket(eigvals, target)
-        t, v = _solve(_isotropic_pass, eigvals, _RATE, target, lo, hi)
+        grouped = _Grouped(eigvals)
+        t, v = _solve(_isotropic_pass, grouped, _RATE, target, lo, hi)
         snr[pos], mmse[pos], flow[pos] = np.exp(t), v[_MMSE], v[_FLOW]
-        _, va = _solve(_allocated_pass, eigvals, _ARATE, target, lo, hi)
+        _, va = _solve(_allocated_pass, grouped, _ARATE, target, lo, hi)
         rdp[pos] = va[_AFLOW]
     return Curves(
         eigvals=eigvals,
@@ -482,7 +500,7 @@ def log_snr_for_rate(eigvals, rate_bits_total=None, *, rate_bits_per_dim=None) -
     pos = rate_nats > 0
     if pos.any():
         lo, hi = _rate_bracket(eigvals, rate_nats[pos])
-        log_snr[pos], _ = _solve(_isotropic_pass, eigvals, _RATE, rate_nats[pos], lo, hi)
+        log_snr[pos], _ = _solve(_isotropic_pass, _Grouped(eigvals), _RATE, rate_nats[pos], lo, hi)
     return log_snr
 
 
@@ -517,7 +535,7 @@ def rdp_allocation(eigvals, rate_bits_total=None, *, rate_bits_per_dim=None):
     pos = rate_nats > 0
     if pos.any():
         lo, hi = _rate_bracket(eigvals, rate_nats[pos])
-        tau, _ = _solve(_allocated_pass, eigvals, _ARATE, rate_nats[pos], lo, hi)
+        tau, _ = _solve(_allocated_pass, _Grouped(eigvals), _ARATE, rate_nats[pos], lo, hi)
         y, _ = _allocation_terms(eigvals, tau)
         rates[pos] = 0.5 * np.log1p(y)
         snrs[pos] = y / eigvals
@@ -577,15 +595,15 @@ def rate_for_mse(scheme: str, eigvals, mse_per_dim) -> np.ndarray:
     elif scheme in ("mmse", "diffc_a"):
         mmse_target = target if scheme == "mmse" else 0.5 * target
         lo, hi = _distortion_bracket(eigvals, mmse_target, "mmse")
-        _, v = _solve(_isotropic_pass, eigvals, _MMSE, mmse_target, lo, hi)
+        _, v = _solve(_isotropic_pass, _Grouped(eigvals), _MMSE, mmse_target, lo, hi)
         rate_nats[pos] = v[_RATE]
     elif scheme == "diffc_f":
         lo, hi = _distortion_bracket(eigvals, target, "flow")
-        _, v = _solve(_isotropic_pass, eigvals, _FLOW, target, lo, hi)
+        _, v = _solve(_isotropic_pass, _Grouped(eigvals), _FLOW, target, lo, hi)
         rate_nats[pos] = v[_RATE]
     else:
         lo, hi = _distortion_bracket(eigvals, target, "flow")
-        _, v = _solve(_allocated_pass, eigvals, _AFLOW, target, lo, hi)
+        _, v = _solve(_allocated_pass, _Grouped(eigvals), _AFLOW, target, lo, hi)
         rate_nats[pos] = v[_ARATE]
     return rate_nats / LN2
 

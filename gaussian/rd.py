@@ -12,6 +12,7 @@ examples:
   python -m gaussian.rd --dim 64
   python -m gaussian.rd --spectrum powerlaw:2 --dim 256 --rates 0.1:8:9
   python -m gaussian.rd --spectrum flat --dim 16 --rate-bits-total 1,10,100
+  python -m gaussian.rd --spectrum image:64x64x3          # ImageNet-sized 1/f^2 image model
   python -m gaussian.rd --format json > curves.json
   python -m gaussian.rd --plot curves.png
 """
