@@ -65,7 +65,8 @@ LN2 = math.log(2.0)
 # delta leaves an error below ~4 delta^2 after the first-order carry:
 # 5e-7 -> 1e-12 relative.
 _STEP_TOL = 5e-7
-_GRID_SPACING = 1.0 / 16.0  # log units between exact bracketing evaluations
+_GRID_SPACING = 1.0 / 16.0  # log units between exact bracketing evaluations (cubic start)
+_GRID_SPACING_QUINTIC = 1.0 / 6.0  # the same when the grid also has second derivatives (quintic start)
 _CHUNK_ELEMS = 1 << 15
 _LOG_MAX = 340.0  # largest ln(snr * lam) a pass evaluates: 4 e^680 is finite  # rows x dims per block: keeps temporaries in cache
 
@@ -147,26 +148,29 @@ def _isotropic_pass(g: _Grouped, log_snr: np.ndarray, rate_only: bool = False) -
     """Sums at isotropic ``snr = exp(log_snr)`` and their log_snr-derivatives.
 
     Rows: rate_nats, d/dt; mmse_total, d/dt; flow_total (DiffC-F SSE), d/dt
-    (only the first two when ``rate_only``). With ``x = snr lam``,
-    ``r = 1/(1+x)``, ``s = x r``, ``rho = sqrt(s)``: rate' = 1/2 sum s,
-    mmse = sum lam r, mmse' = -sum lam s r, flow = sum 2 lam r / (1 + rho),
-    flow' = -sum lam rho r.
+    (``rate_only``: rate_nats, d/dt, d2/dt2). With ``x = snr lam``,
+    ``r = 1/(1+x)``, ``s = x r``, ``rho = sqrt(s)``: rate' = 1/2 sum s
+    = snr mmse / 2 (I-MMSE), mmse = sum lam r, mmse' = -sum lam s r,
+    flow = sum 2 lam r / (1 + rho), flow' = -sum lam rho r.
     """
-    out = np.full((2 if rate_only else 6, log_snr.size), np.nan)
+    out = np.full((3 if rate_only else 6, log_snr.size), np.nan)
     snr = np.exp(log_snr)
     for sl, (x, r, s, w, _) in _blocks(log_snr.size, g.values.size):
         np.multiply(snr[sl, None], g.values, out=x)
         np.add(x, 1.0, out=r)
         np.log1p(x, out=w)
         out[0, sl] = 0.5 * (w @ g.counts)
-        if rate_only:
-            np.divide(x, r, out=s)
+        if rate_only:  # rate, rate' and rate'' = 1/2 sum s r (for the starting point only)
+            np.divide(1.0, r, out=r)
+            np.multiply(x, r, out=s)
             out[1, sl] = 0.5 * (s @ g.counts)
+            s *= r
+            out[2, sl] = 0.5 * (s @ g.counts)
             continue
         np.divide(1.0, r, out=r)
         np.multiply(x, r, out=s)
-        out[1, sl] = 0.5 * (s @ g.counts)
         out[2, sl] = r @ g.weighted
+        out[1, sl] = 0.5 * snr[sl] * out[2, sl]  # I-MMSE: d rate / d log_snr = snr * mmse / 2
         np.sqrt(s, out=w)  # rho
         np.multiply(s, r, out=s)
         out[3, sl] = -(s @ g.weighted)
@@ -193,32 +197,38 @@ def _allocation_terms(eigvals: np.ndarray, tau):
 def _allocated_pass(g: _Grouped, tau: np.ndarray, rate_only: bool = False) -> np.ndarray:
     """Sums at the KKT allocation with multiplier ``2 exp(-tau)`` and their tau-derivatives.
 
-    Rows: rate_nats, d/dtau; flow_total (= rdp SSE), d/dtau. Per component,
-    with ``b = 1 + 2y``: R = 1/2 ln(1 + y), R' = y / b,
+    Rows: rate_nats, d/dtau; flow_total (= rdp SSE), d/dtau (``rate_only``:
+    rate_nats, d/dtau, d2/dtau2). Per component,
+    with ``b = 1 + 2y``: R = 1/2 ln(1 + y), R' = y / b = e^tau lam rho / b,
     D = 2 lam (1 - rho) = 4 lam / ((1 + b)(1 + rho)), D' = -2 lam rho / b.
     (``a <= e^_LOG_MAX`` keeps ``4 a^2`` finite.)
     """
-    out = np.full((2 if rate_only else 4, tau.size), np.nan)
+    out = np.full((3 if rate_only else 4, tau.size), np.nan)
     scale = np.exp(tau)
-    for sl, (a2, b, rho, w, tmp) in _blocks(tau.size, g.values.size):
+    for sl, (a2, b, rho, w, b_sq) in _blocks(tau.size, g.values.size):
         np.multiply(scale[sl, None], g.twice, out=a2)  # 2a
-        np.multiply(a2, a2, out=b)
-        b += 1.0
-        np.sqrt(b, out=b)
+        np.multiply(a2, a2, out=b_sq)
+        b_sq += 1.0
+        np.sqrt(b_sq, out=b)
+        if rate_only:  # R'' = sum 2 a^2 / b^3 = 1/2 sum (2a)^2 / (b^2 b) (for the starting point only)
+            np.divide(a2, b, out=rho)  # 2a / b <= 1: no overflow
+            rho *= rho
+            np.divide(rho, b, out=rho)
+            out[2, sl] = 0.5 * (rho @ g.counts)
         np.add(b, 1.0, out=w)
         np.divide(1.0, w, out=w)  # 1 / (1 + b)
         np.multiply(a2, w, out=rho)
-        a2 *= rho  # 2y
-        np.divide(1.0, b, out=b)
-        np.multiply(a2, b, out=tmp)
-        out[1, sl] = 0.5 * (tmp @ g.counts)
+        a2 *= rho
         a2 *= 0.5  # y
         np.log1p(a2, out=a2)
         out[0, sl] = 0.5 * (a2 @ g.counts)
+        np.divide(rho, b, out=b)  # rho / b
+        # R' = sum y/b = e^tau sum lam rho/b and D' = -2 sum lam rho/b: one sum
+        # gives both, and D'/R' = -2 e^-tau is the KKT slope (envelope theorem)
+        out[1, sl] = scale[sl] * (b @ g.weighted)
         if rate_only:
             continue
-        np.multiply(rho, b, out=a2)
-        out[3, sl] = -2.0 * (a2 @ g.weighted)
+        out[3, sl] = -2.0 * (b @ g.weighted)
         rho += 1.0
         np.divide(w, rho, out=w)
         out[2, sl] = 4.0 * (w @ g.weighted)
@@ -240,9 +250,10 @@ def _solve(pass_fn, grouped: _Grouped, key: int, targets: np.ndarray, lo: np.nda
     # keep snr * lam (or lam e^tau) below e^_LOG_MAX: beyond it double precision overflows
     t_cap = _LOG_MAX - math.log(grouped.values[0])
     t_min, t_max = float(lo.min()), min(float(hi.max()), t_cap)
-    num_grid = int(min(max(math.ceil((t_max - t_min) / _GRID_SPACING) + 1, 3), max(3, n)))
-    grid = np.linspace(t_min, t_max, num_grid)
     bracket_only = key == 0  # the rate is row 0 of both passes: the grid needs nothing else
+    spacing = _GRID_SPACING_QUINTIC if bracket_only else _GRID_SPACING
+    num_grid = int(min(max(math.ceil((t_max - t_min) / spacing) + 1, 3), max(3, n)))
+    grid = np.linspace(t_min, t_max, num_grid)
     g = pass_fn(grouped, grid, bracket_only)
     increasing = g[2 * key + 1, 0] > 0 or g[2 * key, -1] > g[2 * key, 0]
     sign = 1.0 if increasing else -1.0
@@ -265,18 +276,30 @@ def _solve(pass_fn, grouped: _Grouped, key: int, targets: np.ndarray, lo: np.nda
     gv = sign * g[2 * key]
     j = np.clip(np.searchsorted(gv, sign * targets), 1, grid.size - 1)
     t_lo, t_hi = grid[j - 1].copy(), grid[j].copy()
-    # inverse cubic Hermite inside the bracket: a starting point only
+    # inverse Hermite interpolation inside the bracket (quintic when the grid
+    # has second derivatives, else cubic): a starting point only
     f_a, f_b = g[2 * key, j - 1], g[2 * key, j]
     m_a, m_b = 1.0 / g[2 * key + 1, j - 1], 1.0 / g[2 * key + 1, j]
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         h = f_b - f_a
         u = (targets - f_a) / h
-        t0 = (
-            (2 * u**3 - 3 * u**2 + 1) * t_lo
-            + (u**3 - 2 * u**2 + u) * h * m_a
-            + (-2 * u**3 + 3 * u**2) * t_hi
-            + (u**3 - u**2) * h * m_b
-        )
+        if bracket_only:  # t'' = -f'' / f'^3
+            c_a, c_b = -g[2, j - 1] * m_a**3, -g[2, j] * m_b**3
+            t0 = (
+                t_lo * (1 - 10 * u**3 + 15 * u**4 - 6 * u**5)
+                + h * m_a * (u - 6 * u**3 + 8 * u**4 - 3 * u**5)
+                + h * h * c_a * (u**2 - 3 * u**3 + 3 * u**4 - u**5) / 2
+                + h * h * c_b * (u**3 - 2 * u**4 + u**5) / 2
+                + h * m_b * (-4 * u**3 + 7 * u**4 - 3 * u**5)
+                + t_hi * (10 * u**3 - 15 * u**4 + 6 * u**5)
+            )
+        else:
+            t0 = (
+                (2 * u**3 - 3 * u**2 + 1) * t_lo
+                + (u**3 - 2 * u**2 + u) * h * m_a
+                + (-2 * u**3 + 3 * u**2) * t_hi
+                + (u**3 - u**2) * h * m_b
+            )
     bad = ~np.isfinite(t0) | (t0 <= t_lo) | (t0 >= t_hi)
     t0[bad] = 0.5 * (t_lo[bad] + t_hi[bad])
 
