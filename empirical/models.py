@@ -1,0 +1,432 @@
+"""Denoisers for VP diffusion with one interface: ``E[x | z, log_snr]`` plus Gaussian reverse steps.
+
+VP diffusion: ``z = alpha x + sigma u``, ``u ~ N(0, I)``, ``alpha^2 + sigma^2 = 1``,
+``log_snr = ln(alpha^2 / sigma^2)`` (conversions in :mod:`gaussian.schedule`).
+A *denoiser* (:class:`Denoiser`) offers, for flat batches ``z`` of shape ``[n, dim]``
+(float64 numpy arrays in and out):
+
+- ``denoise(z, log_snr)``: the posterior mean ``E[x | z]``, shape ``[n, dim]``;
+- ``reverse_transition(z_t, log_snr_t, log_snr_s)``: the model's Gaussian
+  ``p(z_s | z_t)`` for ``log_snr_s > log_snr_t`` (``+inf`` means ``x`` itself),
+  as a :class:`Gaussian` whose covariance is diagonal in the orthonormal
+  ``basis`` (its columns), the coordinates in which the codec codes;
+- ``prior(log_snr)``: the model's ``p(z)`` at the start of the chain;
+- ``dim``, ``basis``, ``log_snr_min``, ``log_snr_max`` (the range it is meant
+  for; decoders stop at ``log_snr_max``) and ``fingerprint`` (a hash that a
+  bitstream records so that it is never decoded with another model).
+
+The sender's step is the forward-process posterior (:func:`q_reverse`)::
+
+    q(z_s | z_t, x) = N(coef_z z_t + coef_x x, var I),   c = -expm1(log_snr_t - log_snr_s)
+    coef_z = (alpha_s / alpha_t) exp(log_snr_t - log_snr_s),  coef_x = alpha_s c,  var = sigma_s^2 c
+
+and a model's reverse step plugs its estimate of ``x`` in. Two models:
+
+- :class:`GaussianOracle`: data ``N(mean, basis diag(eigvals) basis^T)``, all in
+  closed form: posterior mean and variance, exact reverse transitions (the true
+  ``p(z_s | z_t)``: variance ``var + coef_x^2 lam / (1 + snr_t lam)`` per
+  eigen-component; with ``transitions="plugin"`` the VDM/DDPM form with variance
+  ``var``), the exact marginal as prior, and the exact flow map
+  ``z_s = alpha_s mean + (alpha_s / alpha_t) sqrt((lam + e^-log_snr_s) / (lam + e^-log_snr_t)) (z_t - alpha_t mean)``.
+- :class:`MixtureOracle`: the exact posterior mean of an isotropic Gaussian
+  mixture (``empirical.data`` ``mixture2d`` / ``mixture``), plug-in reverse steps.
+- The learned torch model (:func:`load`, ``empirical/_model_net.py``): an MLP
+  whose output starts at the Gaussian oracle fitted to the training data and
+  learns a residual; torch is imported only when one is built or loaded.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from typing import Protocol
+
+import numpy as np
+
+from gaussian import components, schedule
+
+__all__ = [
+    "Denoiser",
+    "Gaussian",
+    "GaussianOracle",
+    "MixtureOracle",
+    "q_reverse",
+    "transition_coefficients",
+    "as_batch",
+    "load",
+]
+
+ZERO_EIGVAL_RTOL = 1e-10
+
+
+@dataclasses.dataclass(frozen=True)
+class Gaussian:
+    """A Gaussian with covariance ``basis diag(var) basis^T``.
+
+    Attributes
+    ----------
+    mean : numpy.ndarray
+        ``[n, dim]`` mean in data (pixel) coordinates.
+    var : numpy.ndarray
+        ``[n, dim]`` (or broadcastable) variances along the columns of the
+        model's ``basis``; zero means a point mass along that axis.
+    """
+
+    mean: np.ndarray
+    var: np.ndarray
+
+
+class Denoiser(Protocol):
+    """What the codec and the decoders need from a model (see the module docstring)."""
+
+    dim: int
+    basis: np.ndarray
+    log_snr_min: float
+    log_snr_max: float
+    fingerprint: str
+
+    def denoise(self, z: np.ndarray, log_snr) -> np.ndarray: ...
+
+    def reverse_transition(self, z_t: np.ndarray, log_snr_t, log_snr_s) -> Gaussian: ...
+
+    def prior(self, log_snr: float) -> Gaussian: ...
+
+
+def as_batch(z, dim: int, argument: str = "z") -> np.ndarray:
+    """``z`` as a finite float64 ``[n, dim]`` array (a ``[dim]`` vector becomes ``[1, dim]``), or ValueError."""
+    try:
+        arr = np.asarray(z, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"{argument}: expected an array of numbers") from None
+    if arr.ndim == 1:
+        arr = arr[None, :]
+    if arr.ndim != 2 or arr.shape[1] != dim:
+        raise ValueError(f"{argument}: expected shape [n, {dim}] or [{dim}], got {np.shape(z)}")
+    if not np.isfinite(arr).all():
+        raise ValueError(f"{argument}: entries must be finite (got NaN or inf)")
+    return arr
+
+
+def _log_snr_column(log_snr, n: int, argument: str, allow_inf: bool = False) -> np.ndarray:
+    """``log_snr`` (scalar or ``[n]``) as a finite ``[n, 1]`` float64 column, or ValueError."""
+    arr = np.asarray(log_snr, dtype=np.float64)
+    if arr.ndim > 1 or (arr.ndim == 1 and arr.shape[0] != n):
+        raise ValueError(f"{argument}: expected a scalar or shape [{n}], got {arr.shape}")
+    bad = np.isnan(arr) | (arr == -np.inf) | ((arr == np.inf) & (not allow_inf))
+    if bad.any():
+        raise ValueError(f"{argument}: must be finite{' or +inf' if allow_inf else ''}, got {arr!r}")
+    return np.broadcast_to(arr, (n,)).reshape(n, 1).copy()
+
+
+def transition_coefficients(log_snr_t, log_snr_s):
+    """``(coef_z, coef_x, var)`` of ``q(z_s | z_t, x) = N(coef_z z_t + coef_x x, var I)``.
+
+    Requires ``log_snr_s > log_snr_t`` (``z_s`` less noisy); ``log_snr_s = +inf``
+    gives ``(0, 1, 0)``, i.e. ``z_s = x``. Written with ``c = -expm1(log_snr_t -
+    log_snr_s)`` so that close noise levels keep full relative precision.
+
+    >>> [round(float(v), 12) for v in transition_coefficients(0.0, np.inf)]
+    [0.0, 1.0, 0.0]
+    """
+    log_snr_t = np.asarray(log_snr_t, dtype=np.float64)
+    log_snr_s = np.asarray(log_snr_s, dtype=np.float64)
+    if not np.all(log_snr_s > log_snr_t):
+        raise ValueError("log_snr_s: must be > log_snr_t (the reverse step goes to less noise)")
+    if not np.all(np.isfinite(log_snr_t)):
+        raise ValueError("log_snr_t: must be finite")
+    delta = log_snr_t - log_snr_s  # < 0, -inf when log_snr_s = inf
+    c = -np.expm1(delta)
+    alpha_t, _ = schedule.alpha_sigma_from_log_snr(log_snr_t)
+    alpha_s, sigma_s = schedule.alpha_sigma_from_log_snr(log_snr_s)
+    coef_z = (alpha_s / alpha_t) * np.exp(delta)
+    coef_x = alpha_s * c
+    var = sigma_s**2 * c
+    return coef_z, coef_x, var
+
+
+def q_reverse(x, z_t, log_snr_t, log_snr_s):
+    """``(mean, var)`` of the sender's step ``q(z_s | z_t, x)``: mean ``[n, dim]``, isotropic variance ``[n, 1]``."""
+    coef_z, coef_x, var = transition_coefficients(log_snr_t, log_snr_s)
+    coef_z, coef_x, var = (np.reshape(v, (-1, 1)) if np.ndim(v) else v for v in (coef_z, coef_x, var))
+    return coef_z * z_t + coef_x * x, np.broadcast_to(var, (np.shape(z_t)[0], 1)).copy()
+
+
+def _digest(*parts) -> str:
+    """sha256 hex digest of a sequence of str / numpy arrays (dtype, shape and bytes of each)."""
+    h = hashlib.sha256()
+    for part in parts:
+        if isinstance(part, np.ndarray):
+            arr = np.ascontiguousarray(part)
+            h.update(f"{arr.dtype.str}{arr.shape}".encode())
+            h.update(arr.tobytes())
+        else:
+            h.update(json.dumps(part, sort_keys=True).encode())
+        h.update(b"\x00")
+    return h.hexdigest()
+
+
+def _eig_from_covariance(covariance, argument: str = "covariance"):
+    """``(eigvals descending, basis)`` of a symmetric PSD matrix; numerically zero eigenvalues set to 0.
+
+    Eigenvalues with ``|lam| <= 1e-10 lam_max`` are zero-variance directions
+    (constant pixels) and become exactly 0; a more negative one is an error.
+    """
+    cov = np.asarray(covariance, dtype=np.float64)
+    if cov.ndim != 2 or cov.shape[0] != cov.shape[1] or cov.shape[0] == 0:
+        raise ValueError(f"{argument}: expected a non-empty square matrix, got shape {cov.shape}")
+    if not np.isfinite(cov).all():
+        raise ValueError(f"{argument}: entries must be finite")
+    scale = np.abs(cov).max()
+    if not np.allclose(cov, cov.T, rtol=1e-10, atol=1e-12 * scale):
+        raise ValueError(f"{argument}: matrix is not symmetric")
+    eigvals, basis = np.linalg.eigh(0.5 * (cov + cov.T))
+    order = np.argsort(eigvals)[::-1]
+    eigvals, basis = eigvals[order], basis[:, order]
+    tol = ZERO_EIGVAL_RTOL * eigvals[0]
+    if eigvals[0] <= 0 or eigvals[-1] < -tol:
+        raise ValueError(f"{argument}: not positive semi-definite (eigenvalues {eigvals[-1]:.3g} .. {eigvals[0]:.3g})")
+    eigvals = np.where(np.abs(eigvals) <= tol, 0.0, eigvals)
+    return eigvals, basis
+
+
+def _readonly(arr) -> np.ndarray:
+    arr = np.array(arr, dtype=np.float64)
+    arr.flags.writeable = False
+    return arr
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class GaussianOracle:
+    """Exact denoiser of Gaussian data ``N(mean, basis diag(eigvals) basis^T)``.
+
+    Attributes
+    ----------
+    mean : numpy.ndarray
+        ``[dim]`` data mean.
+    eigvals : numpy.ndarray
+        ``[dim]`` covariance eigenvalues ``>= 0`` (0: a constant direction).
+    basis : numpy.ndarray
+        ``[dim, dim]`` orthogonal; column ``i`` is the eigenvector of ``eigvals[i]``.
+    transitions : {"exact", "plugin"}
+        ``"exact"``: the true ``p(z_s | z_t)``; ``"plugin"``: ``q(z_s | z_t, x = E[x | z_t])``.
+    log_snr_min, log_snr_max : float
+        Range used by the codec and the decoders (the oracle is exact everywhere).
+
+    Examples
+    --------
+    >>> oracle = GaussianOracle.from_moments(np.zeros(1), np.eye(1))
+    >>> float(oracle.denoise(np.array([[1.0]]), 0.0)[0, 0])  # alpha lam / (alpha^2 lam + sigma^2) at snr 1
+    0.7071067811865475
+    """
+
+    mean: np.ndarray
+    eigvals: np.ndarray
+    basis: np.ndarray
+    transitions: str = "exact"
+    log_snr_min: float = -10.0
+    log_snr_max: float = 30.0
+
+    def __post_init__(self):
+        mean = np.asarray(self.mean, dtype=np.float64)
+        eigvals = np.asarray(self.eigvals, dtype=np.float64)
+        basis = np.asarray(self.basis, dtype=np.float64)
+        d = eigvals.size
+        if eigvals.ndim != 1 or d == 0:
+            raise ValueError(f"eigvals: expected a non-empty 1-D array, got shape {eigvals.shape}")
+        if not np.isfinite(eigvals).all() or (eigvals < 0).any():
+            raise ValueError("eigvals: must be finite and >= 0")
+        if mean.shape != (d,) or not np.isfinite(mean).all():
+            raise ValueError(f"mean: expected {d} finite numbers, got shape {mean.shape}")
+        if basis.shape != (d, d) or not np.allclose(basis.T @ basis, np.eye(d), atol=1e-10):
+            raise ValueError(f"basis: expected a [{d}, {d}] orthogonal matrix")
+        if self.transitions not in ("exact", "plugin"):
+            raise ValueError(f"transitions: expected 'exact' or 'plugin', got {self.transitions!r}")
+        if not (np.isfinite(self.log_snr_min) and np.isfinite(self.log_snr_max) and self.log_snr_min < self.log_snr_max):
+            raise ValueError(
+                f"log_snr_min, log_snr_max: need finite log_snr_min < log_snr_max, got {self.log_snr_min}, {self.log_snr_max}"
+            )
+        for name, value in (("mean", mean), ("eigvals", eigvals), ("basis", basis)):
+            object.__setattr__(self, name, _readonly(value))
+        object.__setattr__(self, "log_snr_min", float(self.log_snr_min))
+        object.__setattr__(self, "log_snr_max", float(self.log_snr_max))
+
+    @classmethod
+    def from_moments(cls, mean, covariance, **kwargs) -> "GaussianOracle":
+        """Oracle for ``N(mean, covariance)`` (eigendecomposed; see ``_eig_from_covariance``)."""
+        eigvals, basis = _eig_from_covariance(covariance)
+        return cls(np.asarray(mean, dtype=np.float64), eigvals, basis, **kwargs)
+
+    @classmethod
+    def from_source(cls, source, **kwargs) -> "GaussianOracle":
+        """Oracle with a ``empirical.data.Source``'s mean and covariance (its exact factorisation when known)."""
+        if getattr(source, "eigvals", None) is not None and getattr(source, "basis", None) is not None:
+            return cls(source.mean, source.eigvals, source.basis, **kwargs)
+        return cls.from_moments(source.mean, source.covariance, **kwargs)
+
+    @property
+    def dim(self) -> int:
+        """Number of components."""
+        return int(self.eigvals.size)
+
+    @property
+    def fingerprint(self) -> str:
+        """sha256 of the class, transitions, range, mean, eigvals and basis."""
+        return _digest(
+            "GaussianOracle", self.transitions, [self.log_snr_min, self.log_snr_max], self.mean, self.eigvals, self.basis
+        )
+
+    def to_eigen(self, z) -> np.ndarray:
+        """Coordinates ``z @ basis`` (rows) in the eigenbasis."""
+        return np.asarray(z, dtype=np.float64) @ self.basis
+
+    def from_eigen(self, w) -> np.ndarray:
+        """Pixel coordinates ``w @ basis^T`` of eigenbasis rows ``w``."""
+        return np.asarray(w, dtype=np.float64) @ self.basis.T
+
+    def _centred_eigen(self, z, log_snr):
+        """``(basis^T (z - alpha mean), alpha, sigma, snr)`` per row, with ``[n, 1]`` columns."""
+        z = as_batch(z, self.dim)
+        ls = _log_snr_column(log_snr, z.shape[0], "log_snr")
+        alpha, sigma = schedule.alpha_sigma_from_log_snr(ls)
+        return self.to_eigen(z - alpha * self.mean), alpha, sigma, schedule.snr_from_log_snr(ls)
+
+    def denoise(self, z, log_snr) -> np.ndarray:
+        """Posterior mean ``mean + basis diag(alpha lam / (alpha^2 lam + sigma^2)) basis^T (z - alpha mean)``."""
+        w, alpha, sigma, _ = self._centred_eigen(z, log_snr)
+        gain = alpha * self.eigvals / (alpha**2 * self.eigvals + sigma**2)
+        return self.mean + self.from_eigen(gain * w)
+
+    def posterior_var(self, log_snr) -> np.ndarray:
+        """Posterior variances ``lam / (1 + snr lam)`` per eigen-component, ``[n, dim]`` for ``[n]`` log-SNRs."""
+        ls = np.atleast_1d(np.asarray(log_snr, dtype=np.float64)).reshape(-1, 1)
+        return components.mse_mmse(self.eigvals, schedule.snr_from_log_snr(ls))
+
+    def mmse_per_dim(self, log_snr) -> np.ndarray:
+        """``E||x - E[x|z]||^2 / dim`` at each log-SNR: the mean posterior variance."""
+        return self.posterior_var(log_snr).mean(axis=1)
+
+    def flow_map(self, z_t, log_snr_t, log_snr_s=np.inf) -> np.ndarray:
+        """Closed-form probability-flow map from ``log_snr_t`` to ``log_snr_s`` (``+inf``: to ``x``)."""
+        w, alpha_t, _, _ = self._centred_eigen(z_t, log_snr_t)
+        ls_s = _log_snr_column(log_snr_s, w.shape[0], "log_snr_s", allow_inf=True)
+        ls_t = _log_snr_column(log_snr_t, w.shape[0], "log_snr_t")
+        alpha_s, _ = schedule.alpha_sigma_from_log_snr(ls_s)
+        # y = z / alpha has variance lam + e^-log_snr; the flow rescales it monotonically
+        ratio = np.sqrt((self.eigvals + np.exp(-ls_s)) / (self.eigvals + np.exp(-ls_t)))
+        return alpha_s * self.mean + self.from_eigen((alpha_s / alpha_t) * ratio * w)
+
+    def prior(self, log_snr: float) -> Gaussian:
+        """The exact marginal ``N(alpha mean, alpha^2 lam + sigma^2)`` (eigenbasis variances), shape ``[1, dim]``."""
+        ls = _log_snr_column(log_snr, 1, "log_snr")
+        alpha, sigma = schedule.alpha_sigma_from_log_snr(ls)
+        return Gaussian(alpha * self.mean[None, :], alpha**2 * self.eigvals + sigma**2)
+
+    def reverse_transition(self, z_t, log_snr_t, log_snr_s) -> Gaussian:
+        """``p(z_s | z_t)``: mean ``coef_z z_t + coef_x E[x|z_t]``, eigenbasis variance ``var (+ coef_x^2 posterior_var)``."""
+        z_t = as_batch(z_t, self.dim, "z_t")
+        n = z_t.shape[0]
+        ls_t = _log_snr_column(log_snr_t, n, "log_snr_t")
+        ls_s = _log_snr_column(log_snr_s, n, "log_snr_s", allow_inf=True)
+        x_hat = self.denoise(z_t, ls_t[:, 0])
+        mean, var = q_reverse(x_hat, z_t, ls_t[:, 0], ls_s[:, 0])
+        if self.transitions == "exact":
+            _, coef_x, _ = transition_coefficients(ls_t, ls_s)
+            var = var + coef_x**2 * self.posterior_var(ls_t[:, 0])
+        else:
+            var = np.broadcast_to(var, (n, self.dim)).copy()
+        return Gaussian(mean, var)
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class MixtureOracle:
+    """Exact posterior mean of the equal-weight mixture ``(1/K) sum_k N(means[k], std^2 I)``.
+
+    Reverse steps are plug-in (``q`` with ``x = E[x | z_t]``): the exact
+    ``p(z_s | z_t)`` of a mixture is not Gaussian. The prior is ``N(0, I)``.
+    """
+
+    means: np.ndarray
+    std: float
+    log_snr_min: float = -10.0
+    log_snr_max: float = 12.0
+
+    def __post_init__(self):
+        means = np.asarray(self.means, dtype=np.float64)
+        if means.ndim != 2 or means.size == 0 or not np.isfinite(means).all():
+            raise ValueError(f"means: expected a finite [K, dim] array, got shape {means.shape}")
+        if not np.isfinite(self.std) or self.std <= 0:
+            raise ValueError(f"std: must be finite and > 0, got {self.std!r}")
+        object.__setattr__(self, "means", _readonly(means))
+        object.__setattr__(self, "std", float(self.std))
+
+    @classmethod
+    def from_source(cls, source, **kwargs) -> "MixtureOracle":
+        """Oracle of a ``mixture2d`` / ``mixture`` source."""
+        if source.mixture is None:
+            raise ValueError(f"source: {source.name!r} is not a Gaussian mixture")
+        return cls(source.mixture.means, source.mixture.std, **kwargs)
+
+    @property
+    def dim(self) -> int:
+        """Number of dimensions."""
+        return int(self.means.shape[1])
+
+    @property
+    def basis(self) -> np.ndarray:
+        """Identity: every step is isotropic."""
+        return np.eye(self.dim)
+
+    @property
+    def fingerprint(self) -> str:
+        """sha256 of the class, range, means and std."""
+        return _digest("MixtureOracle", [self.log_snr_min, self.log_snr_max, self.std], self.means)
+
+    def denoise(self, z, log_snr) -> np.ndarray:
+        """``sum_k r_k(z) (mu_k + alpha std^2 / (alpha^2 std^2 + sigma^2) (z - alpha mu_k))``, ``r`` the responsibilities."""
+        z = as_batch(z, self.dim)
+        ls = _log_snr_column(log_snr, z.shape[0], "log_snr")
+        alpha, sigma = schedule.alpha_sigma_from_log_snr(ls)  # [n, 1]
+        var = alpha**2 * self.std**2 + sigma**2
+        resid = z[:, None, :] - alpha[:, :, None] * self.means[None, :, :]  # [n, K, d]
+        logits = -0.5 * np.sum(resid**2, axis=2) / var  # [n, K]
+        logits -= logits.max(axis=1, keepdims=True)
+        resp = np.exp(logits)
+        resp /= resp.sum(axis=1, keepdims=True)
+        cond = self.means[None, :, :] + (alpha * self.std**2 / var)[:, :, None] * resid
+        return np.einsum("nk,nkd->nd", resp, cond)
+
+    def prior(self, log_snr: float) -> Gaussian:
+        """``N(0, I)``."""
+        return Gaussian(np.zeros((1, self.dim)), np.ones((1, self.dim)))
+
+    def reverse_transition(self, z_t, log_snr_t, log_snr_s) -> Gaussian:
+        """Plug-in ``q(z_s | z_t, x = E[x | z_t])``."""
+        z_t = as_batch(z_t, self.dim, "z_t")
+        n = z_t.shape[0]
+        ls_t = _log_snr_column(log_snr_t, n, "log_snr_t")[:, 0]
+        ls_s = _log_snr_column(log_snr_s, n, "log_snr_s", allow_inf=True)[:, 0]
+        mean, var = q_reverse(self.denoise(z_t, ls_t), z_t, ls_t, ls_s)
+        return Gaussian(mean, np.broadcast_to(var, (n, self.dim)).copy())
+
+
+def load(spec, source=None):
+    """A denoiser from a spec: a checkpoint path (learned model), ``"oracle"`` or ``"mixture-oracle"``.
+
+    ``"oracle"`` / ``"mixture-oracle"`` need ``source`` (an ``empirical.data.Source``):
+    the Gaussian oracle with its mean and covariance, or the exact mixture
+    denoiser. ``"oracle:plugin"`` uses plug-in reverse steps.
+    """
+    if isinstance(spec, str) and spec.split(":")[0] in ("oracle", "mixture-oracle"):
+        if source is None:
+            raise ValueError(f"model: {spec!r} needs a data source (--data)")
+        kind, _, variant = spec.partition(":")
+        if kind == "mixture-oracle":
+            if variant:
+                raise ValueError(f"model: 'mixture-oracle' takes no variant, got {spec!r}")
+            return MixtureOracle.from_source(source)
+        if variant not in ("", "exact", "plugin"):
+            raise ValueError(f"model: expected 'oracle', 'oracle:exact' or 'oracle:plugin', got {spec!r}")
+        return GaussianOracle.from_source(source, transitions=variant or "exact")
+    from empirical import _model_net
+
+    return _model_net.load_checkpoint(spec)
