@@ -225,10 +225,11 @@ def _allocated_pass(g: _Grouped, tau: np.ndarray, rate_only: bool = False) -> np
         np.divide(rho, b, out=b)  # rho / b
         # R' = sum y/b = e^tau sum lam rho/b and D' = -2 sum lam rho/b: one sum
         # gives both, and D'/R' = -2 e^-tau is the KKT slope (envelope theorem)
-        out[1, sl] = scale[sl] * (b @ g.weighted)
+        lam_rho_over_b = b @ g.weighted
+        out[1, sl] = scale[sl] * lam_rho_over_b
         if rate_only:
             continue
-        out[3, sl] = -2.0 * (b @ g.weighted)
+        out[3, sl] = -2.0 * lam_rho_over_b
         rho += 1.0
         np.divide(w, rho, out=w)
         out[2, sl] = 4.0 * (w @ g.weighted)
