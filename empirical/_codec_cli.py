@@ -32,6 +32,17 @@ def fail(p: argparse.ArgumentParser, err: Exception, flags: dict):
     p.exit(2, f"{p.prog}: error: {flag_message(err, flags)}\n")
 
 
+def main(build_parser, run, flags: dict, argv=None) -> int:
+    """Shared entry point of the codec CLIs: 0 on success; bad input prints one line and exits with status 2."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        run(args)
+    except (ValueError, OSError) as err:
+        fail(parser, err, flags)
+    return 0
+
+
 def set_threads(num_threads: int) -> None:
     """``torch.set_num_threads`` after checking ``num_threads >= 1``."""
     if isinstance(num_threads, bool) or not isinstance(num_threads, int) or num_threads < 1:

@@ -352,13 +352,7 @@ FLAGS = {name: "--" + name.replace("_", "-") for name in (
 
 def main(argv=None) -> int:
     """Command-line entry point: 0 on success; bad input prints one line and exits with status 2."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    try:
-        run(args)
-    except (ValueError, OSError) as err:
-        _codec_cli.fail(parser, err, FLAGS)
-    return 0
+    return _codec_cli.main(build_parser, run, FLAGS, argv)
 
 
 if __name__ == "__main__":

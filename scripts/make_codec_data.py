@@ -30,7 +30,7 @@ import sys
 import numpy as np
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from make_patch_spectrum import PATCH, SKIMAGE_PHOTOS, patches  # noqa: E402
+from make_patch_spectrum import PATCH, load_photographs, patches  # noqa: E402
 
 OUT_DIR = pathlib.Path(__file__).resolve().parent.parent / "empirical" / "data"
 SPLIT_SEED = 20220617  # arXiv 2206.08889 submission date; any fixed value would do
@@ -52,19 +52,7 @@ def to_gray_uint8(image):
 
 def load_photographs_uint8():
     """(name, 8-bit grayscale image) for every bundled photograph, in the order of make_patch_spectrum."""
-    import skimage.data
-    from sklearn.datasets import load_sample_images
-
-    out = []
-    for name in SKIMAGE_PHOTOS:
-        image = getattr(skimage.data, name)()
-        if name == "stereo_motorcycle":  # (left, right, disparity): keep the left view
-            image = image[0]
-        out.append((f"skimage.data.{name}", to_gray_uint8(image)))
-    sample = load_sample_images()
-    for path, image in zip(sample.filenames, sample.images):
-        out.append((f"sklearn:{pathlib.Path(path).name}", to_gray_uint8(image)))
-    return out
+    return load_photographs(to_gray_uint8)
 
 
 def make_patches():

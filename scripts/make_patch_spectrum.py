@@ -41,8 +41,8 @@ def patches(image, size=PATCH):
     return blocks.transpose(0, 2, 1, 3).reshape(-1, size * size)
 
 
-def load_photographs():
-    """(name, grayscale image in [-1, 1]) for every bundled photograph."""
+def load_photographs(convert=to_gray_unit):
+    """(name, ``convert(image)``) for every bundled photograph (default: grayscale in [-1, 1])."""
     import skimage.data
     from sklearn.datasets import load_sample_images
 
@@ -51,10 +51,10 @@ def load_photographs():
         image = getattr(skimage.data, name)()
         if name == "stereo_motorcycle":  # (left, right, disparity): keep the left view
             image = image[0]
-        out.append((f"skimage.data.{name}", to_gray_unit(image)))
+        out.append((f"skimage.data.{name}", convert(image)))
     sample = load_sample_images()
     for path, image in zip(sample.filenames, sample.images):
-        out.append((f"sklearn:{pathlib.Path(path).name}", to_gray_unit(image)))
+        out.append((f"sklearn:{pathlib.Path(path).name}", convert(image)))
     return out
 
 
