@@ -112,7 +112,7 @@ def test_wrong_stream_errors_are_specific():
     bs = _stream()
     data = bs.to_bytes()
     with pytest.raises(BitstreamError, match="wrong magic"):
-        Bitstream.from_bytes(b"XXXX" + data[4:])
+        Bitstream.from_bytes(b"NOPE" + data[4:])
     with pytest.raises(BitstreamError, match="unsupported version 7"):
         Bitstream.from_bytes(data[:4] + b"\x07" + data[5:])
     with pytest.raises(BitstreamError, match="model hash mismatch"):
