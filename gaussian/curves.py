@@ -68,7 +68,13 @@ _STEP_TOL = 5e-7
 _GRID_SPACING = 1.0 / 16.0  # log units between exact bracketing evaluations (cubic start)
 _GRID_SPACING_QUINTIC = 1.0 / 6.0  # the same when the grid also has second derivatives (quintic start)
 _CHUNK_ELEMS = 1 << 15
-_LOG_MAX = 340.0  # largest ln(snr * lam) a pass evaluates: 4 e^680 is finite  # rows x dims per block: keeps temporaries in cache
+_LOG_MAX = 340.0  # largest ln(snr * lam) a pass evaluates: 4 e^680 is finite
+# ln(1 + x) as np.log of the rounded 1 + x errs by at most ~2.2e-16 absolute per
+# component, so the total rate errs by <= 1.1e-16 d nats. When every target rate
+# is at least _FAST_LOG_MIN_RATE * d nats that is <= 1.1e-13 relative (and the
+# Newton step divides it by a derivative >= min(rate, 1/4)), so the cheaper
+# log is used; below it, log1p.
+_FAST_LOG_MIN_RATE = 1e-3  # rows x dims per block: keeps temporaries in cache
 
 
 # --------------------------------------------------------------------------
@@ -125,7 +131,7 @@ class _Grouped:
     spectra, replicated channels) are summed exactly over the distinct values.
     """
 
-    __slots__ = ("values", "counts", "weighted", "twice")
+    __slots__ = ("values", "counts", "weighted", "twice", "dim")
 
     def __init__(self, eigvals: np.ndarray):
         values, counts = np.unique(eigvals, return_counts=True)
@@ -133,6 +139,7 @@ class _Grouped:
         self.counts = counts[::-1].astype(np.float64)
         self.weighted = self.counts * self.values
         self.twice = 2.0 * self.values
+        self.dim = float(eigvals.size)
 
 
 def _blocks(m: int, d: int):
@@ -144,21 +151,25 @@ def _blocks(m: int, d: int):
         yield slice(start, stop), [a[: stop - start] for a in scratch]
 
 
-def _isotropic_pass(g: _Grouped, log_snr: np.ndarray, rate_only: bool = False) -> np.ndarray:
+def _isotropic_pass(g: _Grouped, log_snr: np.ndarray, rate_only: bool = False, fast_log: bool = False) -> np.ndarray:
     """Sums at isotropic ``snr = exp(log_snr)`` and their log_snr-derivatives.
 
     Rows: rate_nats, d/dt; mmse_total, d/dt; flow_total (DiffC-F SSE), d/dt
     (``rate_only``: rate_nats, d/dt, d2/dt2). With ``x = snr lam``,
     ``r = 1/(1+x)``, ``s = x r``, ``rho = sqrt(s)``: rate' = 1/2 sum s
     = snr mmse / 2 (I-MMSE), mmse = sum lam r, mmse' = -sum lam s r,
-    flow = sum 2 lam r / (1 + rho), flow' = -sum lam rho r.
+    flow = sum 2 lam r / (1 + rho), flow' = -sum lam rho r. ``fast_log``:
+    ln(1 + x) as ``log`` of the rounded ``1 + x`` (see ``_FAST_LOG_MIN_RATE``).
     """
     out = np.full((3 if rate_only else 6, log_snr.size), np.nan)
     snr = np.exp(log_snr)
     for sl, (x, r, s, w, _) in _blocks(log_snr.size, g.values.size):
         np.multiply(snr[sl, None], g.values, out=x)
         np.add(x, 1.0, out=r)
-        np.log1p(x, out=w)
+        if fast_log:
+            np.log(r, out=w)
+        else:
+            np.log1p(x, out=w)
         out[0, sl] = 0.5 * (w @ g.counts)
         if rate_only:  # rate, rate' and rate'' = 1/2 sum s r (for the starting point only)
             np.divide(1.0, r, out=r)
@@ -194,14 +205,15 @@ def _allocation_terms(eigvals: np.ndarray, tau):
     return a * rho, rho
 
 
-def _allocated_pass(g: _Grouped, tau: np.ndarray, rate_only: bool = False) -> np.ndarray:
+def _allocated_pass(g: _Grouped, tau: np.ndarray, rate_only: bool = False, fast_log: bool = False) -> np.ndarray:
     """Sums at the KKT allocation with multiplier ``2 exp(-tau)`` and their tau-derivatives.
 
     Rows: rate_nats, d/dtau; flow_total (= rdp SSE), d/dtau (``rate_only``:
     rate_nats, d/dtau, d2/dtau2). Per component,
     with ``b = 1 + 2y``: R = 1/2 ln(1 + y), R' = y / b = e^tau lam rho / b,
     D = 2 lam (1 - rho) = 4 lam / ((1 + b)(1 + rho)), D' = -2 lam rho / b.
-    (``a <= e^_LOG_MAX`` keeps ``4 a^2`` finite.)
+    (``a <= e^_LOG_MAX`` keeps ``4 a^2`` finite.) ``fast_log``: R = 1/2 ln((1 + b)/2)
+    with ``log`` of the rounded ``1 + b`` (see ``_FAST_LOG_MIN_RATE``).
     """
     out = np.full((3 if rate_only else 4, tau.size), np.nan)
     scale = np.exp(tau)
@@ -216,12 +228,16 @@ def _allocated_pass(g: _Grouped, tau: np.ndarray, rate_only: bool = False) -> np
             np.divide(rho, b, out=rho)
             out[2, sl] = 0.5 * (rho @ g.counts)
         np.add(b, 1.0, out=w)
+        if fast_log:  # 1 + y = (1 + b) / 2
+            np.log(w, out=b_sq)
+            out[0, sl] = 0.5 * (b_sq @ g.counts) - 0.5 * LN2 * g.dim
         np.divide(1.0, w, out=w)  # 1 / (1 + b)
         np.multiply(a2, w, out=rho)
-        a2 *= rho
-        a2 *= 0.5  # y
-        np.log1p(a2, out=a2)
-        out[0, sl] = 0.5 * (a2 @ g.counts)
+        if not fast_log:
+            a2 *= rho
+            a2 *= 0.5  # y
+            np.log1p(a2, out=a2)
+            out[0, sl] = 0.5 * (a2 @ g.counts)
         np.divide(rho, b, out=b)  # rho / b
         # R' = sum y/b = e^tau sum lam rho/b and D' = -2 sum lam rho/b: one sum
         # gives both, and D'/R' = -2 e^-tau is the KKT slope (envelope theorem)
@@ -252,10 +268,11 @@ def _solve(pass_fn, grouped: _Grouped, key: int, targets: np.ndarray, lo: np.nda
     t_cap = _LOG_MAX - math.log(grouped.values[0])
     t_min, t_max = float(lo.min()), min(float(hi.max()), t_cap)
     bracket_only = key == 0  # the rate is row 0 of both passes: the grid needs nothing else
+    fast_log = bracket_only and float(targets.min()) >= _FAST_LOG_MIN_RATE * grouped.dim
     spacing = _GRID_SPACING_QUINTIC if bracket_only else _GRID_SPACING
     num_grid = int(min(max(math.ceil((t_max - t_min) / spacing) + 1, 3), max(3, n)))
     grid = np.linspace(t_min, t_max, num_grid)
-    g = pass_fn(grouped, grid, bracket_only)
+    g = pass_fn(grouped, grid, bracket_only, fast_log)
     increasing = g[2 * key + 1, 0] > 0 or g[2 * key, -1] > g[2 * key, 0]
     sign = 1.0 if increasing else -1.0
     # widen the grid if rounding in the analytic bounds left a target outside
@@ -268,7 +285,7 @@ def _solve(pass_fn, grouped: _Grouped, key: int, targets: np.ndarray, lo: np.nda
         if above and grid[-1] >= t_cap:
             raise ValueError("rate_bits_total: rate too high: the answer is below double precision's range")
         extra = np.array([grid[0] - width]) if below else np.array([min(grid[-1] + width, t_cap)])
-        ge = pass_fn(grouped, extra, bracket_only)
+        ge = pass_fn(grouped, extra, bracket_only, fast_log)
         grid = np.concatenate([extra, grid]) if below else np.concatenate([grid, extra])
         g = np.concatenate([ge, g], axis=1) if below else np.concatenate([g, ge], axis=1)
     else:
@@ -309,7 +326,7 @@ def _solve(pass_fn, grouped: _Grouped, key: int, targets: np.ndarray, lo: np.nda
     active = np.arange(n)
     t = t0
     for _ in range(200):
-        v = pass_fn(grouped, t)
+        v = pass_fn(grouped, t, False, fast_log)
         f, fp = v[2 * key], v[2 * key + 1]
         resid = sign * (f - targets[active])
         t_lo = np.where(resid < 0, t, t_lo)

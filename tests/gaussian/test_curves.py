@@ -321,3 +321,26 @@ def test_rate_per_dim_keyword_and_log_snr():
         curves.evaluate(spec, [1.0], rate_bits_per_dim=[1.0])
     with pytest.raises(ValueError, match="rate_bits_per_dim"):
         curves.mse_per_dim("rd", spec, rate_bits_per_dim=-1.0)
+
+
+def test_large_dim_residuals_in_extended_precision():
+    """d = 12288 (the benchmark's size, fast-log path): the returned snr spends the rate and the MSEs
+    match sums recomputed in 80-bit long double, to 1e-12 relative."""
+    spec = spectrum.power_law(12288, 1.0)
+    rates = np.geomspace(0.01, 8.0, 7) * spec.dim
+    c = curves.evaluate(spec, rates)
+    lam = spec.eigvals.astype(np.longdouble)
+    for i, rate in enumerate(rates):
+        x = np.longdouble(c.snr[i]) * lam
+        spent_bits = np.sum(np.log1p(x)) / 2 / np.log(np.longdouble(2))
+        assert abs(float(spent_bits / np.longdouble(rate)) - 1) < 1e-12
+        mmse = np.sum(lam / (1 + x)) / lam.size
+        rho = np.sqrt(x / (1 + x))
+        flow = np.sum(2 * lam / ((1 + x) * (1 + rho))) / lam.size
+        assert _rel(c.mse_mmse[i], mmse) < 1e-12 and _rel(c.mse_diffc_f[i], flow) < 1e-12
+        # rdp: DiffC-F at the allocated snrs, recomputed in long double, spends the rate and gives mse_rdp
+        _, snrs = curves.rdp_allocation(spec, rate)
+        xa = np.asarray(snrs[0], dtype=np.longdouble) * lam
+        assert abs(float(np.sum(np.log1p(xa)) / 2 / np.log(np.longdouble(2)) / np.longdouble(rate)) - 1) < 1e-12
+        rho_a = np.sqrt(xa / (1 + xa))
+        assert _rel(c.mse_rdp[i], np.sum(2 * lam / ((1 + xa) * (1 + rho_a))) / lam.size) < 1e-12
