@@ -1,0 +1,538 @@
+"""Measured rate–distortion points of the real DiffC codec: bytes written, bits of KL, MSE, realism.
+
+::
+
+    Source.sample(n, seed, split)  --x-->  codec.encode_detailed(x, model, stop_step=max(stop_steps))
+                                              |  one bitstream per sample (header + segments 0..S-1)
+                                              v
+               for each stop step s:  bytes[: header + sum(len(segment_k), k < s)]   (a real byte prefix)
+                                              |  codec.decode_latent (truncated stream, bit-exact z_{s-1})
+                                              v
+               for each method:  flow (DiffC-F) | ancestral (DiffC-A) | mmse (E[x | z])  -> x_hat
+                                              |
+                                              v
+               MeasuredPoint: coded / payload / header bits, realised sum KL, I(X; Z) if known,
+                              per-chunk RCC bound, MSE +- 95% CI, PSNR, Gaussian W2^2, sliced W2^2
+
+Every rate point of a sweep is a prefix of the same bitstream (progressive
+decoding), so the points of one sweep are the RD curve of the stopping steps.
+
+Parallelism and determinism. Samples are split into fixed blocks of
+:data:`BLOCK_SIZE` (independent of the worker count); each block is one task of
+a ``concurrent.futures.ProcessPoolExecutor`` (``spawn`` start method, one
+BLAS / OpenMP thread per worker, a pool even for one worker). The codec seed of sample ``i`` and the ancestral decoder's randomness
+of block ``b`` at stop step ``s`` are pure functions of ``(seed, i)`` and
+``(seed, b, s)`` (``numpy.random.SeedSequence`` with purpose tags), and the
+blocks are reassembled in order, so the results are bit-identical for any
+number of workers.
+
+Units: every rate is bits per dimension (per real scalar); ``coded_bits_*``
+are ``8 x`` bytes actually written, with the header (``coded_``) or without it
+(``payload_``); ``kl_bits_*`` is the realised chain KL (the ideal cost);
+``predicted_bits_*`` is the closed form ``I(X; Z)``.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import sys
+import warnings
+
+import numpy as np
+
+__all__ = [
+    "SweepSpec",
+    "MeasuredPoint",
+    "METHODS",
+    "BLOCK_SIZE",
+    "codec_seed",
+    "gaussian_w2_sq_per_dim",
+    "sliced_w2_sq_per_dim",
+    "chunk_bound_bits",
+    "predicted_rate_bits_per_dim",
+    "stop_steps_for_rates",
+    "measure",
+]
+
+METHODS = ("flow", "ancestral", "mmse")
+BLOCK_SIZE = 8
+Z95 = 1.959963984540054  # two-sided 95% standard normal quantile
+RNG_TAG_CODEC_SEED = 0x5A3D10  # SeedSequence purpose tags (see empirical.data)
+RNG_TAG_SWEEP_ANCESTRAL = 0x5A3D11
+RNG_TAG_SLICED = 0x5A3D12
+REFERENCE_STEP = 1  # Source.sample(step=) of the independent data sample the realism metrics compare with
+NUM_PROJECTIONS = 256
+
+
+@dataclasses.dataclass(frozen=True)
+class SweepSpec:
+    """Everything that defines a sweep, picklable for worker processes.
+
+    Attributes
+    ----------
+    data : dict
+        ``empirical.data.make(**data)`` arguments, e.g. ``{"name": "gaussian", "spectrum": "patches"}``.
+    model : str
+        ``empirical.models.load`` spec: ``"oracle"``, ``"oracle:plugin"``, ``"mixture-oracle"`` or a checkpoint path.
+    n : int
+        Samples (rows ``0..n-1`` of ``Source.sample(n, seed, split)``).
+    stop_steps : tuple of int
+        Increasing chain lengths to decode (prefixes of one bitstream per sample).
+    methods : tuple of str
+        Subset of :data:`METHODS`.
+    num_steps : int
+        Grid points ``K`` of the codec's log-SNR grid.
+    log_snr_start, log_snr_stop : float or None
+        Grid endpoints (codec defaults if None).
+    seed : int
+        Master seed (data draw, codec seeds, decoder randomness).
+    split : {"train", "test"}
+        Which split to sample.
+    budget_bits, padding_bits : int
+        RCC chunk budget and padding (``empirical.rcc``).
+    flow_steps, ancestral_steps : int
+        Decoder steps (RK4 steps of the flow; ancestral steps).
+    """
+
+    data: dict
+    model: str
+    n: int
+    stop_steps: tuple
+    methods: tuple = METHODS
+    num_steps: int = 32
+    log_snr_start: float | None = None
+    log_snr_stop: float | None = None
+    seed: int = 0
+    split: str = "test"
+    budget_bits: int = 8
+    padding_bits: int = 8
+    flow_steps: int = 64
+    ancestral_steps: int = 512
+
+    def __post_init__(self):
+        if isinstance(self.n, bool) or not isinstance(self.n, (int, np.integer)) or not 2 <= self.n <= 10**6:
+            raise ValueError(f"n: must be an integer in 2..1000000, got {self.n!r}")
+        steps = tuple(int(s) for s in self.stop_steps)
+        if not steps or any(s < 1 or s > self.num_steps for s in steps) or list(steps) != sorted(set(steps)):
+            raise ValueError(f"stop_steps: must be strictly increasing integers in 1..{self.num_steps} "
+                             f"(num_steps), got {self.stop_steps!r}")
+        object.__setattr__(self, "stop_steps", steps)
+        methods = tuple(self.methods)
+        if not methods or any(m not in METHODS for m in methods) or len(set(methods)) != len(methods):
+            raise ValueError(f"methods: expected distinct entries of {METHODS}, got {self.methods!r}")
+        object.__setattr__(self, "methods", methods)
+        if self.split not in ("train", "test"):
+            raise ValueError(f"split: expected 'train' or 'test', got {self.split!r}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)) or not 0 <= self.seed < 2**63:
+            raise ValueError(f"seed: must be an integer in [0, 2^63), got {self.seed!r}")
+        for name in ("flow_steps", "ancestral_steps"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 1 <= value <= 100_000:
+                raise ValueError(f"{name}: must be an integer in 1..100000, got {value!r}")
+
+
+@dataclasses.dataclass(frozen=True)
+class MeasuredPoint:
+    """One measured rate–distortion point of the codec (all rates in bits per dimension).
+
+    Attributes
+    ----------
+    data, model, method : str
+        Source spec (JSON), model spec, decoder (``flow`` = DiffC-F, ``ancestral`` = DiffC-A, ``mmse`` = E[x|z]).
+    stop_step : int
+        Steps decoded (the prefix of the bitstream); the latent is at ``log_snr``.
+    num_steps : int
+        Grid points of the codec's chain.
+    log_snr : float
+        The codec's stopping log-SNR (grid point ``stop_step - 1``).
+    n, dim : int
+        Samples and dimensions per sample.
+    coded_bits_per_dim : float
+        Mean ``8 x`` bytes of the decoded prefix, header included.
+    payload_bits_per_dim, payload_bits_per_dim_ci95 : float
+        Mean ``8 x`` bytes of the prefix's segments (header excluded) and its 95% CI half-width.
+    header_bits_per_dim : float
+        Mean header bits (the header of the full stream, which the prefix carries).
+    kl_bits_per_dim, kl_bits_per_dim_ci95 : float
+        Mean realised chain ``sum KL(q || p)`` of the coded steps (the ideal cost) and its 95% CI half-width.
+    predicted_bits_per_dim : float or None
+        Closed-form ``I(X; Z)`` of the data at ``log_snr`` (Gaussian data, any model), else None.
+    rcc_bound_bits_per_dim : float
+        Mean per-chunk Li-El Gamal length bound ``sum_c (D_c + log2(D_c + 1) + 5)`` over the prefix's
+        chunks, evaluated at ``D_c = D_step / m_step`` (by concavity an upper bound on the per-chunk sum).
+    tv_bound : float
+        Mean over samples of the summed per-step bounds on the total-variation distance of the
+        delivered latent to the ideal ``q`` chain.
+    mse, mse_ci95 : float
+        Mean squared error per dimension and its 95% CI half-width (normal approximation over samples).
+    psnr_db : float or None
+        ``10 log10(peak^2 / mse)`` for sources with a pixel range (peak = range width), else None.
+    w2_sq_gauss_per_dim : float
+        Squared Wasserstein-2 distance per dimension between ``N(mean, cov)`` of the reconstructions
+        and the source's ``N(mean, covariance)``.
+    w2_sq_gauss_per_dim_data : float
+        The same for ``n`` independent data samples: the finite-``n`` floor of the estimate.
+    sliced_w2_sq_per_dim : float
+        Sliced squared W2 (mean over :data:`NUM_PROJECTIONS` directions) between the reconstructions and
+        ``n`` independent data samples.
+    sliced_w2_sq_per_dim_data : float
+        The same between the original samples and the independent data samples (floor).
+    mse_per_sample : numpy.ndarray
+        ``[n]`` squared error per dimension of each sample (for paired statistics across methods).
+    """
+
+    data: str
+    model: str
+    method: str
+    stop_step: int
+    num_steps: int
+    log_snr: float
+    n: int
+    dim: int
+    coded_bits_per_dim: float
+    payload_bits_per_dim: float
+    payload_bits_per_dim_ci95: float
+    header_bits_per_dim: float
+    kl_bits_per_dim: float
+    kl_bits_per_dim_ci95: float
+    predicted_bits_per_dim: float | None
+    rcc_bound_bits_per_dim: float
+    tv_bound: float
+    mse: float
+    mse_ci95: float
+    psnr_db: float | None
+    w2_sq_gauss_per_dim: float
+    w2_sq_gauss_per_dim_data: float
+    sliced_w2_sq_per_dim: float
+    sliced_w2_sq_per_dim_data: float
+    mse_per_sample: np.ndarray = dataclasses.field(repr=False, compare=False)  # [n] read-only, paired statistics
+
+    def to_dict(self) -> dict:
+        """JSON-ready dict of the scalar fields (``mse_per_sample`` left out)."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "mse_per_sample"}
+
+
+# --------------------------------------------------------------------------------------------
+# small pure functions
+
+
+def codec_seed(seed: int, index: int) -> int:
+    """The codec seed of sample ``index``: a 63-bit integer from ``SeedSequence([tag, seed, index])``."""
+    state = np.random.SeedSequence([RNG_TAG_CODEC_SEED, int(seed), int(index)]).generate_state(1, np.uint64)[0]
+    return int(state >> np.uint64(1))
+
+
+def mean_ci95(values) -> tuple:
+    """``(mean, 95% half-width 1.96 s / sqrt(n))`` of a 1-D sample (``s`` with divisor ``n - 1``)."""
+    values = np.asarray(values, dtype=np.float64)
+    return float(values.mean()), float(Z95 * values.std(ddof=1) / math.sqrt(values.size))
+
+
+def _psd_sqrt(cov: np.ndarray) -> np.ndarray:
+    """Symmetric square root of a PSD matrix (eigenvalues below zero from rounding are set to 0)."""
+    eigvals, vecs = np.linalg.eigh(0.5 * (cov + cov.T))
+    return (vecs * np.sqrt(np.maximum(eigvals, 0.0))) @ vecs.T
+
+
+def gaussian_w2_sq_per_dim(samples, mean, covariance) -> float:
+    """Squared W2 per dimension between ``N`` fitted to ``samples`` and ``N(mean, covariance)``.
+
+    ``||m1 - m0||^2 + tr(C1 + C0 - 2 (C0^1/2 C1 C0^1/2)^1/2)``, divided by the dimension;
+    ``C1`` is the sample covariance with divisor ``n``.
+    """
+    x = np.asarray(samples, dtype=np.float64)
+    m1 = x.mean(axis=0)
+    c1 = np.cov(x, rowvar=False, bias=True).reshape(x.shape[1], x.shape[1])
+    c0 = np.asarray(covariance, dtype=np.float64)
+    root0 = _psd_sqrt(c0)
+    cross = np.linalg.eigvalsh(root0 @ c1 @ root0)
+    w2_sq = np.sum((m1 - np.asarray(mean)) ** 2) + np.trace(c1) + np.trace(c0) - 2.0 * np.sum(np.sqrt(np.maximum(cross, 0.0)))
+    return float(max(w2_sq, 0.0) / x.shape[1])
+
+
+def sliced_w2_sq_per_dim(a, b, seed: int, num_projections: int = NUM_PROJECTIONS) -> float:
+    """Mean over random unit directions of the 1-D squared W2 between projections of ``a`` and ``b`` (equal sizes).
+
+    The 1-D squared W2 between two empirical laws of ``n`` points each is the mean
+    squared difference of their sorted values. For a shift ``b = a + c`` it is
+    ``(c . u)^2``, whose mean over isotropic ``u`` is ``|c|^2 / dim``: a per-dimension scale.
+    ``num_projections`` directions from ``SeedSequence([tag, seed])``.
+    """
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if a.shape != b.shape:
+        raise ValueError(f"b: expected the shape of a {a.shape}, got {b.shape}")
+    rng = np.random.default_rng(np.random.SeedSequence([RNG_TAG_SLICED, int(seed)]))
+    dirs = rng.standard_normal((a.shape[1], num_projections))
+    dirs /= np.linalg.norm(dirs, axis=0, keepdims=True)
+    pa, pb = np.sort(a @ dirs, axis=0), np.sort(b @ dirs, axis=0)
+    return float(np.mean((pa - pb) ** 2))
+
+
+def chunk_bound_bits(kl_bits_step, num_chunks) -> np.ndarray:
+    """Per-step Li-El Gamal length bound ``D + m log2(D/m + 1) + 5m`` (0 where ``m = 0``), bits.
+
+    With ``m`` chunks of KLs ``D_c`` summing to ``D``, concavity of ``log2`` gives
+    ``sum_c (D_c + log2(D_c + 1) + 5) <= D + m log2(D/m + 1) + 5m``.
+
+    >>> float(chunk_bound_bits(16.0, 2)) == 16.0 + 2 * math.log2(9.0) + 10.0  # two chunks of 8 bits
+    True
+    """
+    kl = np.asarray(kl_bits_step, dtype=np.float64)
+    m = np.asarray(num_chunks, dtype=np.float64)
+    safe_m = np.where(m > 0, m, 1.0)
+    return np.where(m > 0, kl + m * np.log2(kl / safe_m + 1.0) + 5.0 * m, 0.0)
+
+
+def predicted_rate_bits_per_dim(eigvals, log_snr) -> np.ndarray:
+    """Closed-form ``I(X; Z) = sum_i 1/2 log2(1 + snr lam_i) / dim`` at each ``log_snr``.
+
+    >>> predicted_rate_bits_per_dim([3.0, 0.0], 0.0).tolist()  # (1/2 log2(1 + 3) + 0) / 2
+    [0.5]
+    """
+    from gaussian import components, schedule
+
+    eigvals = np.asarray(eigvals, dtype=np.float64)
+    snr = schedule.snr_from_log_snr(np.atleast_1d(log_snr))[:, None]
+    return components.rate_nats(eigvals, snr).mean(axis=1) / math.log(2.0)
+
+
+# --------------------------------------------------------------------------------------------
+# building sources and models (cached per process)
+
+_CACHE: dict = {}
+
+
+def build(spec: SweepSpec):
+    """``(source, model)`` of a spec, cached per process."""
+    from empirical import data, models
+
+    key = (repr(sorted(spec.data.items())), spec.model)
+    if key not in _CACHE:
+        params = dict(spec.data)
+        source = data.make(params.pop("name"), **params)
+        model = models.load(spec.model, source)
+        if model.dim != source.dim:
+            raise ValueError(f"model: {spec.model!r} has {model.dim} dims, the data {source.dim}")
+        _CACHE[key] = (source, model)
+    return _CACHE[key]
+
+
+def known_rate_eigvals(source):
+    """Eigenvalues for the closed-form ``I(X; Z)`` (a property of the data): those of a Gaussian source, else None."""
+    if source.name != "gaussian" or source.eigvals is None:
+        return None
+    return np.asarray(source.eigvals)
+
+
+def grid_log_snrs(spec: SweepSpec, model) -> np.ndarray:
+    """The codec's log-SNR grid for this spec (float32 endpoints, as the header records)."""
+    from empirical import codec
+
+    return codec._default_grid(model, spec.num_steps, spec.log_snr_start, spec.log_snr_stop).log_snrs
+
+
+def stop_steps_for_rates(rates_bits_per_dim, cumulative_bits_per_dim) -> tuple:
+    """Smallest chain lengths ``s`` with ``cumulative_bits_per_dim[s - 1] >= rate``, one per rate.
+
+    ValueError naming ``rates`` when a rate is above the last grid point's rate.
+    """
+    cum = np.asarray(cumulative_bits_per_dim, dtype=np.float64)
+    steps = []
+    for rate in rates_bits_per_dim:
+        if not (np.isfinite(rate) and rate > 0):
+            raise ValueError(f"rates: must be finite and > 0, got {rate!r}")
+        hit = np.nonzero(cum >= rate)[0]
+        if hit.size == 0:
+            raise ValueError(f"rates: {rate:g} bits/dim is above the grid's last point ({cum[-1]:.4g} bits/dim); "
+                             "raise --log-snr-stop or --num-steps, or lower the rate")
+        steps.append(int(hit[0]) + 1)
+    return tuple(sorted(set(steps)))
+
+
+def expected_chain_bits_per_dim(spec: SweepSpec, num_pilot: int = 64) -> np.ndarray:
+    """``[K]`` expected cumulative chain rate at each grid point: closed form when known, else a pilot mean.
+
+    Closed form (``I(X; Z)``) for Gaussian data with the Gaussian oracle; otherwise the mean of
+    :func:`empirical.codec.ideal_chain_kl_bits` on ``num_pilot`` train samples (seed ``spec.seed``).
+    """
+    from empirical import codec, models
+
+    source, model = build(spec)
+    log_snrs = grid_log_snrs(spec, model)
+    eigvals = known_rate_eigvals(source)
+    if eigvals is not None and isinstance(model, models.GaussianOracle):
+        return predicted_rate_bits_per_dim(eigvals, log_snrs)
+    x = source.sample(num_pilot, seed=spec.seed, split="train", step=2)
+    rng = np.random.default_rng(np.random.SeedSequence([RNG_TAG_CODEC_SEED, spec.seed, 2**32]))
+    kl = codec.ideal_chain_kl_bits(x, model, log_snrs, rng)
+    return np.cumsum(kl.mean(axis=0)) / model.dim
+
+
+# --------------------------------------------------------------------------------------------
+# one block of samples (the unit of parallel work)
+
+
+def _measure_block(spec: SweepSpec, block: int) -> dict:
+    """Encode, decode at every prefix and reconstruct the samples of one block; per-sample arrays."""
+    from empirical import codec, decoders, rcc
+    from empirical.bitstream import Bitstream
+
+    source, model = build(spec)
+    if "torch" in sys.modules:  # a learned model: one intra-op thread in this worker process
+        sys.modules["torch"].set_num_threads(1)
+    x_all = source.sample(spec.n, seed=spec.seed, split=spec.split)
+    lo, hi = block * BLOCK_SIZE, min(spec.n, (block + 1) * BLOCK_SIZE)
+    x = x_all[lo:hi]
+    b, d, last = hi - lo, model.dim, spec.stop_steps[-1]
+    steps = spec.stop_steps
+    kl = np.zeros((b, len(steps)))
+    payload = np.zeros((b, len(steps)))
+    coded = np.zeros((b, len(steps)))
+    bound = np.zeros((b, len(steps)))
+    tv = np.zeros((b, len(steps)))
+    header = np.zeros(b)
+    latents = np.zeros((len(steps), b, d))
+    log_snrs = np.zeros(len(steps))
+    for row in range(b):
+        res = codec.encode_detailed(x[row], model, num_steps=spec.num_steps, log_snr_start=spec.log_snr_start,
+                                    log_snr_stop=spec.log_snr_stop, stop_step=last,
+                                    seed=codec_seed(spec.seed, lo + row), budget_bits=spec.budget_bits,
+                                    padding_bits=spec.padding_bits)
+        stream = Bitstream.from_bytes(res.data)
+        chunks = np.array([rcc.decode_segment(seg, d, budget_bits=stream.budget_bits,
+                                              padding_bits=stream.padding_bits).num_chunks for seg in stream.segments])
+        header[row] = res.header_bits
+        step_bound = chunk_bound_bits(res.kl_bits_per_step, chunks)
+        for j, s in enumerate(steps):
+            prefix_bytes = res.header_bits // 8 + int(res.coded_bits_per_step[:s].sum()) // 8
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # a cut stream warns that it is truncated: that is the point
+                latent = codec.decode_latent(res.data[:prefix_bytes], model, prefix_steps=s)
+            if latent.num_steps != s:
+                raise RuntimeError(f"prefix of {s} steps decoded to {latent.num_steps} steps")
+            latents[j, row] = latent.z.reshape(-1)
+            log_snrs[j] = latent.log_snr
+            kl[row, j] = res.kl_bits_per_step[:s].sum()
+            payload[row, j] = res.coded_bits_per_step[:s].sum()
+            coded[row, j] = 8 * prefix_bytes
+            bound[row, j] = step_bound[:s].sum()
+            tv[row, j] = min(1.0, res.tv_bound_per_step[:s].sum())
+    recon = {}
+    for j, s in enumerate(steps):
+        z = latents[j]
+        for method in spec.methods:
+            if method == "flow":
+                xh = decoders.flow(z, log_snrs[j], model, None, num_steps=spec.flow_steps, solver="rk4")
+            elif method == "ancestral":
+                rng = np.random.default_rng(np.random.SeedSequence([RNG_TAG_SWEEP_ANCESTRAL, spec.seed, block, s]))
+                xh = decoders.ancestral(z, log_snrs[j], model, rng, num_steps=spec.ancestral_steps)
+            else:
+                xh = model.denoise(z, log_snrs[j])
+            recon[(s, method)] = np.asarray(xh, dtype=np.float64).reshape(b, d)
+    return {"kl": kl, "payload": payload, "coded": coded, "bound": bound, "tv": tv, "header": header,
+            "log_snrs": log_snrs, "recon": recon, "x": x}
+
+
+def _worker_init() -> None:
+    """One BLAS / OpenMP thread per worker process (set before torch or numpy's BLAS starts threads)."""
+    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ[name] = "1"
+
+
+def _run_blocks(spec: SweepSpec, workers: int, progress: bool) -> list:
+    """Results of every block, in block order, computed by ``workers`` processes."""
+    num_blocks = -(-spec.n // BLOCK_SIZE)
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=spec.n, desc="samples", unit="sample", leave=False)
+    results = [None] * num_blocks
+    try:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+
+        # spawn, not fork (a forked child of a process whose torch / OpenMP threads ran can hang), and
+        # always a pool, even of one worker, so that every block runs in the same single-threaded setting
+        with ProcessPoolExecutor(max_workers=min(workers, num_blocks), initializer=_worker_init,
+                                 mp_context=multiprocessing.get_context("spawn")) as pool:
+            futures = {pool.submit(_measure_block, spec, i): i for i in range(num_blocks)}
+            for fut in as_completed(futures):
+                results[futures[fut]] = fut.result()
+                if bar is not None:
+                    bar.update(results[futures[fut]]["x"].shape[0])
+    finally:
+        if bar is not None:
+            bar.close()
+    return results
+
+
+def measure(spec: SweepSpec, workers: int | None = None, progress: bool = False) -> list:
+    """Measure every (stop step, method) point of a sweep by encoding to bytes and decoding.
+
+    Parameters
+    ----------
+    spec : SweepSpec
+        Data, model, samples, stop steps, methods and codec settings.
+    workers : int or None
+        Worker processes (default ``os.cpu_count()``); results do not depend on it.
+    progress : bool
+        Show a tqdm progress bar over samples (on stderr).
+
+    Returns
+    -------
+    list of MeasuredPoint
+        Ordered by stop step, then by ``spec.methods``.
+    """
+    import json
+
+    if workers is None:
+        workers = os.cpu_count() or 1
+    if isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or not 1 <= workers <= 1024:
+        raise ValueError(f"workers: must be an integer in 1..1024, got {workers!r}")
+    source, model = build(spec)
+    grid = grid_log_snrs(spec, model)  # validates the grid before any work
+    results = _run_blocks(spec, int(workers), progress)
+    cat = {key: np.concatenate([r[key] for r in results]) for key in ("kl", "payload", "coded", "bound", "tv", "header", "x")}
+    x = cat["x"]
+    n, d = x.shape
+    reference = source.sample(n, seed=spec.seed, split=spec.split, step=REFERENCE_STEP)
+    eigvals = known_rate_eigvals(source)
+    peak = None if source.pixel_range is None else float(source.pixel_range[1] - source.pixel_range[0])
+    w2_data = gaussian_w2_sq_per_dim(x, source.mean, source.covariance)
+    sw_data = sliced_w2_sq_per_dim(x, reference, spec.seed)
+    data_label = json.dumps({"name": spec.data["name"], **{k: v for k, v in spec.data.items() if k != "name"}},
+                            sort_keys=True)
+    points = []
+    for j, s in enumerate(spec.stop_steps):
+        log_snr = float(grid[s - 1])
+        kl_mean, kl_ci = mean_ci95(cat["kl"][:, j] / d)
+        pay_mean, pay_ci = mean_ci95(cat["payload"][:, j] / d)
+        predicted = None if eigvals is None else float(predicted_rate_bits_per_dim(eigvals, log_snr)[0])
+        for method in spec.methods:
+            xh = np.concatenate([r["recon"][(s, method)] for r in results])
+            err = np.mean((xh - x) ** 2, axis=1)
+            err.flags.writeable = False
+            mse, mse_ci = mean_ci95(err)
+            psnr = None
+            if peak is not None and mse > 0:
+                psnr = float(10.0 * np.log10(peak**2 / mse))
+            points.append(MeasuredPoint(
+                data=data_label, model=spec.model, method=method, stop_step=s, num_steps=spec.num_steps,
+                log_snr=log_snr, n=n, dim=d,
+                coded_bits_per_dim=float(cat["coded"][:, j].mean() / d),
+                payload_bits_per_dim=pay_mean, payload_bits_per_dim_ci95=pay_ci,
+                header_bits_per_dim=float(cat["header"].mean() / d),
+                kl_bits_per_dim=kl_mean, kl_bits_per_dim_ci95=kl_ci,
+                predicted_bits_per_dim=predicted,
+                rcc_bound_bits_per_dim=float(cat["bound"][:, j].mean() / d),
+                tv_bound=float(cat["tv"][:, j].mean()),
+                mse=mse, mse_ci95=mse_ci, psnr_db=psnr,
+                w2_sq_gauss_per_dim=gaussian_w2_sq_per_dim(xh, source.mean, source.covariance),
+                w2_sq_gauss_per_dim_data=w2_data,
+                sliced_w2_sq_per_dim=sliced_w2_sq_per_dim(xh, reference, spec.seed),
+                sliced_w2_sq_per_dim_data=sw_data,
+                mse_per_sample=err,
+            ))
+    return points

@@ -1,0 +1,77 @@
+"""python -m empirical.rd: output formats on a tiny sweep, and one-line errors with exit status 2."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+
+from empirical import rd
+
+TINY = ["--data", "gaussian", "--spectrum", "powerlaw:1", "--dim", "3", "--n", "9", "--workers", "1",
+        "--no-progress", "--ancestral-steps", "64", "--flow-steps", "16"]
+
+
+def test_json_and_csv(capsys):
+    """JSON has one point per (stop step, method), comparisons and rate gaps; CSV has the same rows."""
+    assert rd.main(TINY + ["--stop-steps", "16,20", "--method", "flow,ancestral", "--format", "json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert [(p["stop_step"], p["method"]) for p in out["points"]] == [(16, "flow"), (16, "ancestral"),
+                                                                     (20, "flow"), (20, "ancestral")]
+    assert len(out["comparisons"]) == 4 and len(out["rate_gaps"]) == 2 and len(out["gaps_db"]) == 2
+    assert rd.main(TINY + ["--stop-steps", "16,20", "--method", "flow,ancestral", "--format", "csv"]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert len(rows) == 4
+    assert float(rows[0]["mse"]) == pytest.approx(out["points"][0]["mse"], rel=1e-12)
+
+
+def test_rates_table_and_plot(capsys, tmp_path):
+    """--rates picks stop steps; the table prints the three sections; --plot writes a non-empty PNG."""
+    path = tmp_path / "rd.png"
+    assert rd.main(TINY + ["--rates", "0.5", "--method", "mmse", "--plot", str(path)]) == 0
+    text = capsys.readouterr().out
+    assert "I(X;Z)" in text and "closed form" in text
+    assert path.stat().st_size > 1000
+
+
+@pytest.mark.parametrize("argv, word", [
+    (["--method", "flow,sample"], "method"),
+    (["--rates", "50"], "rates"),
+    (["--rates", "-1"], "rates"),
+    (["--rates", "a,b"], "rates"),
+    (["--stop-steps", "40"], "stop_steps"),
+    (["--stop-steps", "5,3"], "stop_steps"),
+    (["--n", "1"], "n:"),
+    (["--workers", "0"], "workers"),
+    (["--model", "no/such/checkpoint.pt"], "model"),
+    (["--spectrum", "nonsense"], "spectrum"),
+    (["--stop-steps", "3", "--plot", "no/such/folder/rd.png"], "plot"),
+])
+def test_errors_are_one_line_exit_2(capsys, argv, word):
+    """Bad input: exit status 2 and a single stderr line naming the argument, no traceback."""
+    with pytest.raises(SystemExit) as exc:
+        rd.main(TINY + argv)
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "Traceback" not in err
+    assert word in err
+
+
+def test_dim_only_for_gaussian(capsys):
+    """--dim with a data set is rejected (exit 2)."""
+    with pytest.raises(SystemExit) as exc:
+        rd.main(["--data", "patches", "--dim", "4", "--n", "4"])
+    assert exc.value.code == 2
+    assert "dim" in capsys.readouterr().err
+
+
+def test_measured_figure_quick(tmp_path):
+    """figures/fig_measured_gaussian.py at reduced size writes its JSON and a non-empty PNG."""
+    pytest.importorskip("matplotlib")
+    from figures import fig_measured_gaussian
+
+    path = fig_measured_gaussian.make(tmp_path, quick=True)
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 5000
+    data = json.loads((tmp_path / "measured_gaussian.json").read_text())
+    assert len(data["points"]) == 2 * 3 and len(data["gaps_db"]) == 2

@@ -1,0 +1,190 @@
+"""empirical.sweep: measured points of the real codec against independent closed forms, determinism
+across worker counts, progressive prefixes, and the realism / bound helpers."""
+from __future__ import annotations
+
+import math
+import statistics
+
+import numpy as np
+import pytest
+import scipy.linalg
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from empirical import codec, sweep
+
+LN2 = math.log(2.0)
+TOL_SE = 4.0  # Monte Carlo tolerance: 4 standard errors (two-sided normal tail 6.3e-5 per check)
+DATA = {"name": "gaussian", "spectrum": "powerlaw:1", "dim": 4}
+
+
+def _spec(**kwargs):
+    base = dict(data=DATA, model="oracle", n=64, stop_steps=(17, 21), num_steps=32, seed=3)
+    base.update(kwargs)
+    return sweep.SweepSpec(**base)
+
+
+@pytest.fixture(scope="module")
+def points():
+    return sweep.measure(_spec(), workers=1)
+
+
+def _eigvals():
+    source, _ = sweep.build(_spec())
+    return np.asarray(source.eigvals)
+
+
+def _closed_form(method, eigvals, log_snr):
+    """Per-dim MSE written directly from the DESIGN formulas (not via gaussian.components)."""
+    snr = math.exp(log_snr)
+    total = 0.0
+    for lam in eigvals:
+        if method == "ancestral":
+            total += 2.0 * lam / (1.0 + snr * lam)
+        elif method == "flow":
+            total += 2.0 * lam * (1.0 - math.sqrt(snr * lam / (1.0 + snr * lam)))
+        else:
+            total += lam / (1.0 + snr * lam)
+    return total / len(eigvals)
+
+
+def test_measured_mse_matches_closed_form(points):
+    """|mse - D(log_snr_stop)| <= 4 SE for DiffC-F, DiffC-A and MMSE (Gaussian data, exact oracle);
+    and the wrong factor (DiffC-A taken as 1x MMSE) is rejected: it is > 4 SE away."""
+    eigvals = _eigvals()
+    for p in points:
+        se = p.mse_ci95 / sweep.Z95
+        predicted = _closed_form(p.method, eigvals, p.log_snr)
+        assert abs(p.mse - predicted) <= TOL_SE * se, (p.method, p.stop_step, p.mse, predicted, se)
+        if p.method == "ancestral":
+            assert abs(p.mse - _closed_form("mmse", eigvals, p.log_snr)) > TOL_SE * se
+
+
+def test_realised_kl_matches_mutual_information(points):
+    """E[sum KL] = I(X; Z) = sum 1/2 log2(1 + snr lam) / d for the exact oracle: |kl - I| <= 4 SE."""
+    eigvals = _eigvals()
+    for p in points:
+        info = sum(0.5 * math.log2(1.0 + math.exp(p.log_snr) * lam) for lam in eigvals) / len(eigvals)
+        assert p.predicted_bits_per_dim == pytest.approx(info, rel=1e-12)
+        assert abs(p.kl_bits_per_dim - info) <= TOL_SE * p.kl_bits_per_dim_ci95 / sweep.Z95
+
+
+def test_bits_accounting(points):
+    """coded = payload + header exactly (bytes); KL - SE <= payload <= per-chunk RCC bound (on average)."""
+    for p in points:
+        assert p.coded_bits_per_dim * p.dim == pytest.approx((p.payload_bits_per_dim + p.header_bits_per_dim) * p.dim,
+                                                             abs=1e-9)
+        assert p.payload_bits_per_dim >= p.kl_bits_per_dim - p.kl_bits_per_dim_ci95
+        assert p.payload_bits_per_dim <= p.rcc_bound_bits_per_dim
+    steps = sorted({p.stop_step for p in points})
+    by_step = {p.stop_step: p for p in points}
+    assert by_step[steps[0]].kl_bits_per_dim < by_step[steps[1]].kl_bits_per_dim
+
+
+def test_determinism_across_worker_counts():
+    """Worker count 1 and 2 give bit-identical points (fixed blocks, seeds from (seed, index))."""
+    spec = _spec(n=sweep.BLOCK_SIZE + 3, stop_steps=(15, 19))
+    one = sweep.measure(spec, workers=1)
+    two = sweep.measure(spec, workers=2)
+    assert [p.to_dict() for p in one] == [p.to_dict() for p in two]
+    for a, b in zip(one, two):
+        assert np.array_equal(a.mse_per_sample, b.mse_per_sample)
+
+
+def test_prefix_equals_separate_encoding():
+    """Progressive decoding: the s-step prefix of the longer stream is the latent of a stream encoded with stop_step=s."""
+    spec = _spec(n=2, stop_steps=(14, 18))
+    source, model = sweep.build(spec)
+    x = source.sample(spec.n, seed=spec.seed, split=spec.split)[0]
+    seed = sweep.codec_seed(spec.seed, 0)
+    full = codec.encode_detailed(x, model, num_steps=32, stop_step=18, seed=seed)
+    short = codec.encode_detailed(x, model, num_steps=32, stop_step=14, seed=seed)
+    prefix = codec.decode_latent(full.data, model, prefix_steps=14)
+    assert np.array_equal(prefix.z, short.z)
+    assert short.kl_bits_total == pytest.approx(float(np.sum(full.kl_bits_per_step[:14])), rel=1e-12)
+
+
+def test_sweep_spec_rejects_bad_input():
+    """Bad arguments raise ValueError naming the argument."""
+    with pytest.raises(ValueError, match="stop_steps"):
+        _spec(stop_steps=(5, 5))
+    with pytest.raises(ValueError, match="stop_steps"):
+        _spec(stop_steps=(33,))
+    with pytest.raises(ValueError, match="methods"):
+        _spec(methods=("flow", "sample"))
+    with pytest.raises(ValueError, match="n:"):
+        _spec(n=1)
+    with pytest.raises(ValueError, match="workers"):
+        sweep.measure(_spec(n=2, stop_steps=(3,)), workers=0)
+
+
+def test_stop_steps_for_rates():
+    """The first grid point whose cumulative rate reaches each target; above the last point is an error."""
+    cum = [0.1, 0.5, 1.0, 2.0]
+    assert sweep.stop_steps_for_rates([0.5, 0.6, 2.0], cum) == (2, 3, 4)
+    assert sweep.stop_steps_for_rates([0.05, 0.1], cum) == (1,)
+    with pytest.raises(ValueError, match="rates"):
+        sweep.stop_steps_for_rates([2.5], cum)
+    with pytest.raises(ValueError, match="rates"):
+        sweep.stop_steps_for_rates([-1.0], cum)
+
+
+def test_mean_ci95_matches_statistics_module():
+    """Half-width = 1.959964 * stdev / sqrt(n) (stdev with divisor n - 1)."""
+    values = [0.3, 1.7, 2.2, 0.9, 1.1]
+    mean, half = sweep.mean_ci95(values)
+    assert mean == pytest.approx(statistics.fmean(values), rel=1e-15)
+    assert half == pytest.approx(1.959963984540054 * statistics.stdev(values) / math.sqrt(5), rel=1e-13)
+
+
+def test_gaussian_w2_against_scipy_sqrtm():
+    """W2^2 = |m1 - m0|^2 + tr(C1 + C0 - 2 (C0^1/2 C1 C0^1/2)^1/2), checked with scipy.linalg.sqrtm."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((50, 3)) @ np.array([[1.0, 0.2, 0.0], [0.0, 0.7, 0.3], [0.0, 0.0, 0.4]])
+    a = rng.standard_normal((3, 3))
+    c0 = a @ a.T + 0.1 * np.eye(3)
+    m0 = np.array([0.1, -0.2, 0.3])
+    c1 = np.cov(x, rowvar=False, bias=True)
+    r0 = scipy.linalg.sqrtm(c0).real
+    expected = np.sum((x.mean(0) - m0) ** 2) + np.trace(c1 + c0 - 2.0 * scipy.linalg.sqrtm(r0 @ c1 @ r0).real)
+    assert sweep.gaussian_w2_sq_per_dim(x, m0, c0) == pytest.approx(expected / 3, rel=1e-9)
+
+
+def test_gaussian_w2_commuting_case():
+    """For diagonal covariances W2^2 = sum (sqrt(a_i) - sqrt(b_i))^2 (+ mean term), sharp: 0 for equal laws."""
+    rng = np.random.default_rng(1)
+    z = rng.standard_normal((400, 2))
+    z = (z - z.mean(0)) @ np.linalg.inv(np.linalg.cholesky(np.cov(z, rowvar=False, bias=True))).T  # exact N(0, I) moments
+    x = z * np.array([2.0, 0.5])
+    assert sweep.gaussian_w2_sq_per_dim(x, [0.0, 0.0], np.diag([1.0, 1.0])) == pytest.approx(
+        ((2.0 - 1.0) ** 2 + (0.5 - 1.0) ** 2) / 2, rel=1e-9)
+    assert sweep.gaussian_w2_sq_per_dim(x, [0.0, 0.0], np.diag([4.0, 0.25])) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_sliced_w2_of_a_shift():
+    """Shifting b = a + c gives 1-D W2^2 = (c . u)^2 per direction; its mean over isotropic u is |c|^2 / d
+    (MC over 256 directions: relative std sqrt(2 / 256) * sqrt(d / (d + 2)) ~ 0.07 for d = 3; 4 sigma)."""
+    rng = np.random.default_rng(2)
+    a = rng.standard_normal((30, 3))
+    c = np.array([1.0, -2.0, 0.5])
+    value = sweep.sliced_w2_sq_per_dim(a, a + c, seed=0)
+    assert value == pytest.approx(np.sum(c**2) / 3, rel=4 * 0.07)
+    assert sweep.sliced_w2_sq_per_dim(a, a.copy(), seed=0) == 0.0
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.floats(0.0, 40.0), min_size=1, max_size=12))
+def test_chunk_bound_is_above_per_chunk_sum(chunk_kls):
+    """sum_c (D_c + log2(D_c + 1) + 5) <= D + m log2(D/m + 1) + 5m (concavity), equality for equal chunks."""
+    m = len(chunk_kls)
+    total = sum(chunk_kls)
+    per_chunk = sum(d + math.log2(d + 1.0) + 5.0 for d in chunk_kls)
+    bound = float(sweep.chunk_bound_bits(total, m))
+    assert per_chunk <= bound + 1e-9 * (1 + bound)
+    equal = float(sweep.chunk_bound_bits(m * chunk_kls[0], m))
+    assert equal == pytest.approx(m * (chunk_kls[0] + math.log2(chunk_kls[0] + 1.0) + 5.0), rel=1e-12)
+
+
+def test_chunk_bound_zero_chunks():
+    """A step with no chunks (an empty segment) has bound 0."""
+    assert sweep.chunk_bound_bits([0.0, 3.0], [0, 1]).tolist() == [0.0, 3.0 + 2.0 + 5.0]
