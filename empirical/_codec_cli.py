@@ -52,6 +52,17 @@ def set_threads(num_threads: int) -> None:
     torch.set_num_threads(num_threads)
 
 
+def add_source_parameters(p: argparse.ArgumentParser) -> None:
+    """The parameters of the synthetic data sources (all optional)."""
+    p.add_argument("--spectrum", default="patches", help="gaussian: spectrum (default: %(default)s)")
+    p.add_argument("--dim", type=int, default=None, help="gaussian: dim of a synthetic spectrum; mixture: dim (default 16)")
+    p.add_argument("--basis", default="random", choices=("random", "pixel"), help="gaussian: eigenbasis (default: %(default)s)")
+    p.add_argument("--basis-seed", type=int, default=0, help="gaussian: seed of the random basis (default: %(default)s)")
+    p.add_argument("--num-components", type=int, default=8, help="mixture: components (default: %(default)s)")
+    p.add_argument("--std", type=float, default=0.25, help="mixture: component std (default: %(default)s)")
+    p.add_argument("--means-seed", type=int, default=0, help="mixture: seed of the means (default: %(default)s)")
+
+
 def add_model_arguments(p: argparse.ArgumentParser) -> None:
     """``--model``, ``--data`` (optional for checkpoints) and the synthetic-source parameters."""
     from empirical import data as data_mod
@@ -61,13 +72,7 @@ def add_model_arguments(p: argparse.ArgumentParser) -> None:
                         "--data) / 'mixture-oracle'")
     p.add_argument("--data", choices=data_mod.SOURCES, default=None,
                    help="data source (default for a checkpoint: the one it was trained on)")
-    p.add_argument("--spectrum", default="patches", help="gaussian: spectrum (default: %(default)s)")
-    p.add_argument("--dim", type=int, default=None, help="gaussian: dim of a synthetic spectrum; mixture: dim (default 16)")
-    p.add_argument("--basis", default="random", choices=("random", "pixel"), help="gaussian: eigenbasis (default: %(default)s)")
-    p.add_argument("--basis-seed", type=int, default=0, help="gaussian: seed of the random basis (default: %(default)s)")
-    p.add_argument("--num-components", type=int, default=8, help="mixture: components (default: %(default)s)")
-    p.add_argument("--std", type=float, default=0.25, help="mixture: component std (default: %(default)s)")
-    p.add_argument("--means-seed", type=int, default=0, help="mixture: seed of the means (default: %(default)s)")
+    add_source_parameters(p)
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads for a checkpoint (default: %(default)s)")
 
 

@@ -43,13 +43,13 @@ from __future__ import annotations
 
 import hashlib
 import math
-import operator
 import struct
 import warnings
 import zlib
 from dataclasses import dataclass
 
 from ._errors import BitstreamError, BitstreamTruncatedWarning
+from ._errors import check_int as _check_int
 
 __all__ = [
     "MAGIC",
@@ -127,19 +127,6 @@ class _Reader:
                     raise BitstreamError(f"corrupted header: {what} is {value}, above the limit {limit}")
                 return value
         raise BitstreamError(f"corrupted header: {what} is a varint longer than {_MAX_VARINT_BYTES} bytes")
-
-
-def _check_int(name, value, lo, hi):
-    """``value`` as a Python int in ``[lo, hi]``, else ``ValueError`` naming ``name``."""
-    if isinstance(value, bool):
-        raise ValueError(f"{name} must be an integer in [{lo}, {hi}], got {value!r}")
-    try:
-        out = operator.index(value)
-    except TypeError:
-        raise ValueError(f"{name} must be an integer in [{lo}, {hi}], got {value!r}") from None
-    if not lo <= out <= hi:
-        raise ValueError(f"{name} must be an integer in [{lo}, {hi}], got {out}")
-    return out
 
 
 @dataclass(frozen=True)
@@ -307,7 +294,7 @@ class Bitstream:
             raise BitstreamError("header checksum mismatch: the header (shape, hashes, seed, budget, padding, "
                                  "step count or segment lengths) is corrupted")
         try:
-            stream = cls(shape, stream_model_hash, stream_schedule_hash, seed, budget_bits, padding_bits)
+            cls(shape, stream_model_hash, stream_schedule_hash, seed, budget_bits, padding_bits)  # validates fields
         except ValueError as exc:
             raise BitstreamError(f"corrupted header: {exc}") from None
         from .rcc import index_model_checksum

@@ -66,13 +66,13 @@ PFR index law itself, so the cost per chunk is close to the index entropy,
 from __future__ import annotations
 
 import math
-import operator
 from dataclasses import dataclass
 
 import numpy as np
 
 from ._candidates import UINT64_LIMIT, block_rows, candidate_block, dimension_permutation
 from ._errors import BitstreamError
+from ._errors import check_int as _check_int
 from ._gaussian_ratio import kl_nats_per_dim, log_ratio_coefficients, renyi_nats_per_dim
 from ._index_coding import (decode_segment_symbols, encode_segment_symbols, equal_chunk_sizes,
                             expected_index_bits, index_code_length_bits, index_model_checksum,
@@ -189,19 +189,6 @@ def _read_only(arr):
     arr = np.ascontiguousarray(arr)
     arr.setflags(write=False)
     return arr
-
-
-def _check_int(name, value, lo, hi):
-    """``value`` as a Python int; ``ValueError`` naming ``name`` unless it is an integer in ``[lo, hi]``."""
-    if isinstance(value, (bool, np.bool_)):
-        raise ValueError(f"{name} must be an integer in [{lo}, {hi}], got {value!r}")
-    try:
-        out = operator.index(value)
-    except TypeError:
-        raise ValueError(f"{name} must be an integer in [{lo}, {hi}], got {value!r}") from None
-    if not lo <= out <= hi:
-        raise ValueError(f"{name} must be an integer in [{lo}, {hi}], got {out}")
-    return out
 
 
 def _check_params(seed, step, budget_bits, padding_bits):

@@ -296,8 +296,8 @@ def format_table(result):
     return "\n".join([
         f"reverse channel coding, budget {cfg['budget_bits']} bits, padding {cfg['padding_bits']} bits, "
         f"N = 2^{cfg['budget_bits'] + cfg['padding_bits']} candidates per chunk, seed {cfg['seed']}",
-        f"coded bits = segment bytes x 8 (container header excluded); overheads = coded - KL; "
-        f"LEG = Li-El Gamal bound KL + log2(KL+1) + 4 on the index entropy, per chunk",
+        "coded bits = segment bytes x 8 (container header excluded); overheads = coded - KL; "
+        "LEG = Li-El Gamal bound KL + log2(KL+1) + 4 on the index entropy, per chunk",
         "",
         _table(result["rate"], rate_cols),
         "",

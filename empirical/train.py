@@ -298,19 +298,11 @@ def build_parser() -> argparse.ArgumentParser:
 def add_data_arguments(p: argparse.ArgumentParser) -> None:
     """``--data`` and the parameters of the synthetic sources."""
     p.add_argument("--data", required=True, choices=data_mod.SOURCES, help="data source")
-    p.add_argument("--spectrum", default="patches", help="gaussian: spectrum (default: %(default)s)")
-    p.add_argument("--dim", type=int, default=None, help="gaussian: dim of a synthetic spectrum; mixture: dim (default 16)")
-    p.add_argument("--basis", default="random", choices=("random", "pixel"), help="gaussian: eigenbasis (default: %(default)s)")
-    p.add_argument("--basis-seed", type=int, default=0, help="gaussian: seed of the random basis (default: %(default)s)")
-    p.add_argument("--num-components", type=int, default=8, help="mixture: components (default: %(default)s)")
-    p.add_argument("--std", type=float, default=0.25, help="mixture: component std (default: %(default)s)")
-    p.add_argument("--means-seed", type=int, default=0, help="mixture: seed of the means (default: %(default)s)")
+    _codec_cli.add_source_parameters(p)
 
 
 def run(args) -> dict:
     """Train, save and check as the parsed ``args`` say; return the JSON report."""
-    import torch
-
     from empirical import _model_net
 
     if args.eval_samples < 0:

@@ -61,7 +61,7 @@ def _parser() -> argparse.ArgumentParser:
                    help=f"number of dimensions (default {DEFAULT_DIM}; inferred from a .npy file)")
     p.add_argument("--spectrum", default=None,
                    help="source spectrum: " + _spectrum.SPEC_HELP +
-                   f" (default: patches when dim is 64, else powerlaw:1)")
+                   " (default: patches when dim is 64, else powerlaw:1)")
     rates = p.add_mutually_exclusive_group()
     rates.add_argument("--rates", default=None, metavar="A:B:N",
                        help=f"N log-spaced rates from A to B bits per dim (default {DEFAULT_RATES})")
