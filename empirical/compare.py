@@ -71,6 +71,12 @@ class PointComparison:
         Isotropic log-SNR at which ``I(X; Z)`` equals the measured realised KL (None at zero rate).
     predicted_mse_at_kl_rate, predicted_mse_at_payload_rate : float
         Closed form at the isotropic SNR that spends the measured KL / the measured payload bits.
+    paired_estimate_mse, paired_estimate_ci95 : float or None
+        With a reference model (the exact oracle) decoding the same latents: ``predicted_mse x
+        mse / mse_reference`` and its 95% half-width. The reference's expected MSE is the closed form
+        (an identity for the oracle), so this control-variate estimate of the model's expected MSE
+        carries only the paired ratio's noise; its relative deviation from ``predicted_mse`` is
+        ``ratio - 1``.
     """
 
     method: str
@@ -85,6 +91,8 @@ class PointComparison:
     rate_matched_log_snr: float | None
     predicted_mse_at_kl_rate: float
     predicted_mse_at_payload_rate: float
+    paired_estimate_mse: float | None = None
+    paired_estimate_ci95: float | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -100,6 +108,10 @@ class RateGap:
         Realised chain KL and its 95% half-width.
     model_gap_bits_per_dim : float or None
         ``kl - I(X; Z)``: what the model (and the discretised chain) costs above the ideal.
+    predicted_kl_bits_per_dim : float or None
+        Closed-form expected chain KL (exact Gaussian oracle on data with its moments), else None.
+    kl_z_score : float or None
+        ``(kl - predicted_kl) / (kl_ci95 / 1.96)``.
     payload_bits_per_dim, payload_bits_per_dim_ci95 : float
         Bits of the segments (header excluded).
     rcc_overhead_bits_per_dim : float
@@ -118,6 +130,8 @@ class RateGap:
     kl_bits_per_dim: float
     kl_bits_per_dim_ci95: float
     model_gap_bits_per_dim: float | None
+    predicted_kl_bits_per_dim: float | None
+    kl_z_score: float | None
     payload_bits_per_dim: float
     payload_bits_per_dim_ci95: float
     rcc_overhead_bits_per_dim: float
@@ -203,17 +217,26 @@ def compare_point(point: MeasuredPoint, eigvals) -> PointComparison:
     z = residual / se if se > 0 else (0.0 if residual == 0 else math.copysign(math.inf, residual))
     ls_kl, mse_kl = rate_matched(point.method, eigvals, point.kl_bits_per_dim)
     _, mse_pay = rate_matched(point.method, eigvals, point.payload_bits_per_dim)
+    paired = (None, None)
+    if point.mse_ratio_to_reference is not None:
+        paired = (predicted * point.mse_ratio_to_reference, predicted * point.mse_ratio_to_reference_ci95)
     return PointComparison(point.method, point.stop_step, point.log_snr, point.mse, point.mse_ci95, predicted,
-                           residual, float(z), bool(abs(residual) <= point.mse_ci95), ls_kl, mse_kl, mse_pay)
+                           residual, float(z), bool(abs(residual) <= point.mse_ci95), ls_kl, mse_kl, mse_pay,
+                           *paired)
 
 
 def rate_gap(point: MeasuredPoint) -> RateGap:
     """The rate decomposition of one measured point (every method of a stop step shares it)."""
     predicted = point.predicted_bits_per_dim
+    predicted_kl = point.predicted_kl_bits_per_dim
+    kl_z = None
+    if predicted_kl is not None and point.kl_bits_per_dim_ci95 > 0:
+        kl_z = float((point.kl_bits_per_dim - predicted_kl) / (point.kl_bits_per_dim_ci95 / Z95))
     return RateGap(
         stop_step=point.stop_step, log_snr=point.log_snr, predicted_bits_per_dim=predicted,
         kl_bits_per_dim=point.kl_bits_per_dim, kl_bits_per_dim_ci95=point.kl_bits_per_dim_ci95,
         model_gap_bits_per_dim=None if predicted is None else point.kl_bits_per_dim - predicted,
+        predicted_kl_bits_per_dim=predicted_kl, kl_z_score=kl_z,
         payload_bits_per_dim=point.payload_bits_per_dim, payload_bits_per_dim_ci95=point.payload_bits_per_dim_ci95,
         rcc_overhead_bits_per_dim=point.payload_bits_per_dim - point.kl_bits_per_dim,
         rcc_bound_bits_per_dim=point.rcc_bound_bits_per_dim,
@@ -292,7 +315,22 @@ def format_table(report: Report) -> str:
                          f"{_fmt(c.rate_matched_log_snr, '.3f'):>10s} {c.predicted_mse_at_kl_rate:10.4g} "
                          f"{c.predicted_mse_at_payload_rate:12.4g}")
         lines.append("")
-    else:
+    paired = [p for p in report.points if p.mse_ratio_to_reference is not None]
+    if paired:
+        estimates = {(c.stop_step, c.method): c for c in report.comparisons}
+        lines.append(f"Paired with the reference model {paired[0].reference_model!r} decoding the same latents "
+                     "(same decoder noise): MSE ratio model / reference (95% CI); with a closed form, the "
+                     "control-variate estimate closed form x ratio")
+        lines.append(f"{'method':9s} {'step':>4s} {'mse':>10s} {'mse_ref':>10s} {'ci95':>9s} {'ratio':>8s} "
+                     f"{'ci95':>7s} {'estimate':>10s} {'ci95':>9s}")
+        for p in paired:
+            c = estimates.get((p.stop_step, p.method))
+            lines.append(f"{p.method:9s} {p.stop_step:4d} {p.mse:10.4g} {p.mse_reference:10.4g} "
+                         f"{p.mse_reference_ci95:9.2g} {p.mse_ratio_to_reference:8.4f} "
+                         f"{p.mse_ratio_to_reference_ci95:7.4f} {_fmt(c and c.paired_estimate_mse):>10s} "
+                         f"{_fmt(c and c.paired_estimate_ci95, '.2g'):>9s}")
+        lines.append("")
+    if not report.comparisons:
         lines.append("MSE per dim (no closed form for this data/model)")
         lines.append(f"{'method':9s} {'step':>4s} {'log_snr':>8s} {'mse':>10s} {'ci95':>9s} {'psnr_db':>8s}")
         for p in report.points:
@@ -300,12 +338,15 @@ def format_table(report: Report) -> str:
                          f"{_fmt(p.psnr_db, '.2f'):>8s}")
         lines.append("")
     lines.append("Rate, bits per dim: I(X;Z) -> sum KL (realised) -> payload (coded, header excluded) -> coded "
-                 "(header included); per-chunk RCC bound on the payload")
-    lines.append(f"{'step':>4s} {'log_snr':>8s} {'I(X;Z)':>8s} {'sum KL':>8s} {'ci95':>7s} {'KL-I':>8s} {'payload':>8s} "
-                 f"{'pay-KL':>8s} {'bound':>8s} {'<=bnd':>5s} {'header':>7s} {'coded':>8s}")
+                 "(header included); per-chunk RCC bound on the payload; E[KL]: closed-form expected sum KL "
+                 "(exact Gaussian oracle on data with its moments), z of the realised sum KL")
+    lines.append(f"{'step':>4s} {'log_snr':>8s} {'I(X;Z)':>8s} {'E[KL]':>8s} {'sum KL':>8s} {'ci95':>7s} {'z':>6s} "
+                 f"{'KL-I':>8s} {'payload':>8s} {'pay-KL':>8s} {'bound':>8s} {'<=bnd':>5s} {'header':>7s} {'coded':>8s}")
     for g in report.rate_gaps:
-        lines.append(f"{g.stop_step:4d} {g.log_snr:8.3f} {_fmt(g.predicted_bits_per_dim):>8s} {g.kl_bits_per_dim:8.4g} "
-                     f"{g.kl_bits_per_dim_ci95:7.2g} {_fmt(g.model_gap_bits_per_dim, '.3g'):>8s} {g.payload_bits_per_dim:8.4g} "
+        lines.append(f"{g.stop_step:4d} {g.log_snr:8.3f} {_fmt(g.predicted_bits_per_dim):>8s} "
+                     f"{_fmt(g.predicted_kl_bits_per_dim):>8s} {g.kl_bits_per_dim:8.4g} "
+                     f"{g.kl_bits_per_dim_ci95:7.2g} {_fmt(g.kl_z_score, '.2f'):>6s} "
+                     f"{_fmt(g.model_gap_bits_per_dim, '.3g'):>8s} {g.payload_bits_per_dim:8.4g} "
                      f"{g.rcc_overhead_bits_per_dim:8.3g} {g.rcc_bound_bits_per_dim:8.4g} "
                      f"{'yes' if g.within_rcc_bound else 'NO':>5s} {g.header_bits_per_dim:7.3g} {g.coded_bits_per_dim:8.4g}")
     if report.gaps_db:

@@ -61,6 +61,8 @@ def _parser() -> argparse.ArgumentParser:
     rate = p.add_mutually_exclusive_group()
     rate.add_argument("--rates", default=None, help="target rates, bits/dim, comma-separated (default 0.25,1,2)")
     rate.add_argument("--stop-steps", default=None, help="chain lengths to decode, comma-separated")
+    p.add_argument("--reference-model", default=None, metavar="MODEL",
+                   help="also decode the same latents with this model (e.g. oracle): paired MSE ratios")
     p.add_argument("--method", default="flow,ancestral,mmse", help="decoders (default flow,ancestral,mmse)")
     p.add_argument("--n", type=int, default=500, help="samples (default 500)")
     p.add_argument("--split", default="test", choices=("train", "test"), help="split to sample (default test)")
@@ -71,6 +73,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--padding-bits", type=int, default=8, help="RCC padding bits (default 8)")
     p.add_argument("--flow-steps", type=int, default=64, help="RK4 steps of DiffC-F (default 64)")
     p.add_argument("--ancestral-steps", type=int, default=512, help="steps of DiffC-A (default 512)")
+    p.add_argument("--ancestral-draws", type=int, default=1,
+                   help="DiffC-A decodes per latent, errors averaged (default 1)")
     p.add_argument("--seed", type=int, default=0, help="master seed (default 0)")
     p.add_argument("--workers", type=int, default=None, help="worker processes (default os.cpu_count())")
     p.add_argument("--format", default="table", choices=FORMATS, help="output format (default table)")
@@ -99,7 +103,8 @@ def _spec_from_args(args):
     common = dict(data=data, model=model, n=args.n, methods=methods, num_steps=args.num_steps,
                   log_snr_start=args.log_snr_start, log_snr_stop=args.log_snr_stop, seed=args.seed,
                   split=args.split, budget_bits=args.budget_bits, padding_bits=args.padding_bits,
-                  flow_steps=args.flow_steps, ancestral_steps=args.ancestral_steps)
+                  flow_steps=args.flow_steps, ancestral_steps=args.ancestral_steps,
+                  ancestral_draws=args.ancestral_draws, reference_model=args.reference_model)
     if args.stop_steps is not None:
         return sweep.SweepSpec(stop_steps=tuple(_int_list(args.stop_steps, "stop_steps")), **common), None
     rates = _float_list(args.rates or "0.25,1,2", "rates")
@@ -139,6 +144,7 @@ def _csv(report) -> str:
         c = comps.get((p.stop_step, p.method))
         if c is not None:
             row.update({"predicted_mse": c.predicted_mse, "z_score": c.z_score, "within_ci95": c.within_ci95,
+                        "paired_estimate_mse": c.paired_estimate_mse, "paired_estimate_ci95": c.paired_estimate_ci95,
                         "rate_matched_log_snr": c.rate_matched_log_snr,
                         "predicted_mse_at_kl_rate": c.predicted_mse_at_kl_rate,
                         "predicted_mse_at_payload_rate": c.predicted_mse_at_payload_rate})

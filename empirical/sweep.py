@@ -47,10 +47,14 @@ __all__ = [
     "METHODS",
     "BLOCK_SIZE",
     "codec_seed",
+    "EncodedPrefixes",
+    "encode_prefixes",
     "gaussian_w2_sq_per_dim",
     "sliced_w2_sq_per_dim",
     "chunk_bound_bits",
+    "ratio_ci95",
     "predicted_rate_bits_per_dim",
+    "expected_kl_eigvals",
     "stop_steps_for_rates",
     "measure",
 ]
@@ -93,6 +97,14 @@ class SweepSpec:
         RCC chunk budget and padding (``empirical.rcc``).
     flow_steps, ancestral_steps : int
         Decoder steps (RK4 steps of the flow; ancestral steps).
+    ancestral_draws : int
+        DiffC-A reconstructions per decoded latent (independent decoder noise); each sample's error is
+        their mean, which shrinks the decoder-noise part of the MSE's interval. Realism metrics use
+        the first draw.
+    reference_model : str or None
+        A second model spec (e.g. ``"oracle"``) that reconstructs **the same decoded latents** with the
+        same decoder randomness, for paired statistics: the MSE ratio ``model / reference`` on identical
+        inputs has a far smaller interval than either MSE alone. Encoding uses ``model`` only.
     """
 
     data: dict
@@ -109,6 +121,8 @@ class SweepSpec:
     padding_bits: int = 8
     flow_steps: int = 64
     ancestral_steps: int = 512
+    ancestral_draws: int = 1
+    reference_model: str | None = None
 
     def __post_init__(self):
         if isinstance(self.n, bool) or not isinstance(self.n, (int, np.integer)) or not 2 <= self.n <= 10**6:
@@ -126,10 +140,17 @@ class SweepSpec:
             raise ValueError(f"split: expected 'train' or 'test', got {self.split!r}")
         if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)) or not 0 <= self.seed < 2**63:
             raise ValueError(f"seed: must be an integer in [0, 2^63), got {self.seed!r}")
+        if (isinstance(self.ancestral_draws, bool) or not isinstance(self.ancestral_draws, (int, np.integer))
+                or not 1 <= self.ancestral_draws <= 1024):
+            raise ValueError(f"ancestral_draws: must be an integer in 1..1024, got {self.ancestral_draws!r}")
         for name in ("flow_steps", "ancestral_steps"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 1 <= value <= 100_000:
                 raise ValueError(f"{name}: must be an integer in 1..100000, got {value!r}")
+        if self.reference_model is not None and (not isinstance(self.reference_model, str)
+                                                 or self.reference_model == self.model):
+            raise ValueError(f"reference_model: must be a model spec other than model ({self.model!r}), "
+                             f"got {self.reference_model!r}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -158,6 +179,9 @@ class MeasuredPoint:
         Mean realised chain ``sum KL(q || p)`` of the coded steps (the ideal cost) and its 95% CI half-width.
     predicted_bits_per_dim : float or None
         Closed-form ``I(X; Z)`` of the data at ``log_snr`` (Gaussian data, any model), else None.
+    predicted_kl_bits_per_dim : float or None
+        Closed-form expected chain KL (see :func:`expected_kl_eigvals`): ``I_G(X; Z)`` of the
+        moment-matched Gaussian, for the exact Gaussian oracle on data with its moments; else None.
     rcc_bound_bits_per_dim : float
         Mean per-chunk Li-El Gamal length bound ``sum_c (D_c + log2(D_c + 1) + 5)`` over the prefix's
         chunks, evaluated at ``D_c = D_step / m_step`` (by concavity an upper bound on the per-chunk sum).
@@ -165,7 +189,8 @@ class MeasuredPoint:
         Mean over samples of the summed per-step bounds on the total-variation distance of the
         delivered latent to the ideal ``q`` chain.
     mse, mse_ci95 : float
-        Mean squared error per dimension and its 95% CI half-width (normal approximation over samples).
+        Mean squared error per dimension and its 95% CI half-width (normal approximation over samples;
+        for DiffC-A each sample's error is the mean over the sweep's ``ancestral_draws``).
     psnr_db : float or None
         ``10 log10(peak^2 / mse)`` for sources with a pixel range (peak = range width), else None.
     w2_sq_gauss_per_dim : float
@@ -180,6 +205,14 @@ class MeasuredPoint:
         The same between the original samples and the independent data samples (floor).
     mse_per_sample : numpy.ndarray
         ``[n]`` squared error per dimension of each sample (for paired statistics across methods).
+    reference_model : str or None
+        The sweep's ``reference_model`` (the fields below are None without one).
+    mse_reference, mse_reference_ci95 : float or None
+        MSE per dimension of the reference model decoding the same latents with the same method and
+        decoder randomness, and its 95% half-width.
+    mse_ratio_to_reference, mse_ratio_to_reference_ci95 : float or None
+        ``mse / mse_reference`` and its paired 95% half-width (delta method: standard error
+        ``std(e_i - r e_ref_i) / (sqrt(n) mse_reference)`` over the per-sample errors).
     """
 
     data: str
@@ -207,6 +240,12 @@ class MeasuredPoint:
     sliced_w2_sq_per_dim: float
     sliced_w2_sq_per_dim_data: float
     mse_per_sample: np.ndarray = dataclasses.field(repr=False, compare=False)  # [n] read-only, paired statistics
+    predicted_kl_bits_per_dim: float | None = None
+    reference_model: str | None = None
+    mse_reference: float | None = None
+    mse_reference_ci95: float | None = None
+    mse_ratio_to_reference: float | None = None
+    mse_ratio_to_reference_ci95: float | None = None
 
     def to_dict(self) -> dict:
         """JSON-ready dict of the scalar fields (``mse_per_sample`` left out)."""
@@ -269,6 +308,24 @@ def sliced_w2_sq_per_dim(a, b, seed: int, num_projections: int = NUM_PROJECTIONS
     return float(np.mean((pa - pb) ** 2))
 
 
+def ratio_ci95(values, reference) -> tuple:
+    """``(mean(values) / mean(reference), 95% half-width)`` for paired samples (delta method).
+
+    >>> r, ci = ratio_ci95([2.0, 4.0, 6.0], [1.0, 2.0, 3.0])
+    >>> r, ci
+    (2.0, 0.0)
+    """
+    a = np.asarray(values, dtype=np.float64)
+    b = np.asarray(reference, dtype=np.float64)
+    if a.shape != b.shape or a.ndim != 1 or a.size < 2:
+        raise ValueError(f"reference: expected as many paired values as values ({a.shape}), got {b.shape}")
+    if not b.mean() > 0:
+        raise ValueError("reference: the mean of the reference values must be > 0")
+    ratio = float(a.mean() / b.mean())
+    se = float(np.std(a - ratio * b, ddof=1)) / (math.sqrt(a.size) * float(b.mean()))
+    return ratio, Z95 * se
+
+
 def chunk_bound_bits(kl_bits_step, num_chunks) -> np.ndarray:
     """Per-step Li-El Gamal length bound ``D + m log2(D/m + 1) + 5m`` (0 where ``m = 0``), bits.
 
@@ -325,6 +382,29 @@ def known_rate_eigvals(source):
     return np.asarray(source.eigvals)
 
 
+def expected_kl_eigvals(spec: SweepSpec, source, model):
+    """Eigenvalues for the closed-form expected chain KL, or None when it has none.
+
+    For the Gaussian oracle with exact transitions fitted to the source's moments, and data with exactly
+    those moments (a Gaussian source, or the train split an oracle was fitted to, drawn with replacement),
+    ``E[sum KL] = I_G(X; Z)``, the mutual information of the moment-matched Gaussian, whatever the data's
+    law: the chain KL telescopes to ``log q(z_{1:s} | x) - log p_G(z_{1:s})``, the first term's mean is
+    the noise entropy, and the cross-entropy of a Gaussian density depends only on the first two
+    moments of the ``z``, which are those of the Gaussian model (``z`` is linear in ``x`` plus noise).
+    """
+    from empirical import models
+
+    if not isinstance(model, models.GaussianOracle) or model.transitions != "exact":
+        return None
+    if source.name != "gaussian" and spec.split != "train":
+        return None
+    covariance = (model.basis * model.eigvals) @ model.basis.T
+    if not (np.allclose(model.mean, source.mean, rtol=0, atol=1e-12)
+            and np.allclose(covariance, source.covariance, rtol=1e-9, atol=1e-12)):
+        return None
+    return np.asarray(model.eigvals)
+
+
 def grid_log_snrs(spec: SweepSpec, model) -> np.ndarray:
     """The codec's log-SNR grid for this spec (float32 endpoints, as the header records)."""
     from empirical import codec
@@ -353,15 +433,16 @@ def stop_steps_for_rates(rates_bits_per_dim, cumulative_bits_per_dim) -> tuple:
 def expected_chain_bits_per_dim(spec: SweepSpec, num_pilot: int = 64) -> np.ndarray:
     """``[K]`` expected cumulative chain rate at each grid point: closed form when known, else a pilot mean.
 
-    Closed form (``I(X; Z)``) for Gaussian data with the Gaussian oracle; otherwise the mean of
+    Closed form (``I_G(X; Z)``, :func:`expected_kl_eigvals`) for the exact Gaussian oracle on data with its
+    moments; otherwise the mean of
     :func:`empirical.codec.ideal_chain_kl_bits` on ``num_pilot`` train samples (seed ``spec.seed``).
     """
-    from empirical import codec, models
+    from empirical import codec
 
     source, model = build(spec)
     log_snrs = grid_log_snrs(spec, model)
-    eigvals = known_rate_eigvals(source)
-    if eigvals is not None and isinstance(model, models.GaussianOracle):
+    eigvals = expected_kl_eigvals(spec, source, model)
+    if eigvals is not None:
         return predicted_rate_bits_per_dim(eigvals, log_snrs)
     x = source.sample(num_pilot, seed=spec.seed, split="train", step=2)
     rng = np.random.default_rng(np.random.SeedSequence([RNG_TAG_CODEC_SEED, spec.seed, 2**32]))
@@ -373,10 +454,73 @@ def expected_chain_bits_per_dim(spec: SweepSpec, num_pilot: int = 64) -> np.ndar
 # one block of samples (the unit of parallel work)
 
 
+@dataclasses.dataclass(frozen=True)
+class EncodedPrefixes:
+    """One sample encoded once to ``max(stop_steps)`` and decoded at every stop-step prefix (per-sample totals).
+
+    Attributes
+    ----------
+    latents : numpy.ndarray
+        ``[S, dim]`` decoded latent of each prefix (bit-exact ``codec.decode_latent`` of the byte prefix).
+    log_snrs : numpy.ndarray
+        ``[S]`` the latents' log-SNRs.
+    kl_bits, payload_bits, coded_bits, bound_bits, tv_bound : numpy.ndarray
+        ``[S]`` realised chain KL, segment bits, prefix bits with the header, per-chunk RCC bound and the
+        summed total-variation bound (capped at 1) of each prefix (totals, not per dimension).
+    header_bits : int
+        Bits of the header.
+    data : bytes
+        The whole stream.
+    """
+
+    latents: np.ndarray
+    log_snrs: np.ndarray
+    kl_bits: np.ndarray
+    payload_bits: np.ndarray
+    coded_bits: np.ndarray
+    bound_bits: np.ndarray
+    tv_bound: np.ndarray
+    header_bits: int
+    data: bytes
+
+
+def encode_prefixes(x, model, spec: SweepSpec, index: int) -> EncodedPrefixes:
+    """Encode sample ``x`` (row ``index`` of the sweep: its codec seed) once and decode every stop-step prefix."""
+    from empirical import codec, rcc
+    from empirical.bitstream import Bitstream
+
+    steps = spec.stop_steps
+    res = codec.encode_detailed(np.asarray(x), model, num_steps=spec.num_steps, log_snr_start=spec.log_snr_start,
+                                log_snr_stop=spec.log_snr_stop, stop_step=steps[-1],
+                                seed=codec_seed(spec.seed, index), budget_bits=spec.budget_bits,
+                                padding_bits=spec.padding_bits)
+    stream = Bitstream.from_bytes(res.data)
+    chunks = np.array([rcc.decode_segment(seg, model.dim, budget_bits=stream.budget_bits,
+                                          padding_bits=stream.padding_bits).num_chunks for seg in stream.segments])
+    step_bound = chunk_bound_bits(res.kl_bits_per_step, chunks)
+    out = {k: np.zeros(len(steps)) for k in ("log_snrs", "kl_bits", "payload_bits", "coded_bits", "bound_bits",
+                                             "tv_bound")}
+    latents = np.zeros((len(steps), model.dim))
+    for j, s in enumerate(steps):
+        prefix_bytes = res.header_bits // 8 + int(res.coded_bits_per_step[:s].sum()) // 8
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a cut stream warns that it is truncated: that is the point
+            latent = codec.decode_latent(res.data[:prefix_bytes], model, prefix_steps=s)
+        if latent.num_steps != s:
+            raise RuntimeError(f"prefix of {s} steps decoded to {latent.num_steps} steps")
+        latents[j] = latent.z.reshape(-1)
+        out["log_snrs"][j] = latent.log_snr
+        out["kl_bits"][j] = res.kl_bits_per_step[:s].sum()
+        out["payload_bits"][j] = res.coded_bits_per_step[:s].sum()
+        out["coded_bits"][j] = 8 * prefix_bytes
+        out["bound_bits"][j] = step_bound[:s].sum()
+        out["tv_bound"][j] = min(1.0, res.tv_bound_per_step[:s].sum())
+    return EncodedPrefixes(latents=latents, header_bits=int(res.header_bits), data=res.data, **out)
+
+
 def _measure_block(spec: SweepSpec, block: int) -> dict:
     """Encode, decode at every prefix and reconstruct the samples of one block; per-sample arrays."""
-    from empirical import codec, decoders, rcc
-    from empirical.bitstream import Bitstream
+    from empirical import decoders
 
     source, model = build(spec)
     if "torch" in sys.modules:  # a learned model: one intra-op thread in this worker process
@@ -384,54 +528,36 @@ def _measure_block(spec: SweepSpec, block: int) -> dict:
     x_all = source.sample(spec.n, seed=spec.seed, split=spec.split)
     lo, hi = block * BLOCK_SIZE, min(spec.n, (block + 1) * BLOCK_SIZE)
     x = x_all[lo:hi]
-    b, d, last = hi - lo, model.dim, spec.stop_steps[-1]
+    b, d = hi - lo, model.dim
     steps = spec.stop_steps
-    kl = np.zeros((b, len(steps)))
-    payload = np.zeros((b, len(steps)))
-    coded = np.zeros((b, len(steps)))
-    bound = np.zeros((b, len(steps)))
-    tv = np.zeros((b, len(steps)))
-    header = np.zeros(b)
-    latents = np.zeros((len(steps), b, d))
-    log_snrs = np.zeros(len(steps))
-    for row in range(b):
-        res = codec.encode_detailed(x[row], model, num_steps=spec.num_steps, log_snr_start=spec.log_snr_start,
-                                    log_snr_stop=spec.log_snr_stop, stop_step=last,
-                                    seed=codec_seed(spec.seed, lo + row), budget_bits=spec.budget_bits,
-                                    padding_bits=spec.padding_bits)
-        stream = Bitstream.from_bytes(res.data)
-        chunks = np.array([rcc.decode_segment(seg, d, budget_bits=stream.budget_bits,
-                                              padding_bits=stream.padding_bits).num_chunks for seg in stream.segments])
-        header[row] = res.header_bits
-        step_bound = chunk_bound_bits(res.kl_bits_per_step, chunks)
-        for j, s in enumerate(steps):
-            prefix_bytes = res.header_bits // 8 + int(res.coded_bits_per_step[:s].sum()) // 8
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # a cut stream warns that it is truncated: that is the point
-                latent = codec.decode_latent(res.data[:prefix_bytes], model, prefix_steps=s)
-            if latent.num_steps != s:
-                raise RuntimeError(f"prefix of {s} steps decoded to {latent.num_steps} steps")
-            latents[j, row] = latent.z.reshape(-1)
-            log_snrs[j] = latent.log_snr
-            kl[row, j] = res.kl_bits_per_step[:s].sum()
-            payload[row, j] = res.coded_bits_per_step[:s].sum()
-            coded[row, j] = 8 * prefix_bytes
-            bound[row, j] = step_bound[:s].sum()
-            tv[row, j] = min(1.0, res.tv_bound_per_step[:s].sum())
-    recon = {}
+    rows = [encode_prefixes(x[row], model, spec, lo + row) for row in range(b)]
+    kl, payload, coded, bound, tv = (np.stack([getattr(r, name) for r in rows])
+                                     for name in ("kl_bits", "payload_bits", "coded_bits", "bound_bits", "tv_bound"))
+    header = np.array([r.header_bits for r in rows], dtype=np.float64)
+    latents = np.stack([r.latents for r in rows], axis=1)  # [S, b, d]
+    log_snrs = rows[0].log_snrs
+    decoding = {"": model}
+    if spec.reference_model is not None:
+        decoding["reference"] = build(dataclasses.replace(spec, model=spec.reference_model, reference_model=None))[1]
+    recon, errors = {}, {}
+    draws = spec.ancestral_draws
     for j, s in enumerate(steps):
         z = latents[j]
         for method in spec.methods:
-            if method == "flow":
-                xh = decoders.flow(z, log_snrs[j], model, None, num_steps=spec.flow_steps, solver="rk4")
-            elif method == "ancestral":
-                rng = np.random.default_rng(np.random.SeedSequence([RNG_TAG_SWEEP_ANCESTRAL, spec.seed, block, s]))
-                xh = decoders.ancestral(z, log_snrs[j], model, rng, num_steps=spec.ancestral_steps)
-            else:
-                xh = model.denoise(z, log_snrs[j])
-            recon[(s, method)] = np.asarray(xh, dtype=np.float64).reshape(b, d)
+            for role, decoder_model in decoding.items():
+                if method == "flow":
+                    xh = decoders.flow(z, log_snrs[j], decoder_model, None, num_steps=spec.flow_steps, solver="rk4")
+                elif method == "ancestral":  # the same noise for the model and the reference (paired)
+                    rng = np.random.default_rng(np.random.SeedSequence([RNG_TAG_SWEEP_ANCESTRAL, spec.seed, block, s]))
+                    xh = decoders.ancestral(np.repeat(z, draws, axis=0), log_snrs[j], decoder_model, rng,
+                                            num_steps=spec.ancestral_steps)
+                else:
+                    xh = decoder_model.denoise(z, log_snrs[j])
+                xh = np.asarray(xh, dtype=np.float64).reshape(b, -1, d)  # [b, draws (ancestral) or 1, d]
+                recon[(s, method, role)] = xh[:, 0]
+                errors[(s, method, role)] = np.mean((xh - x[:, None, :]) ** 2, axis=(1, 2))
     return {"kl": kl, "payload": payload, "coded": coded, "bound": bound, "tv": tv, "header": header,
-            "log_snrs": log_snrs, "recon": recon, "x": x}
+            "log_snrs": log_snrs, "recon": recon, "errors": errors, "x": x}
 
 
 def _worker_init() -> None:
@@ -493,12 +619,15 @@ def measure(spec: SweepSpec, workers: int | None = None, progress: bool = False)
         raise ValueError(f"workers: must be an integer in 1..1024, got {workers!r}")
     source, model = build(spec)
     grid = grid_log_snrs(spec, model)  # validates the grid before any work
+    if spec.reference_model is not None:
+        build(dataclasses.replace(spec, model=spec.reference_model, reference_model=None))  # loads it (and checks its dims) before any work
     results = _run_blocks(spec, int(workers), progress)
     cat = {key: np.concatenate([r[key] for r in results]) for key in ("kl", "payload", "coded", "bound", "tv", "header", "x")}
     x = cat["x"]
     n, d = x.shape
     reference = source.sample(n, seed=spec.seed, split=spec.split, step=REFERENCE_STEP)
     eigvals = known_rate_eigvals(source)
+    kl_eigvals = expected_kl_eigvals(spec, source, model)
     peak = None if source.pixel_range is None else float(source.pixel_range[1] - source.pixel_range[0])
     w2_data = gaussian_w2_sq_per_dim(x, source.mean, source.covariance)
     sw_data = sliced_w2_sq_per_dim(x, reference, spec.seed)
@@ -510,11 +639,20 @@ def measure(spec: SweepSpec, workers: int | None = None, progress: bool = False)
         kl_mean, kl_ci = mean_ci95(cat["kl"][:, j] / d)
         pay_mean, pay_ci = mean_ci95(cat["payload"][:, j] / d)
         predicted = None if eigvals is None else float(predicted_rate_bits_per_dim(eigvals, log_snr)[0])
+        predicted_kl = None if kl_eigvals is None else float(predicted_rate_bits_per_dim(kl_eigvals, log_snr)[0])
         for method in spec.methods:
-            xh = np.concatenate([r["recon"][(s, method)] for r in results])
-            err = np.mean((xh - x) ** 2, axis=1)
+            xh = np.concatenate([r["recon"][(s, method, "")] for r in results])
+            err = np.concatenate([r["errors"][(s, method, "")] for r in results])
             err.flags.writeable = False
             mse, mse_ci = mean_ci95(err)
+            paired = {}
+            if spec.reference_model is not None:
+                err_ref = np.concatenate([r["errors"][(s, method, "reference")] for r in results])
+                ref_mean, ref_ci = mean_ci95(err_ref)
+                ratio, ratio_ci = ratio_ci95(err, err_ref)
+                paired = dict(reference_model=spec.reference_model, mse_reference=ref_mean,
+                              mse_reference_ci95=ref_ci, mse_ratio_to_reference=ratio,
+                              mse_ratio_to_reference_ci95=ratio_ci)
             psnr = None
             if peak is not None and mse > 0:
                 psnr = float(10.0 * np.log10(peak**2 / mse))
@@ -533,6 +671,6 @@ def measure(spec: SweepSpec, workers: int | None = None, progress: bool = False)
                 w2_sq_gauss_per_dim_data=w2_data,
                 sliced_w2_sq_per_dim=sliced_w2_sq_per_dim(xh, reference, spec.seed),
                 sliced_w2_sq_per_dim_data=sw_data,
-                mse_per_sample=err,
+                mse_per_sample=err, predicted_kl_bits_per_dim=predicted_kl, **paired,
             ))
     return points

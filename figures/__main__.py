@@ -13,7 +13,7 @@ import pathlib
 import sys
 import time
 
-FIGURES = ("rd_curves", "gap_db", "allocation", "dp_frontier", "measured_gaussian")
+FIGURES = ("rd_curves", "gap_db", "allocation", "dp_frontier", "measured_gaussian", "measured_sources", "reconstructions")
 DEFAULT_OUT = pathlib.Path("docs") / "figures"
 
 

@@ -188,3 +188,78 @@ def test_chunk_bound_is_above_per_chunk_sum(chunk_kls):
 def test_chunk_bound_zero_chunks():
     """A step with no chunks (an empty segment) has bound 0."""
     assert sweep.chunk_bound_bits([0.0, 3.0], [0, 1]).tolist() == [0.0, 3.0 + 2.0 + 5.0]
+
+
+def test_ratio_ci95_against_the_one_sample_interval():
+    """With a constant reference the paired ratio interval is the one-sample t-free interval of mean(a) / c."""
+    rng = np.random.default_rng(5)
+    a = rng.exponential(size=200)
+    ratio, ci = sweep.ratio_ci95(a, np.full(200, 2.0))
+    assert ratio == pytest.approx(statistics.fmean(a) / 2.0, rel=1e-14)
+    assert ci == pytest.approx(1.959963984540054 * statistics.stdev(a) / math.sqrt(200) / 2.0, rel=1e-12)
+    with pytest.raises(ValueError, match="reference"):
+        sweep.ratio_ci95(a, np.ones(3))
+    with pytest.raises(ValueError, match="reference"):
+        sweep.ratio_ci95(a, np.zeros(200))
+
+
+def test_reference_model_decodes_the_same_latents():
+    """oracle:plugin encodes; the exact oracle decodes the same latents: identical posterior means (ratio 1, no
+    noise), RK4 flows within 1e-3, and the paired ratio's interval far narrower than either MSE's."""
+    spec = _spec(model="oracle:plugin", reference_model="oracle", n=16, stop_steps=(19,), ancestral_draws=2)
+    pts = {p.method: p for p in sweep.measure(spec, workers=1)}
+    assert pts["mmse"].mse_ratio_to_reference == pytest.approx(1.0, abs=1e-12)
+    assert pts["mmse"].mse_reference == pytest.approx(pts["mmse"].mse, rel=1e-12)
+    assert pts["flow"].mse_ratio_to_reference == pytest.approx(1.0, abs=1e-3)
+    assert pts["flow"].mse_ratio_to_reference_ci95 < 0.1 * pts["flow"].mse_ci95 / pts["flow"].mse
+    assert all(p.reference_model == "oracle" for p in pts.values())
+    plain = sweep.measure(_spec(model="oracle:plugin", n=16, stop_steps=(19,), ancestral_draws=2), workers=1)
+    for p in plain:  # the reference changes nothing about the model's own measurement
+        assert p.mse == pts[p.method].mse and p.mse_reference is None
+
+
+def test_ancestral_draws_average_out_decoder_noise():
+    """One draw is the default; 8 draws per latent keep the flow / mmse points and shrink DiffC-A's interval."""
+    one = {p.method: p for p in sweep.measure(_spec(n=16, stop_steps=(15,)), workers=1)}
+    same = {p.method: p for p in sweep.measure(_spec(n=16, stop_steps=(15,), ancestral_draws=1), workers=1)}
+    many = {p.method: p for p in sweep.measure(_spec(n=16, stop_steps=(15,), ancestral_draws=8), workers=1)}
+    assert one["ancestral"].to_dict() == same["ancestral"].to_dict()
+    assert many["flow"].mse == one["flow"].mse and many["mmse"].mse == one["mmse"].mse
+    assert many["ancestral"].mse_ci95 < one["ancestral"].mse_ci95
+
+
+def test_reference_and_draws_reject_bad_input():
+    with pytest.raises(ValueError, match="reference_model"):
+        _spec(reference_model="oracle")
+    with pytest.raises(ValueError, match="ancestral_draws"):
+        _spec(ancestral_draws=0)
+
+
+@pytest.mark.parametrize("name", ["digits", "mixture2d"])
+def test_oracle_chain_kl_on_non_gaussian_data_is_the_gaussian_information(name):
+    """E[sum KL] of the exact Gaussian oracle on its train split = sum_i 1/2 log2(1 + snr lam_i) (written out
+    here), although the data are not Gaussian: 4000 ideal chains, 4 standard errors at four grid points."""
+    spec = sweep.SweepSpec(data={"name": name}, model="oracle", n=2, stop_steps=(1,), split="train", seed=0)
+    source, model = sweep.build(spec)
+    eigvals = sweep.expected_kl_eigvals(spec, source, model)
+    assert eigvals is not None
+    grid = sweep.grid_log_snrs(spec, model)
+    x = source.sample(4000, seed=11, split="train")
+    kl = np.cumsum(codec.ideal_chain_kl_bits(x, model, grid, np.random.default_rng(12)), axis=1) / model.dim
+    for j in (10, 16, 21, 31):
+        predicted = sum(0.5 * math.log2(1.0 + math.exp(grid[j]) * lam) for lam in eigvals) / model.dim
+        se = statistics.stdev(kl[:, j]) / math.sqrt(x.shape[0])
+        assert abs(statistics.fmean(kl[:, j]) - predicted) < TOL_SE * se, (j, predicted)
+
+
+def test_expected_kl_only_where_the_identity_holds():
+    def eig(**kw):
+        spec = sweep.SweepSpec(**{**dict(data={"name": "digits"}, model="oracle", n=2, stop_steps=(1,),
+                                         split="train"), **kw})
+        source, model = sweep.build(spec)
+        return sweep.expected_kl_eigvals(spec, source, model)
+
+    assert eig() is not None
+    assert eig(split="test") is None  # the test split's moments are not the oracle's
+    assert eig(model="oracle:plugin") is None  # plug-in steps cost more than I_G
+    assert eig(data=DATA, split="test") is not None  # a Gaussian source: any split
