@@ -17,6 +17,9 @@ Which prediction applies. For the Gaussian oracle every decoder is linear in
 only on the data's mean and covariance: the closed forms at the codec's
 stopping log-SNR are exact for *any* data with the oracle's covariance (the
 Gaussian source, or the train split of a data set the oracle was fitted to).
+The same data have a closed-form expected rate too: the oracle's expected chain
+KL is ``I_G(X; Z)`` of the moment-matched Gaussian (theory claim
+``gaussian_model_rate_any_source``; ``RateGap.predicted_kl_bits_per_dim``).
 The rate-matched prediction answers a different question (what the ideal
 isotropic scheme achieves at the rate the codec actually spent); the two agree
 only when the realised KL equals ``I(X; Z)``.
@@ -154,8 +157,9 @@ class GapDb:
         Paired delta-method 95% half-width: both decoders reconstruct the same samples from the same
         ``z``, so ``ln(D_A / D_F)`` has standard error ``std(e_A / D_A - e_F / D_F) / sqrt(n)`` over the
         per-sample errors ``e``.
-    predicted_gap_db : float
-        Closed form at the stopping log-SNR (below 3.0103 dB at finite rate for a non-flat spectrum).
+    predicted_gap_db : float or None
+        Closed form at the stopping log-SNR (below 3.0103 dB at finite rate for a non-flat spectrum);
+        None when there is no Gaussian the prediction is for.
     high_rate_limit_db : float
         ``10 log10 2``.
     """
@@ -164,7 +168,7 @@ class GapDb:
     log_snr: float
     measured_gap_db: float
     measured_gap_db_ci95: float
-    predicted_gap_db: float
+    predicted_gap_db: float | None
     high_rate_limit_db: float = HIGH_RATE_GAP_DB
 
 
@@ -245,8 +249,9 @@ def rate_gap(point: MeasuredPoint) -> RateGap:
     )
 
 
-def gap_db(ancestral: MeasuredPoint, flow: MeasuredPoint, eigvals) -> GapDb:
-    """Measured and closed-form ``10 log10(D_A / D_F)`` at the common stop step of two points."""
+def gap_db(ancestral: MeasuredPoint, flow: MeasuredPoint, eigvals=None) -> GapDb:
+    """Measured and closed-form ``10 log10(D_A / D_F)`` at the common stop step of two points (no closed form
+    without ``eigvals``)."""
     if ancestral.method != "ancestral" or flow.method != "flow":
         raise ValueError("ancestral, flow: expected an 'ancestral' and a 'flow' point")
     if ancestral.stop_step != flow.stop_step or ancestral.log_snr != flow.log_snr:
@@ -256,8 +261,10 @@ def gap_db(ancestral: MeasuredPoint, flow: MeasuredPoint, eigvals) -> GapDb:
     measured = 10.0 * math.log10(ancestral.mse / flow.mse)
     paired = np.asarray(ancestral.mse_per_sample) / ancestral.mse - np.asarray(flow.mse_per_sample) / flow.mse
     ci = (10.0 / math.log(10.0)) * Z95 * float(np.std(paired, ddof=1)) / math.sqrt(paired.size)
-    predicted = 10.0 * math.log10(predicted_mse_at_log_snr("ancestral", eigvals, flow.log_snr)
-                                  / predicted_mse_at_log_snr("flow", eigvals, flow.log_snr))
+    predicted = None
+    if eigvals is not None:
+        predicted = 10.0 * math.log10(predicted_mse_at_log_snr("ancestral", eigvals, flow.log_snr)
+                                      / predicted_mse_at_log_snr("flow", eigvals, flow.log_snr))
     return GapDb(flow.stop_step, flow.log_snr, measured, ci, predicted)
 
 
@@ -289,11 +296,10 @@ def compare(points, eigvals=None) -> Report:
         if p.stop_step not in seen:
             seen.add(p.stop_step)
             gaps.append(rate_gap(p))
-    if eigvals is not None:
-        by_key = {(p.stop_step, p.method): p for p in points}
-        for s in sorted(seen):
-            if (s, "ancestral") in by_key and (s, "flow") in by_key:
-                gaps_db.append(gap_db(by_key[(s, "ancestral")], by_key[(s, "flow")], eigvals))
+    by_key = {(p.stop_step, p.method): p for p in points}
+    for s in sorted(seen):
+        if (s, "ancestral") in by_key and (s, "flow") in by_key:
+            gaps_db.append(gap_db(by_key[(s, "ancestral")], by_key[(s, "flow")], eigvals))
     return Report(points, comparisons, tuple(gaps), tuple(gaps_db))
 
 
@@ -355,7 +361,7 @@ def format_table(report: Report) -> str:
         lines.append(f"{'step':>4s} {'log_snr':>8s} {'measured':>9s} {'ci95':>6s} {'predicted':>9s}")
         for g in report.gaps_db:
             lines.append(f"{g.stop_step:4d} {g.log_snr:8.3f} {g.measured_gap_db:9.3f} {g.measured_gap_db_ci95:6.3f} "
-                         f"{g.predicted_gap_db:9.3f}")
+                         f"{_fmt(g.predicted_gap_db, '.3f'):>9s}")
     lines.append("")
     lines.append("Realism, per dim: Gaussian W2^2 to the data law and sliced W2^2 to an independent data sample "
                  "(floor: the same for the original samples); PSNR for images (peak = pixel range)")

@@ -12,6 +12,8 @@ examples:
   python -m empirical.rd --data patches --model oracle --split train --num-steps 64 --rates 0.25,1,2 --n 64
   python -m empirical.rd --data mixture2d --stop-steps 20,28 --n 64 --format json
   python -m empirical.rd --data gaussian --dim 16 --spectrum powerlaw:1 --model gauss16.pt --rates 1 --format csv
+  python -m empirical.rd --data gaussian --dim 16 --spectrum powerlaw:1 --model gauss16.pt --reference-model oracle \
+      --rates 1,4 --ancestral-steps 2048 --ancestral-draws 16   # paired with the exact oracle on the same latents
   python -m empirical.rd --data gaussian --dim 4 --rates 1 --n 32 --plot rd.png --workers 2
 """
 from __future__ import annotations

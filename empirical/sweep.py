@@ -17,6 +17,13 @@
 Every rate point of a sweep is a prefix of the same bitstream (progressive
 decoding), so the points of one sweep are the RD curve of the stopping steps.
 
+Paired statistics. With ``reference_model`` (e.g. the exact oracle) the same
+decoded latents are also reconstructed by that model with the same decoder
+noise, and each point carries the MSE ratio ``model / reference`` with a paired
+interval; ``ancestral_draws`` averages several DiffC-A decodes per latent. The
+codec's target chain ``q`` does not depend on the model, so for the exact
+oracle the reference's expected MSE is the closed form.
+
 Parallelism and determinism. Samples are split into fixed blocks of
 :data:`BLOCK_SIZE` (independent of the worker count); each block is one task of
 a ``concurrent.futures.ProcessPoolExecutor`` (``spawn`` start method, one

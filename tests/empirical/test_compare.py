@@ -143,3 +143,8 @@ def test_compare_groups_and_rejects_mismatches():
         compare.gap_db(pts[1], pts[3], EIGVALS)
     with pytest.raises(ValueError, match="eigvals"):
         compare.predicted_mse_at_log_snr("flow", [-1.0], 0.0)
+    bare = compare.compare(pts)  # no closed form (a learned model on image data): measured dB gap only
+    assert bare.comparisons == () and [g.stop_step for g in bare.gaps_db] == [5]
+    assert bare.gaps_db[0].predicted_gap_db is None
+    assert bare.gaps_db[0].measured_gap_db == pytest.approx(10 * math.log10(2.0), abs=1e-12)
+    assert "10 log10(D_A / D_F)" in compare.format_table(bare)

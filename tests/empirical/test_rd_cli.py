@@ -26,6 +26,16 @@ def test_json_and_csv(capsys):
     assert float(rows[0]["mse"]) == pytest.approx(out["points"][0]["mse"], rel=1e-12)
 
 
+def test_reference_model_table(capsys):
+    """--reference-model prints the paired section; plug-in and exact oracle share the posterior mean (ratio 1)."""
+    assert rd.main(TINY + ["--stop-steps", "18", "--method", "mmse", "--model", "oracle:plugin",
+                           "--reference-model", "oracle"]) == 0
+    text = capsys.readouterr().out
+    assert "Paired with the reference model 'oracle'" in text
+    row = [line for line in text.splitlines() if line.startswith("mmse") and "1.0000" in line]
+    assert row, text
+
+
 def test_rates_table_and_plot(capsys, tmp_path):
     """--rates picks stop steps; the table prints the three sections; --plot writes a non-empty PNG."""
     path = tmp_path / "rd.png"
@@ -47,6 +57,9 @@ def test_rates_table_and_plot(capsys, tmp_path):
     (["--model", "no/such/checkpoint.pt"], "model"),
     (["--spectrum", "nonsense"], "spectrum"),
     (["--stop-steps", "3", "--plot", "no/such/folder/rd.png"], "plot"),
+    (["--stop-steps", "3", "--ancestral-draws", "0"], "ancestral_draws"),
+    (["--stop-steps", "3", "--reference-model", "oracle"], "reference_model"),
+    (["--stop-steps", "3", "--reference-model", "no/such/checkpoint.pt"], "model"),
 ])
 def test_errors_are_one_line_exit_2(capsys, argv, word):
     """Bad input: exit status 2 and a single stderr line naming the argument, no traceback."""

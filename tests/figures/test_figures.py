@@ -16,8 +16,18 @@ def test_figure_writes_png_and_json(tmp_path, name, capsys):
     png = tmp_path / f"{name}.png"
     assert png.stat().st_size > 5000
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert json.loads((tmp_path / f"{name}.json").read_text())
+    data = json.loads((tmp_path / f"{name}.json").read_text())
+    assert data
     assert name in capsys.readouterr().out
+    if name == "measured_sources":  # every source has a closed-form rate and distortion for its points
+        for entry in data.values():
+            assert all(g["predicted_kl_bits_per_dim"] > 0 for g in entry["rate_gaps"])
+            assert len(entry["comparisons"]) == len(entry["points"]) > 0
+    if name == "reconstructions":  # one stream per image: prefixes are nested, so bits grow with the prefix
+        for entry in data.values():
+            for image in entry["images"]:
+                assert len(image["flow"]) == len(image["ancestral"]) == len(entry["spec"]["stop_steps"])
+                assert image["payload_bits_per_dim"] == sorted(image["payload_bits_per_dim"])
 
 
 def test_unknown_figure_is_an_error(capsys):
