@@ -19,7 +19,6 @@ NAME = "measured_gaussian"
 def _measure(quick: bool) -> dict:
     """Run the sweep and return the JSON-ready measurements and closed-form curves."""
     from empirical import compare, sweep
-    from gaussian import components, schedule
 
     dim, n, steps = (4, 16, (16, 22)) if quick else (16, 200, (15, 18, 20, 24, 28))
     spec = sweep.SweepSpec(data={"name": "gaussian", "spectrum": "powerlaw:1", "dim": dim}, model="oracle", n=n,
@@ -29,14 +28,7 @@ def _measure(quick: bool) -> dict:
     source, _ = sweep.build(spec)
     eigvals = np.asarray(source.eigvals)
     report = compare.compare(points, eigvals)
-    log_snr = np.linspace(-4.0, 11.0, 40 if quick else 200)
-    snr = schedule.snr_from_log_snr(log_snr)[:, None]
-    curves = {
-        "rate_bits_per_dim": (components.rate_nats(eigvals, snr).mean(axis=1) / np.log(2.0)).tolist(),
-        "flow": components.mse_diffc_f(eigvals, snr).mean(axis=1).tolist(),
-        "ancestral": components.mse_diffc_a(eigvals, snr).mean(axis=1).tolist(),
-        "mmse": components.mse_mmse(eigvals, snr).mean(axis=1).tolist(),
-    }
+    curves = style.closed_form_curves(eigvals, np.linspace(-4.0, 11.0, 40 if quick else 200))
     return {"spec": {"dim": dim, "n": n, "stop_steps": list(steps), "spectrum": "powerlaw:1", "model": "oracle"},
             "closed_form": curves, **report.to_dict()}
 
@@ -46,10 +38,7 @@ def make(out_dir, quick: bool = False):
     data = style.write_json(out_dir, NAME, _measure(quick))
     plt = style.pyplot()
     fig, (ax, ax_gap) = plt.subplots(1, 2, figsize=(10, 3.8))
-    colours = {"flow": style.SCHEME_STYLES["diffc_f"]["color"], "ancestral": style.SCHEME_STYLES["diffc_a"]["color"],
-               "mmse": style.SCHEME_STYLES["mmse"]["color"]}
-    labels = {"flow": style.SCHEME_LABELS["diffc_f"], "ancestral": style.SCHEME_LABELS["diffc_a"],
-              "mmse": style.SCHEME_LABELS["mmse"]}
+    colours, labels = style.METHOD_COLOURS, style.METHOD_LABELS
     rate = data["closed_form"]["rate_bits_per_dim"]
     for method, colour in colours.items():
         ax.plot(rate, data["closed_form"][method], color=colour, lw=1, label=f"{labels[method]}, closed form")

@@ -30,7 +30,6 @@ QUICK = {"mixture2d": (32, 8, (1.0,)), "digits": (32, 4, (0.5,)), "patches": (64
 
 def _measure_source(name: str, num_steps: int, n: int, rates, quick: bool) -> dict:
     from empirical import compare, sweep
-    from gaussian import components, schedule
 
     common = dict(data={"name": name}, model="oracle", n=n, num_steps=num_steps, split="train", seed=0,
                   ancestral_steps=64 if quick else 512, flow_steps=16 if quick else 64)
@@ -41,14 +40,7 @@ def _measure_source(name: str, num_steps: int, n: int, rates, quick: bool) -> di
     source, model = sweep.build(spec)
     eigvals = sweep.expected_kl_eigvals(spec, source, model)
     report = compare.compare(points, eigvals)
-    log_snr = np.linspace(-6.0, 12.0, 40 if quick else 200)
-    snr = schedule.snr_from_log_snr(log_snr)[:, None]
-    curves = {
-        "rate_bits_per_dim": (components.rate_nats(eigvals, snr).mean(axis=1) / np.log(2.0)).tolist(),
-        "flow": components.mse_diffc_f(eigvals, snr).mean(axis=1).tolist(),
-        "ancestral": components.mse_diffc_a(eigvals, snr).mean(axis=1).tolist(),
-        "mmse": components.mse_mmse(eigvals, snr).mean(axis=1).tolist(),
-    }
+    curves = style.closed_form_curves(eigvals, np.linspace(-6.0, 12.0, 40 if quick else 200))
     return {"spec": {"data": name, "model": "oracle (fitted to the train split)", "split": "train", "n": n,
                      "num_steps": num_steps, "stop_steps": list(spec.stop_steps), "dim": int(model.dim)},
             "closed_form": curves, **report.to_dict()}
@@ -64,10 +56,7 @@ def make(out_dir, quick: bool = False):
     data = style.write_json(out_dir, NAME, _measure(quick))
     plt = style.pyplot()
     fig, axes = plt.subplots(1, len(data), figsize=(4.2 * len(data), 3.8))
-    colours = {"flow": style.SCHEME_STYLES["diffc_f"]["color"], "ancestral": style.SCHEME_STYLES["diffc_a"]["color"],
-               "mmse": style.SCHEME_STYLES["mmse"]["color"]}
-    labels = {"flow": style.SCHEME_LABELS["diffc_f"], "ancestral": style.SCHEME_LABELS["diffc_a"],
-              "mmse": style.SCHEME_LABELS["mmse"]}
+    colours, labels = style.METHOD_COLOURS, style.METHOD_LABELS
     for ax, (name, entry) in zip(np.atleast_1d(axes), data.items()):
         rate = entry["closed_form"]["rate_bits_per_dim"]
         gaps = {g["stop_step"]: g for g in entry["rate_gaps"]}

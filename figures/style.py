@@ -1,4 +1,4 @@
-"""Shared matplotlib settings and the JSON-then-plot helper of every figure."""
+"""Shared matplotlib settings, the JSON-then-plot helper of every figure, and the measured figures' curves."""
 from __future__ import annotations
 
 import json
@@ -20,6 +20,27 @@ SCHEME_STYLES = {
     "diffc_a": dict(color="tab:red", ls="-"),
     "mmse": dict(color="tab:gray", ls="--"),
 }
+
+# decoders of the real codec (empirical.sweep methods) -> the scheme whose colour and label they take
+METHOD_SCHEMES = {"flow": "diffc_f", "ancestral": "diffc_a", "mmse": "mmse"}
+METHOD_COLOURS = {m: SCHEME_STYLES[s]["color"] for m, s in METHOD_SCHEMES.items()}
+METHOD_LABELS = {m: SCHEME_LABELS[s] for m, s in METHOD_SCHEMES.items()}
+
+
+def closed_form_curves(eigvals, log_snr) -> dict:
+    """Isotropic closed forms at each ``log_snr``: ``I(X; Z)`` in bits/dim and each decoder's MSE per dim."""
+    import numpy as np
+
+    from gaussian import components, schedule
+
+    eigvals = np.asarray(eigvals, dtype=np.float64)
+    snr = schedule.snr_from_log_snr(np.asarray(log_snr, dtype=np.float64))[:, None]
+    return {
+        "rate_bits_per_dim": (components.rate_nats(eigvals, snr).mean(axis=1) / np.log(2.0)).tolist(),
+        "flow": components.mse_diffc_f(eigvals, snr).mean(axis=1).tolist(),
+        "ancestral": components.mse_diffc_a(eigvals, snr).mean(axis=1).tolist(),
+        "mmse": components.mse_mmse(eigvals, snr).mean(axis=1).tolist(),
+    }
 
 
 def pyplot():
