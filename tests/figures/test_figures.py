@@ -34,3 +34,16 @@ def test_unknown_figure_is_an_error(capsys):
     with pytest.raises(SystemExit) as exc:
         figures_main.main(["--only", "nope"])
     assert exc.value.code == 2
+
+
+def test_missing_extra_is_a_one_line_error(monkeypatch, capsys, tmp_path):
+    """A measured figure without the [empirical] extra: exit 2 naming the module and the extra, no traceback."""
+    def fail(name):
+        raise ImportError("No module named 'constriction'", name="constriction")
+
+    monkeypatch.setattr(figures_main.importlib, "import_module", fail)
+    with pytest.raises(SystemExit) as exc:
+        figures_main.main(["--only", "reconstructions", "--out", str(tmp_path)])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "constriction" in err and "[plot,empirical]" in err
