@@ -139,6 +139,10 @@ class EncodeResult:
         ``8 x`` header bytes (``coded_bits_total - sum(coded_bits_per_step)``).
     tv_bound_per_step : numpy.ndarray
         ``[S]`` bound on the total-variation distance of the delivered step sample to ``q``.
+    rcc_bound_bits_per_step : numpy.ndarray
+        ``[S]`` per-chunk Li-El Gamal length bound of each step, ``sum_c (D_c + log2(D_c + 1) + 5)`` over
+        its chunks' KLs ``D_c`` (``bounds.rcc_cost.li_el_gamal_length_bound_bits``): the expected segment
+        length of an index code meeting it.
     z : numpy.ndarray
         The sender's final latent (data shape); the receiver decodes the same bits.
     budget_bits : int
@@ -152,6 +156,7 @@ class EncodeResult:
     coded_bits_per_step: np.ndarray
     header_bits: int
     tv_bound_per_step: np.ndarray
+    rcc_bound_bits_per_step: np.ndarray
     z: np.ndarray
     budget_bits: int
 
@@ -360,6 +365,7 @@ def encode_detailed(x, model, *, num_steps: int = 32, log_snr_start=None, log_sn
 
 def _encode_chain(x, shape, model, grid, stop_step, rate_bits_per_dim, seed, budget_bits, padding_bits):
     """One encoding attempt of :func:`encode_detailed` with a fixed budget (raises ``_BudgetTooSmall``)."""
+    from bounds.rcc_cost import li_el_gamal_length_bound_bits
     from empirical import rcc
     from empirical.bitstream import Bitstream
 
@@ -368,7 +374,7 @@ def _encode_chain(x, shape, model, grid, stop_step, rate_bits_per_dim, seed, bud
     last = grid.num_points if stop_step is None else int(stop_step)
     target_bits = None if rate_bits_per_dim is None else float(rate_bits_per_dim) * d
     basis = np.asarray(model.basis, dtype=np.float64)
-    segments, kl_bits, tv = [], [], []
+    segments, kl_bits, tv, bound = [], [], [], []
     z = None
     for step in range(last):
         p, q = _step_distributions(model, step, log_snrs, None if z is None else z[None, :], x[None, :])
@@ -382,6 +388,7 @@ def _encode_chain(x, shape, model, grid, stop_step, rate_bits_per_dim, seed, bud
         segments.append(code.segment)
         kl_bits.append(code.kl_bits_total)
         tv.append(code.tv_bound_total)
+        bound.append(float(np.sum(li_el_gamal_length_bound_bits(code.kl_bits_per_chunk))))
         z = np.asarray(code.samples, dtype=np.float64) @ basis.T
         if target_bits is not None and sum(kl_bits) >= target_bits:
             break
@@ -395,7 +402,8 @@ def _encode_chain(x, shape, model, grid, stop_step, rate_bits_per_dim, seed, bud
     return EncodeResult(
         data=stream.to_bytes(), grid=grid, num_steps_coded=len(segments), kl_bits_per_step=np.array(kl_bits),
         coded_bits_per_step=np.array([8 * len(s) for s in segments]), header_bits=8 * len(stream.header_bytes()),
-        tv_bound_per_step=np.array(tv), z=z.reshape(shape), budget_bits=budget_bits,
+        tv_bound_per_step=np.array(tv), rcc_bound_bits_per_step=np.array(bound), z=z.reshape(shape),
+        budget_bits=budget_bits,
     )
 
 

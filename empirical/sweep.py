@@ -58,7 +58,6 @@ __all__ = [
     "encode_prefixes",
     "gaussian_w2_sq_per_dim",
     "sliced_w2_sq_per_dim",
-    "chunk_bound_bits",
     "ratio_ci95",
     "predicted_rate_bits_per_dim",
     "expected_kl_eigvals",
@@ -191,7 +190,7 @@ class MeasuredPoint:
         moment-matched Gaussian, for the exact Gaussian oracle on data with its moments; else None.
     rcc_bound_bits_per_dim : float
         Mean per-chunk Li-El Gamal length bound ``sum_c (D_c + log2(D_c + 1) + 5)`` over the prefix's
-        chunks, evaluated at ``D_c = D_step / m_step`` (by concavity an upper bound on the per-chunk sum).
+        chunks and their realised KLs ``D_c`` (``EncodeResult.rcc_bound_bits_per_step``).
     tv_bound : float
         Mean over samples of the summed per-step bounds on the total-variation distance of the
         delivered latent to the ideal ``q`` chain.
@@ -331,21 +330,6 @@ def ratio_ci95(values, reference) -> tuple:
     ratio = float(a.mean() / b.mean())
     se = float(np.std(a - ratio * b, ddof=1)) / (math.sqrt(a.size) * float(b.mean()))
     return ratio, Z95 * se
-
-
-def chunk_bound_bits(kl_bits_step, num_chunks) -> np.ndarray:
-    """Per-step Li-El Gamal length bound ``D + m log2(D/m + 1) + 5m`` (0 where ``m = 0``), bits.
-
-    With ``m`` chunks of KLs ``D_c`` summing to ``D``, concavity of ``log2`` gives
-    ``sum_c (D_c + log2(D_c + 1) + 5) <= D + m log2(D/m + 1) + 5m``.
-
-    >>> float(chunk_bound_bits(16.0, 2)) == 16.0 + 2 * math.log2(9.0) + 10.0  # two chunks of 8 bits
-    True
-    """
-    kl = np.asarray(kl_bits_step, dtype=np.float64)
-    m = np.asarray(num_chunks, dtype=np.float64)
-    safe_m = np.where(m > 0, m, 1.0)
-    return np.where(m > 0, kl + m * np.log2(kl / safe_m + 1.0) + 5.0 * m, 0.0)
 
 
 def predicted_rate_bits_per_dim(eigvals, log_snr) -> np.ndarray:
@@ -493,18 +477,14 @@ class EncodedPrefixes:
 
 def encode_prefixes(x, model, spec: SweepSpec, index: int) -> EncodedPrefixes:
     """Encode sample ``x`` (row ``index`` of the sweep: its codec seed) once and decode every stop-step prefix."""
-    from empirical import codec, rcc
-    from empirical.bitstream import Bitstream
+    from empirical import codec
 
     steps = spec.stop_steps
     res = codec.encode_detailed(np.asarray(x), model, num_steps=spec.num_steps, log_snr_start=spec.log_snr_start,
                                 log_snr_stop=spec.log_snr_stop, stop_step=steps[-1],
                                 seed=codec_seed(spec.seed, index), budget_bits=spec.budget_bits,
                                 padding_bits=spec.padding_bits)
-    stream = Bitstream.from_bytes(res.data)
-    chunks = np.array([rcc.decode_segment(seg, model.dim, budget_bits=stream.budget_bits,
-                                          padding_bits=stream.padding_bits).num_chunks for seg in stream.segments])
-    step_bound = chunk_bound_bits(res.kl_bits_per_step, chunks)
+    step_bound = res.rcc_bound_bits_per_step
     out = {k: np.zeros(len(steps)) for k in ("log_snrs", "kl_bits", "payload_bits", "coded_bits", "bound_bits",
                                              "tv_bound")}
     latents = np.zeros((len(steps), model.dim))
