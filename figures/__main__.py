@@ -4,6 +4,8 @@ examples:
   python -m figures                      # all figures into docs/figures/
   python -m figures --only gap_db --out /tmp/figs
   python -m figures --quick              # reduced resolution, for tests (about 1 min)
+  python -m figures --only reconstructions --checkpoint digits=digits.pt --checkpoint patches=patches.pt \
+      --out docs/figures/learned          # reconstructions by learned models (python -m empirical.train)
 
 The theory figures take seconds; measured_gaussian, measured_sources and
 reconstructions run the real codec (about 2, 10-20 and 0.5 min on 2 cores)
@@ -30,7 +32,20 @@ def main(argv=None) -> int:
     p.add_argument("--only", action="append", choices=FIGURES, metavar="NAME",
                    help=f"only this figure (repeatable); one of {', '.join(FIGURES)}")
     p.add_argument("--quick", action="store_true", help="fewer points (fast; for tests)")
+    p.add_argument("--checkpoint", action="append", default=[], metavar="DATA=PATH",
+                   help="reconstructions: decode DATA (digits or patches) with this learned checkpoint instead "
+                        "of the fitted Gaussian oracle (repeatable)")
     args = p.parse_args(argv)
+    checkpoints = {}
+    for item in args.checkpoint:
+        data, sep, path = item.partition("=")
+        if not sep or data not in ("digits", "patches") or not path:
+            p.exit(2, f"{p.prog}: error: --checkpoint: expected digits=PATH or patches=PATH, got {item!r}\n")
+        if not pathlib.Path(path).is_file():
+            p.exit(2, f"{p.prog}: error: --checkpoint: no such file {path!r}\n")
+        checkpoints[data] = path
+    if checkpoints and (args.only or FIGURES) != ["reconstructions"]:
+        p.exit(2, f"{p.prog}: error: --checkpoint: applies to --only reconstructions alone\n")
     out = pathlib.Path(args.out)
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -39,7 +54,11 @@ def main(argv=None) -> int:
     for name in args.only or FIGURES:
         start = time.perf_counter()
         try:
-            path = importlib.import_module(f"figures.fig_{name}").make(out, quick=args.quick)
+            module = importlib.import_module(f"figures.fig_{name}")
+            options = {"checkpoints": checkpoints} if checkpoints else {}
+            path = module.make(out, quick=args.quick, **options)
+        except ValueError as err:  # e.g. a checkpoint for other data
+            p.exit(2, f"{p.prog}: error: {name}: {err}\n")
         except ImportError as err:
             extra = "empirical" if name in MEASURED else "plot"
             p.exit(2, f"{p.prog}: error: {name}: needs {err.name or err} (pip install -e \".[plot,{extra}]\")\n")

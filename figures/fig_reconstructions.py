@@ -8,8 +8,13 @@ give the mean realised sum KL and the mean bits actually written (segments,
 header excluded) per dimension (each image's own bits are in the JSON). Digits:
 the first test draws; patches: the most varied of :data:`POOL` test draws
 (flat patches show little). Each image and its decodes share one grey scale.
+``python -m figures --only reconstructions --checkpoint digits=PATH`` (and/or
+``patches=PATH``) encodes and decodes with learned checkpoints instead
+(``python -m empirical.train``).
 """
 from __future__ import annotations
+
+import pathlib
 
 import numpy as np
 
@@ -25,10 +30,11 @@ METHODS = ("flow", "ancestral")
 SEED = 0
 
 
-def _reconstruct(name: str, num_steps: int, num_images: int, rates, quick: bool) -> dict:
+def _reconstruct(name: str, num_steps: int, num_images: int, rates, quick: bool, checkpoint=None) -> dict:
     from empirical import decoders, sweep
 
-    common = dict(data={"name": name}, model="oracle", n=POOL, num_steps=num_steps, split="test", seed=SEED)
+    common = dict(data={"name": name}, model=checkpoint or "oracle", n=POOL, num_steps=num_steps, split="test",
+                  seed=SEED)
     train_probe = sweep.SweepSpec(stop_steps=(num_steps,), **{**common, "split": "train"})
     steps = sweep.stop_steps_for_rates(rates, sweep.expected_chain_bits_per_dim(train_probe))
     spec = sweep.SweepSpec(stop_steps=steps, **common)
@@ -54,20 +60,24 @@ def _reconstruct(name: str, num_steps: int, num_images: int, rates, quick: bool)
                 recon.append(np.asarray(xh, dtype=np.float64).tolist())
             row[method] = recon
         images.append(row)
-    return {"spec": {"data": name, "model": "oracle (fitted to the train split)", "split": "test", "pool": POOL,
+    label = "oracle (fitted to the train split)" if checkpoint is None else f"learned ({pathlib.Path(checkpoint).name})"
+    return {"spec": {"data": name, "model": label, "split": "test", "pool": POOL,
                      "num_steps": num_steps, "stop_steps": list(steps), "target_rates_bits_per_dim": list(rates),
                      "shape": list(source.shape), "pixel_range": list(source.pixel_range)},
             "images": images}
 
 
-def _measure(quick: bool) -> dict:
+def _measure(quick: bool, checkpoints: dict) -> dict:
     table = QUICK if quick else SETTINGS
-    return {name: _reconstruct(name, *table[name], quick=quick) for name in table}
+    return {name: _reconstruct(name, *table[name], quick=quick, checkpoint=checkpoints.get(name)) for name in table}
 
 
-def make(out_dir, quick: bool = False):
-    """Write ``reconstructions.json`` and ``reconstructions.png``; returns the PNG path."""
-    data = style.write_json(out_dir, NAME, _measure(quick))
+def make(out_dir, quick: bool = False, checkpoints=None):
+    """Write ``reconstructions.json`` and ``reconstructions.png``; returns the PNG path.
+
+    ``checkpoints`` maps ``"digits"`` / ``"patches"`` to learned checkpoints used instead of the oracle.
+    """
+    data = style.write_json(out_dir, NAME, _measure(quick, dict(checkpoints or {})))
     plt = style.pyplot()
     widths = [1 + len(entry["spec"]["stop_steps"]) for entry in data.values()]
     rows = max(len(entry["images"]) * len(METHODS) for entry in data.values())
@@ -89,7 +99,7 @@ def make(out_dir, quick: bool = False):
                 ax.set_yticks([])
                 ax.set_ylabel({"flow": "DiffC-F", "ancestral": "DiffC-A"}[method], fontsize=7)
                 if r == 0:
-                    ax.set_title(f"{name}\noriginal", fontsize=7)
+                    ax.set_title(f"{name}, {spec['model'].split(' (')[0]}\noriginal", fontsize=7)
                 for j in range(len(spec["stop_steps"])):
                     ax = fig.add_subplot(grid[r, col0 + 1 + j])
                     ax.imshow(np.reshape(img[method][j], shape), cmap="gray", vmin=lo, vmax=hi,
@@ -101,7 +111,7 @@ def make(out_dir, quick: bool = False):
                         coded = np.mean([im["payload_bits_per_dim"][j] for im in imgs])
                         ax.set_title(f"KL {kl:.2f}\ncoded {coded:.2f}", fontsize=6.5)
         col0 += width + 1
-    fig.suptitle("One stream per image, decoded at byte prefixes (bits per dimension); "
-                 "Gaussian oracle fitted to the train split; one grey scale per image (original and its decodes); "
-                 "patches: the 3 most varied of 32 test draws", fontsize=8)
+    models = "; ".join(f"{name}: {entry['spec']['model']}" for name, entry in data.items())
+    fig.suptitle("One stream per image, decoded at byte prefixes (bits per dimension); one grey scale per image "
+                 f"(original and its decodes); patches: the 3 most varied of 32 test draws\n{models}", fontsize=8)
     return style.save(fig, out_dir, NAME)

@@ -47,3 +47,41 @@ def test_missing_extra_is_a_one_line_error(monkeypatch, capsys, tmp_path):
     assert exc.value.code == 2
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and "constriction" in err and "[plot,empirical]" in err
+
+
+@pytest.mark.parametrize("argv, word", [
+    (["--checkpoint", "digits"], "digits=PATH"),
+    (["--checkpoint", "faces=x.pt"], "digits=PATH"),
+    (["--checkpoint", "digits=no/such/file.pt"], "no such file"),
+    (["--only", "gap_db", "--checkpoint", "digits=PLACEHOLDER"], "reconstructions alone"),
+])
+def test_checkpoint_errors(tmp_path, capsys, argv, word):
+    """--checkpoint: bad form, unknown data, missing file, or other figures: exit 2 with one line."""
+    real = tmp_path / "m.pt"
+    real.write_bytes(b"not a checkpoint")
+    argv = [a.replace("PLACEHOLDER", str(real)) for a in argv]
+    if "--only" not in argv:
+        argv = ["--only", "reconstructions"] + argv
+    with pytest.raises(SystemExit) as exc:
+        figures_main.main(argv + ["--out", str(tmp_path), "--quick"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and word in err
+
+
+def test_checkpoint_of_other_data_is_a_one_line_error(tmp_path, capsys):
+    """A 3-dim learned model given for 64-dim digits: exit 2 naming the dimensions, no traceback."""
+    pytest.importorskip("torch")
+    from empirical import train
+
+    ckpt = tmp_path / "g3.pt"
+    assert train.main(["--data", "gaussian", "--spectrum", "flat", "--dim", "3", "--out", str(ckpt), "--steps", "2",
+                       "--hidden", "8", "--depth", "1", "--batch-size", "16", "--skip-samples", "1000",
+                       "--eval-samples", "200", "--no-progress"]) == 0
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exc:
+        figures_main.main(["--only", "reconstructions", "--checkpoint", f"digits={ckpt}", "--out", str(tmp_path),
+                           "--quick"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "dims" in err
