@@ -43,6 +43,15 @@ def main(build_parser, run, flags: dict, argv=None) -> int:
     return 0
 
 
+def write_report(path, report: dict) -> None:
+    """Write a CLI's JSON report (``--json PATH``), indented, with a final newline."""
+    import json
+
+    with open(path, "w") as f:
+        json.dump(report, f, indent=2)
+        f.write("\n")
+
+
 def set_threads(num_threads: int) -> None:
     """``torch.set_num_threads`` after checking ``num_threads >= 1``."""
     if isinstance(num_threads, bool) or not isinstance(num_threads, int) or num_threads < 1:

@@ -16,7 +16,6 @@ Decode with ``python -m empirical.decompress``.
 """
 from __future__ import annotations
 
-import json
 import sys
 
 import numpy as np
@@ -103,9 +102,7 @@ def run(args) -> dict:
           f"{report['coded_bits_per_dim_no_header']:.4f} bits/dim, with header {report['coded_bits_per_dim']:.4f} bits/dim "
           f"({len(result.data)} bytes, budget {result.budget_bits} bits)")
     if args.json:
-        with open(args.json, "w") as f:
-            json.dump(report, f, indent=2)
-            f.write("\n")
+        _codec_cli.write_report(args.json, report)
     return report
 
 

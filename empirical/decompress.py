@@ -13,7 +13,6 @@ step decodes to its complete steps (with a note on stderr).
 """
 from __future__ import annotations
 
-import json
 import sys
 import warnings
 
@@ -81,9 +80,7 @@ def run(args) -> dict:
         line += f"; MSE {report['mse']:.6g}"
     print(line)
     if args.json:
-        with open(args.json, "w") as f:
-            json.dump(report, f, indent=2)
-            f.write("\n")
+        _codec_cli.write_report(args.json, report)
     return report
 
 
