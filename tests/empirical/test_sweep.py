@@ -263,3 +263,68 @@ def test_expected_kl_only_where_the_identity_holds():
     assert eig(split="test") is None  # the test split's moments are not the oracle's
     assert eig(model="oracle:plugin") is None  # plug-in steps cost more than I_G
     assert eig(data=DATA, split="test") is not None  # a Gaussian source: any split
+
+
+def _children(pid: int) -> set:
+    """PIDs whose parent is ``pid`` (Linux /proc)."""
+    import pathlib
+
+    out = set()
+    for stat in pathlib.Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.add(int(stat.parent.name))
+    return out
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline") as f:
+            return f.read()
+    except OSError:
+        return ""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not __import__("pathlib").Path("/proc/self/stat").exists(), reason="needs Linux /proc")
+def test_workers_exit_when_the_sweep_is_killed():
+    """SIGTERM to a running sweep (not Ctrl-C, which reaches the whole group) leaves no worker running."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    code = ("from empirical import sweep; sweep.measure(sweep.SweepSpec(data={'name': 'gaussian', "
+            "'spectrum': 'powerlaw:1', 'dim': 16}, model='oracle', n=400, stop_steps=(28,)), workers=2)")
+    proc = subprocess.Popen([sys.executable, "-c", code], start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        workers = set()
+        while len(workers) < 2 and time.monotonic() < deadline:  # the pool's workers (and a resource tracker)
+            time.sleep(0.5)
+            workers = {c for c in _children(proc.pid) if "spawn_main" in _cmdline(c)}
+        assert len(workers) >= 2, "the sweep did not start its workers"
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+        deadline = time.monotonic() + 30
+        while any(_alive(w) for w in workers) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert not any(_alive(w) for w in workers)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)  # whatever is left of the session, if the test failed
+        except ProcessLookupError:
+            pass
