@@ -2,14 +2,22 @@
 
 A segment holds, in this order (all symbols range-coded, all counted):
 
-1. the partition mode, 1 bit: 0 = near-equal blocks, 1 = explicit sizes;
-2. ``num_chunks - 1`` under a universal Elias-gamma-shaped model: bucket ``0``
+1. the partition mode: ``equal`` (near-equal blocks, probability 1/2),
+   ``greedy`` (explicit sizes, 1/4) or ``split`` (near-equal blocks halved
+   where the encoder flags them, 1/4);
+2. ``num_blocks - 1`` under a universal Elias-gamma-shaped model: bucket ``0``
    is the value 0, bucket ``e + 1`` the values ``[2^e, 2^(e+1))`` with
    probability proportional to ``1/((b+1)(b+2))`` for bucket ``b``; the ``e`` low bits are
-   uniform;
-3. in mode 1 with more than one chunk: a Rice parameter ``k`` (5 bits) and the
+   uniform. ``num_blocks`` is the chunk count in modes ``equal`` and ``greedy``;
+3. in mode ``greedy`` with more than one chunk: a Rice parameter ``k`` (5 bits) and the
    sizes of all chunks but the last as ``size - 1 = q 2^k + low``, ``q`` with
    ``P(q) = 2^-(q+1)`` (``q <= 31``) and ``low`` uniform;
+   in mode ``split``: one flag per node of at least two dimensions, level by
+   level (the ``num_blocks`` near-equal blocks, then the halves of the flagged
+   nodes, ...), flag 1 halving the node into ``floor(size/2)`` and the rest;
+   the flags of depth ``d`` are coded adaptively with the Krichevsky-Trofimov
+   weights ``(2 zeros + 1, 2 ones + 1)`` of the earlier flags of that depth.
+   The unflagged nodes, in dimension order, are the chunks;
 4. one candidate index ``j`` in ``[0, 2^L)`` per chunk, ``L = budget_bits +
    padding_bits``. ``j`` is split into a bucket (``j = 0``, or its binary
    exponent ``e`` and the ``min(e, 2)`` bits after the leading one) coded with a
@@ -47,6 +55,8 @@ _TRIM_SEARCH_BYTES = 8
 RICE_PARAMETER_BITS = 5
 RICE_PARAMETER_LIMIT = 28
 RICE_QUOTIENT_LIMIT = 32
+PARTITION_MODES = ("equal", "greedy", "split")
+_MODE_WEIGHTS = np.array([2.0, 1.0, 1.0])     # P(equal) = 1/2, P(greedy) = P(split) = 1/4
 
 
 @functools.lru_cache(maxsize=64)
@@ -223,12 +233,94 @@ def rice_parameter(chunk_sizes):
     return best
 
 
-def partition_code_length_bits(equal_blocks, chunk_sizes, num_dims):
-    """Bits of the partition side information: mode flag, chunk count and (greedy mode) Rice-coded sizes."""
-    bits = 1.0 + count_code_length_bits(len(chunk_sizes), num_dims)
-    if not equal_blocks and len(chunk_sizes) > 1:
+def mode_and_count_bits(mode, num_blocks, num_dims):
+    """Bits of a segment's partition mode and block count."""
+    mode_bits = -np.log2(_MODE_WEIGHTS[PARTITION_MODES.index(mode)] / _MODE_WEIGHTS.sum())
+    return float(mode_bits + count_code_length_bits(num_blocks, num_dims))
+
+
+def partition_code_length_bits(mode, chunk_sizes, num_dims, num_blocks=None):
+    """Bits of the partition side information: mode, block count and the Rice-coded sizes or the split flags."""
+    chunk_sizes = np.asarray(chunk_sizes, np.int64)
+    num_blocks = chunk_sizes.size if num_blocks is None else int(num_blocks)
+    bits = mode_and_count_bits(mode, num_blocks, num_dims)
+    if mode == "greedy" and chunk_sizes.size > 1:
         bits += RICE_PARAMETER_BITS + rice_parameter(chunk_sizes)[1]
-    return bits
+    elif mode == "split":
+        bits += sum(split_flag_code_length_bits(f) for f in split_flags_from_sizes(num_dims, num_blocks, chunk_sizes))
+    return float(bits)
+
+
+def _kt_weights(flags):
+    """``[len(flags), 2]`` Krichevsky-Trofimov weights ``(2 zeros + 1, 2 ones + 1)`` of the flags before each one."""
+    flags = np.asarray(flags, np.int64)
+    ones = np.cumsum(flags) - flags
+    zeros = np.arange(flags.size) - ones
+    return np.stack([2.0 * zeros + 1.0, 2.0 * ones + 1.0], axis=1)
+
+
+def split_flag_code_length_bits(flags):
+    """Ideal code length of one depth's split flags under the adaptive Krichevsky-Trofimov model."""
+    flags = np.asarray(flags, np.int64)
+    if flags.size == 0:
+        return 0.0
+    weights = _kt_weights(flags)
+    return float(-np.log2(weights[np.arange(flags.size), flags] / weights.sum(axis=1)).sum())
+
+
+def _halve(starts, sizes):
+    """Children ``(starts, sizes)`` of nodes halved into ``floor(size/2)`` and the rest, in dimension order."""
+    half = sizes // 2
+    return (np.stack([starts, starts + half], axis=1).ravel(),
+            np.stack([half, sizes - half], axis=1).ravel())
+
+
+def split_partition(permuted_kl, num_blocks, limit):
+    """``(chunk_sizes, flags_by_depth)``: near-equal blocks halved while their KL exceeds ``limit``.
+
+    A node is halved iff it has at least two dimensions and its KL (summed by
+    ``numpy.add.reduceat``) is above ``limit``; a dimension above ``limit`` on its
+    own stays a chunk (the caller rules that out).
+    """
+    permuted_kl = np.asarray(permuted_kl, np.float64)
+    padded = np.append(permuted_kl, 0.0)
+    sizes = equal_chunk_sizes(permuted_kl.size, num_blocks)
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+    flags_by_depth, leaf_starts, leaf_sizes = [], [], []
+    while starts.size:
+        bounds = np.stack([starts, starts + sizes], axis=1).ravel()
+        sums = np.add.reduceat(padded, bounds)[0::2]
+        splittable = sizes >= 2
+        split = splittable & (sums > limit)
+        flags_by_depth.append(split[splittable].astype(np.int64))
+        leaf_starts.append(starts[~split])
+        leaf_sizes.append(sizes[~split])
+        starts, sizes = _halve(starts[split], sizes[split])
+    order = np.argsort(np.concatenate(leaf_starts), kind="stable")
+    return np.concatenate(leaf_sizes)[order], flags_by_depth
+
+
+def split_flags_from_sizes(num_dims, num_blocks, chunk_sizes):
+    """The split flags, by depth, whose chunks are ``chunk_sizes``; ``ValueError`` if no flags give them."""
+    chunk_sizes = np.asarray(chunk_sizes, np.int64)
+    if not 1 <= num_blocks <= num_dims:
+        raise ValueError(f"num_blocks must lie in [1, num_dims={num_dims}], got {num_blocks}")
+    chunk_at = dict(zip((np.cumsum(chunk_sizes) - chunk_sizes).tolist(), chunk_sizes.tolist()))
+    sizes = equal_chunk_sizes(num_dims, num_blocks)
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+    flags_by_depth, num_leaves = [], 0
+    while starts.size:
+        leaf = np.array([chunk_at.get(a) == z for a, z in zip(starts.tolist(), sizes.tolist())], dtype=bool)
+        if np.any(~leaf & (sizes < 2)):
+            raise ValueError("chunk_sizes are not the chunks of a split-block partition with "
+                             f"num_blocks={num_blocks}")
+        num_leaves += int(leaf.sum())
+        flags_by_depth.append((~leaf[sizes >= 2]).astype(np.int64))
+        starts, sizes = _halve(starts[~leaf], sizes[~leaf])
+    if num_leaves != chunk_sizes.size:
+        raise ValueError("chunk_sizes are not the chunks of a split-block partition with "
+                         f"num_blocks={num_blocks}")
+    return flags_by_depth
 
 
 def _rice_weights():
@@ -239,7 +331,7 @@ def _rice_weights():
     return weights
 
 
-def encode_segment_symbols(equal_blocks, chunk_sizes, indices, num_dims, budget_bits, padding_bits):
+def encode_segment_symbols(mode, num_blocks, chunk_sizes, indices, num_dims, budget_bits, padding_bits):
     """Range-coded big-endian bytes (untrimmed) of the partition and the indices."""
     import constriction
 
@@ -253,11 +345,16 @@ def encode_segment_symbols(equal_blocks, chunk_sizes, indices, num_dims, budget_
         if vals.size:
             enc.encode(vals, uniform, sizes)
 
-    enc.encode(np.array([0 if equal_blocks else 1], dtype=np.int32), model.Uniform(2))
-    count_bucket, count_low, count_bits = _split_count(indices.size)
+    enc.encode(np.array([PARTITION_MODES.index(mode)], dtype=np.int32),
+               model.Categorical(_MODE_WEIGHTS, perfect=False))
+    count_bucket, count_low, count_bits = _split_count(num_blocks)
     enc.encode(np.array([count_bucket], dtype=np.int32), count_model)
     put_low([count_low], [count_bits])
-    if not equal_blocks and indices.size > 1:
+    if mode == "split":
+        for flags in split_flags_from_sizes(num_dims, num_blocks, chunk_sizes):
+            if flags.size:
+                enc.encode(flags.astype(np.int32), model.Categorical(perfect=False), _kt_weights(flags))
+    elif mode == "greedy" and indices.size > 1:
         k, _ = rice_parameter(chunk_sizes)
         sizes = np.asarray(chunk_sizes, np.int64)[:-1] - 1
         enc.encode(np.array([k], dtype=np.int32), model.Uniform(1 << RICE_PARAMETER_BITS))
@@ -276,7 +373,7 @@ def equal_chunk_sizes(num_dims, num_chunks):
 
 
 def decode_segment_symbols(segment, num_dims, budget_bits, padding_bits):
-    """``(equal_blocks, chunk_sizes, indices)`` decoded from a segment; ``BitstreamError`` if out of range."""
+    """``(mode, num_blocks, chunk_sizes, indices)`` decoded from a segment; ``BitstreamError`` if out of range."""
     import constriction
 
     model = constriction.stream.model
@@ -291,31 +388,55 @@ def decode_segment_symbols(segment, num_dims, budget_bits, padding_bits):
         pieces = np.asarray(dec.decode(uniform, sizes)) if sizes.size else np.zeros(0, np.int64)
         return _join_pieces(pieces, counts)
 
-    equal_blocks = int(np.asarray(dec.decode(model.Uniform(2), 1))[0]) == 0
+    mode_symbol = int(np.asarray(dec.decode(model.Categorical(_MODE_WEIGHTS, perfect=False), 1))[0])
+    mode = PARTITION_MODES[mode_symbol]
     count_bucket = int(np.asarray(dec.decode(count_model, 1))[0])
     count_bits = max(count_bucket - 1, 0)
     count_low = int(get_low([count_bits])[0])
-    num_chunks = (0 if count_bucket == 0 else (1 << count_bits) + count_low) + 1
-    if num_chunks > num_dims:
+    num_blocks = (0 if count_bucket == 0 else (1 << count_bits) + count_low) + 1
+    if num_blocks > num_dims:
         raise BitstreamError(
-            f"corrupted segment: it declares {num_chunks} chunks but the data have only {num_dims} dimensions")
-    if equal_blocks or num_chunks == 1:
-        chunk_sizes = equal_chunk_sizes(num_dims, num_chunks)
+            f"corrupted segment: it declares {num_blocks} chunks but the data have only {num_dims} dimensions")
+    if mode == "equal" or (mode == "greedy" and num_blocks == 1):
+        chunk_sizes = equal_chunk_sizes(num_dims, num_blocks)
+    elif mode == "split":
+        chunk_sizes = _decode_split(dec, model, num_dims, num_blocks)
     else:
         k = int(np.asarray(dec.decode(model.Uniform(1 << RICE_PARAMETER_BITS), 1))[0])
-        quotient = np.asarray(dec.decode(model.Categorical(_rice_weights(), perfect=False), num_chunks - 1),
+        quotient = np.asarray(dec.decode(model.Categorical(_rice_weights(), perfect=False), num_blocks - 1),
                               dtype=np.int64)
-        head = (quotient << k) + get_low(np.full(num_chunks - 1, k)) + 1
+        head = (quotient << k) + get_low(np.full(num_blocks - 1, k)) + 1
         if head.sum() >= num_dims:
             raise BitstreamError(f"corrupted segment: chunk sizes add up to more than {num_dims} dimensions")
         chunk_sizes = np.append(head, num_dims - head.sum())
+    num_chunks = chunk_sizes.size
     index_bits = budget_bits + padding_bits
     lo, rem_bits, _ = index_buckets(index_bits)
     bucket = np.asarray(dec.decode(bucket_model, num_chunks), dtype=np.int64)
     if np.any(bucket >= lo.size):
         raise BitstreamError("corrupted segment: index bucket out of range")
     indices = lo[bucket] + get_low(rem_bits[bucket])
-    return equal_blocks, chunk_sizes, indices
+    return mode, num_blocks, chunk_sizes, indices
+
+
+def _decode_split(dec, model, num_dims, num_blocks):
+    """Chunk sizes of a split-block partition, reading its flags depth by depth."""
+    sizes = equal_chunk_sizes(num_dims, num_blocks)
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+    leaf_starts, leaf_sizes = [], []
+    while starts.size:
+        split = np.zeros(starts.size, dtype=bool)
+        ones = zeros = 0
+        for i in np.flatnonzero(sizes >= 2).tolist():
+            weights = np.array([2.0 * zeros + 1.0, 2.0 * ones + 1.0])
+            flag = int(np.asarray(dec.decode(model.Categorical(weights, perfect=False), 1))[0])
+            split[i] = flag == 1
+            ones, zeros = ones + flag, zeros + 1 - flag
+        leaf_starts.append(starts[~split])
+        leaf_sizes.append(sizes[~split])
+        starts, sizes = _halve(starts[split], sizes[split])
+    order = np.argsort(np.concatenate(leaf_starts), kind="stable")
+    return np.concatenate(leaf_sizes)[order]
 
 
 def _round_up(prefix):

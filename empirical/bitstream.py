@@ -62,7 +62,7 @@ __all__ = [
 ]
 
 MAGIC = b"DFRC"
-VERSION = 1
+VERSION = 2
 HASH_BYTES = 16
 MAX_NDIM = 8
 MAX_NUM_DIMS = 2**32 - 1

@@ -5,7 +5,7 @@
     sender: q = N(q_mean, q_std^2), p = N(p_mean, p_std^2)          receiver: p, seed, step
       |  KL(q||p) per dimension (bits)
       |  partition of the (seed, step) dimension permutation into m runs
-      |  with KL <= budget_bits each (near-equal blocks or greedy runs)
+      |  with KL <= budget_bits each (near-equal blocks, halved blocks or greedy runs)
       |  each chunk: Poisson functional representation over
       |  N = 2^(budget_bits + padding_bits) Philox candidates -> index K
       v
@@ -14,18 +14,25 @@
                                                                          bit-identical to the sender's
 
 Chunk partition. It depends only on integers the decoder knows -- ``num_dims``,
-``seed``, ``step`` and the sent chunk sizes: chunk ``c`` is the run
-``perm[start_c : start_c + size_c]`` of the ``(seed, step)`` dimension permutation.
-The encoder considers two partitions and sends the one with the smaller
-predicted cost (chunk count times the predicted index cost from the PFR index
-law, plus side information):
+``seed``, ``step`` and the sent side information (a block count, split flags or
+chunk sizes): chunk ``c`` is the run ``perm[start_c : start_c + size_c]`` of the
+``(seed, step)`` dimension permutation. The encoder considers three partitions
+and sends the one with the smaller predicted cost (the predicted index cost of
+each chunk from the PFR index law, plus the side information):
 
-- near-equal blocks: the smallest ``m >= ceil(KL / budget)`` for which the
+- ``equal``, near-equal blocks: the smallest ``m >= ceil(KL / budget)`` for which the
   sizes ``floor((c+1) n/m) - floor(c n/m)`` give every chunk ``KL <= budget``;
-  only ``m`` is sent. Best when chunks have many dimensions (DiffC steps).
-- greedy runs: cut the permuted order whenever the next dimension would push the
+  only ``m`` is sent. Best when the KL is spread evenly (DiffC steps).
+- ``split``, halved blocks: ``m`` near-equal blocks, each halved
+  (``floor(size/2)`` and the rest) while its KL exceeds the budget; ``m`` and
+  one flag per node are sent, the flags coded adaptively per depth (cheap where
+  nearly all or nearly no nodes split). The encoder searches ``m``. Best when
+  the KL per dimension varies: fuller chunks than ``equal`` at a fraction of
+  the side information of ``greedy``.
+- ``greedy`` runs: cut the permuted order whenever the next dimension would push the
   chunk over the budget (the fewest chunks of any contiguous partition); the
-  sizes are sent with a Rice code. Best when single dimensions carry bits.
+  sizes are sent with a Rice code, ``log2 C(n, m)`` bits or more for ``m`` chunks.
+  Best when single dimensions carry bits.
 
 No encoder-side float reaches the decoder.
 
@@ -67,6 +74,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -74,10 +82,11 @@ from ._candidates import UINT64_LIMIT, block_rows, candidate_block, dimension_pe
 from ._errors import BitstreamError
 from ._errors import check_int as _check_int
 from ._gaussian_ratio import kl_nats_per_dim, log_ratio_coefficients, renyi_nats_per_dim
-from ._index_coding import (decode_segment_symbols, encode_segment_symbols, equal_chunk_sizes,
-                            expected_index_bits, index_code_length_bits, index_model_checksum,
-                            partition_code_length_bits, shortest_segment)
-from ._pfr_law import pfr_survival, renyi_tv_bound
+from ._index_coding import (PARTITION_MODES, decode_segment_symbols, encode_segment_symbols,
+                            equal_chunk_sizes, expected_index_bits, index_code_length_bits,
+                            index_model_checksum, mode_and_count_bits, partition_code_length_bits, shortest_segment,
+                            split_flag_code_length_bits, split_flags_from_sizes, split_partition)
+from ._pfr_law import pfr_index_entropy_nats, pfr_survival, renyi_tv_bound
 
 __all__ = [
     "DEFAULT_BUDGET_BITS",
@@ -88,6 +97,7 @@ __all__ = [
     "StepMessage",
     "StepCode",
     "kl_bits_per_dim",
+    "Partition",
     "choose_partition",
     "chunk_dims",
     "encode_step",
@@ -95,6 +105,7 @@ __all__ = [
     "encode_segment",
     "decode_segment",
     "pfr_tail_probability",
+    "pfr_index_entropy_bits",
     "index_model_checksum",
     "BitstreamError",
 ]
@@ -110,23 +121,40 @@ _LN2 = math.log(2.0)
 _RENYI_ORDERS = 1.0 + np.concatenate([np.arange(1, 33) / 32.0, np.arange(5, 33) / 4.0])
 
 
+class Partition(NamedTuple):
+    """A chunk partition: its mode, its top-level block count and the chunk sizes in permutation order."""
+
+    mode: str                 # "equal", "split" or "greedy" (see the module docstring)
+    num_blocks: int           # "split": near-equal blocks before halving; otherwise the chunk count
+    chunk_sizes: np.ndarray   # [num_chunks] int64, dimensions per chunk, summing to num_dims
+
+
 @dataclass(frozen=True)
 class StepMessage:
     """What one step's segment carries: the chunk partition and one candidate index per chunk.
 
     ``chunk_sizes[c]`` dimensions of the ``(seed, step)`` permutation, taken in
-    order, form chunk ``c``; with ``equal_blocks`` the sizes are the near-equal
-    ones implied by their count and only the count is sent. Arrays are read-only.
+    order, form chunk ``c``. ``partition`` says how they are sent: ``"equal"``
+    (near-equal sizes, only their count), ``"split"`` (``num_blocks`` near-equal
+    blocks and the flags that halve them into these chunks) or ``"greedy"``
+    (the sizes themselves). ``num_blocks`` defaults to the chunk count, which
+    is what it must be outside ``"split"``. Arrays are read-only.
     """
 
-    equal_blocks: bool        # partition mode: near-equal blocks (only m sent) or explicit sizes
+    partition: str            # "equal", "split" or "greedy"
     chunk_sizes: np.ndarray   # [num_chunks] int64, dimensions per chunk, summing to num_dims
     indices: np.ndarray       # [num_chunks] int64, 0-based candidate index per chunk
+    num_blocks: int | None = None   # "split": blocks before halving; None means the chunk count
 
     @property
     def num_chunks(self):
         """Number of chunks ``m``."""
         return int(self.indices.size)
+
+    @property
+    def equal_blocks(self):
+        """``partition == "equal"``."""
+        return self.partition == "equal"
 
 
 @dataclass(frozen=True)
@@ -305,14 +333,18 @@ def _equal_partition(permuted_kl, budget_bits, max_chunks):
     return None
 
 
-def _greedy_partition(permuted_kl, budget_bits):
-    """Sizes of the greedy partition: each run takes dimensions while its KL stays <= the budget.
+def _budget_limit(budget_bits):
+    """The KL a chunk may reach in the encoder's own sums.
 
-    The running sum is compared with ``budget_bits (1 - 1e-12)`` so that the
-    chunk sums recomputed by ``numpy.add.reduceat`` (another summation order)
-    stay within the budget.
+    ``budget_bits (1 - 1e-9)``, so that chunk sums recomputed in another
+    summation order (``kl[d].sum()``) stay within the budget.
     """
-    limit = budget_bits * (1.0 - 1e-12)
+    return budget_bits * (1.0 - 1e-9)
+
+
+def _greedy_partition(permuted_kl, budget_bits):
+    """Sizes of the greedy partition: each run takes dimensions while its KL stays within the budget."""
+    limit = _budget_limit(budget_bits)
     sizes, acc, size = [], 0.0, 0
     for value in permuted_kl.tolist():
         if size and acc + value > limit:
@@ -324,17 +356,45 @@ def _greedy_partition(permuted_kl, budget_bits):
     return np.array(sizes, dtype=np.int64)
 
 
-def _predicted_bits(equal_blocks, sizes, permuted_kl, budget_bits, padding_bits):
-    """Predicted segment bits of a partition: side information plus the predicted index costs."""
-    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
-    chunk_kl = np.add.reduceat(permuted_kl, starts)
-    index_bits = expected_index_bits(chunk_kl, budget_bits, padding_bits).sum()
-    return partition_code_length_bits(equal_blocks, sizes, permuted_kl.size) + index_bits
+def _chunk_sums(permuted_kl, sizes):
+    """KL of each run of ``sizes`` dimensions of ``permuted_kl``."""
+    return np.add.reduceat(permuted_kl, np.concatenate([[0], np.cumsum(sizes)[:-1]]))
+
+
+def _split_cost(permuted_kl, num_blocks, budget_bits, padding_bits):
+    """``(predicted bits, chunk sizes)`` of the split partition from ``num_blocks`` blocks."""
+    sizes, flags = split_partition(permuted_kl, num_blocks, _budget_limit(budget_bits))
+    index_bits = expected_index_bits(_chunk_sums(permuted_kl, sizes), budget_bits, padding_bits).sum()
+    side_bits = mode_and_count_bits("split", num_blocks, permuted_kl.size)
+    return side_bits + sum(split_flag_code_length_bits(f) for f in flags) + index_bits, sizes
+
+
+def _split_search(permuted_kl, budget_bits, padding_bits):
+    """The split partition of the block count with the smallest predicted cost: ``(bits, num_blocks, sizes)``.
+
+    Block counts on a geometric grid (ratio ``2^(1/16)``) from ``1/8`` to 4 times
+    ``KL / budget``, then every count within 6% of the best one.
+    """
+    num_dims = permuted_kl.size
+    centre = max(1.0, float(permuted_kl.sum()) / budget_bits)
+    grid = {int(round(centre * 2.0 ** (i / 16.0))) for i in range(-48, 33)} | set(range(1, 5))
+    costs = {}
+
+    def evaluate(counts):
+        for m in counts:
+            if 1 <= m <= num_dims and m not in costs:
+                costs[m] = _split_cost(permuted_kl, m, budget_bits, padding_bits)
+
+    evaluate(sorted(grid))
+    best = min(costs, key=lambda m: costs[m][0])
+    evaluate(range(int(best * 0.94), int(best * 1.06) + 2))
+    best = min(costs, key=lambda m: costs[m][0])
+    return costs[best][0], best, costs[best][1]
 
 
 def choose_partition(kl_bits, *, seed, step, budget_bits=DEFAULT_BUDGET_BITS,
                      padding_bits=DEFAULT_PADDING_BITS):
-    """The encoder's chunk partition: ``(equal_blocks, chunk_sizes)`` with every chunk's KL ``<= budget_bits``.
+    """The encoder's chunk partition, every chunk's KL ``<= budget_bits``: a ``Partition``.
 
     Parameters
     ----------
@@ -347,10 +407,10 @@ def choose_partition(kl_bits, *, seed, step, budget_bits=DEFAULT_BUDGET_BITS,
 
     Returns
     -------
-    tuple
-        ``(equal_blocks, chunk_sizes)``: near-equal blocks of the fewest fitting
-        count, or greedy runs, whichever has the smaller predicted segment size
-        (greedy when ``equal_blocks`` is ``False``).
+    Partition
+        ``(mode, num_blocks, chunk_sizes)``: near-equal blocks of the fewest
+        fitting count (``"equal"``), halved blocks (``"split"``) or greedy runs
+        (``"greedy"``), whichever has the smallest predicted segment size.
 
     Raises
     ------
@@ -364,6 +424,12 @@ def choose_partition(kl_bits, *, seed, step, budget_bits=DEFAULT_BUDGET_BITS,
     return _choose_partition(kl, seed, step, budget_bits, padding_bits)
 
 
+def _predicted_bits(mode, sizes, permuted_kl, budget_bits, padding_bits):
+    """Predicted segment bits of an ``equal`` or ``greedy`` partition: side information plus index costs."""
+    index_bits = expected_index_bits(_chunk_sums(permuted_kl, sizes), budget_bits, padding_bits).sum()
+    return partition_code_length_bits(mode, sizes, permuted_kl.size) + index_bits
+
+
 def _choose_partition(kl, seed, step, budget_bits, padding_bits):
     """``choose_partition`` on validated inputs."""
     if kl.max() > budget_bits:
@@ -373,15 +439,18 @@ def _choose_partition(kl, seed, step, budget_bits, padding_bits):
     permuted = kl[dimension_permutation(seed, step, kl.size)]
     greedy = _greedy_partition(permuted, budget_bits)
     if greedy.size == 1:
-        return True, greedy
+        return Partition("equal", 1, greedy)
+    options = [(_predicted_bits("greedy", greedy, permuted, budget_bits, padding_bits), 2,
+                Partition("greedy", int(greedy.size), greedy))]
     # Equal blocks are searched up to 4x the greedy count + 16: beyond that the extra chunks' index
     # costs (>= 2 predicted bits each) exceed what the greedy sizes cost in side information in practice.
     equal = _equal_partition(permuted, budget_bits, 4 * greedy.size + 16)
-    if equal is None:
-        return False, greedy
-    cost_equal = _predicted_bits(True, equal, permuted, budget_bits, padding_bits)
-    cost_greedy = _predicted_bits(False, greedy, permuted, budget_bits, padding_bits)
-    return (True, equal) if cost_equal <= cost_greedy else (False, greedy)
+    if equal is not None:
+        options.append((_predicted_bits("equal", equal, permuted, budget_bits, padding_bits), 0,
+                        Partition("equal", int(equal.size), equal)))
+    split_bits, num_blocks, split = _split_search(permuted, budget_bits, padding_bits)
+    options.append((split_bits, 1, Partition("split", num_blocks, split)))
+    return min(options, key=lambda option: option[:2])[2]
 
 
 def pfr_tail_probability(kl_bits, num_candidates):
@@ -405,6 +474,32 @@ def pfr_tail_probability(kl_bits, num_candidates):
         raise ValueError("kl_bits must lie in [0, 24]")
     num_candidates = _check_int("num_candidates", num_candidates, 1, 2**MAX_INDEX_BITS)
     return pfr_survival(kl * _LN2, [num_candidates])[:, 0]
+
+
+def pfr_index_entropy_bits(kl_bits):
+    """Entropy ``H(K)`` in bits of the untruncated PFR index for an equal-std Gaussian chunk with KL ``kl_bits``.
+
+    The cost of exact sampling by PFR with the best code for the index of a
+    chunk whose KL the decoder knows: ``H(K) - KL`` is 1.91, 2.30, 2.54, 2.70,
+    2.93, 3.09 and 3.33 bits at KL = 1, 2, 3, 4, 6, 8 and 12 bits (Li & El
+    Gamal's bound, ``log2(KL + 1) + 4``, is 5-7.7 there). The truncated
+    sampler's index can cost less, paid for in total variation
+    (``pfr_tail_probability``).
+
+    Parameters
+    ----------
+    kl_bits : array_like
+        Chunk KL in bits, in ``[0, 24]``.
+
+    Returns
+    -------
+    numpy.ndarray
+        One entropy per KL, float64.
+    """
+    kl = np.atleast_1d(_check_array("kl_bits", kl_bits))
+    if np.any(kl < 0.0) or np.any(kl > 24.0):
+        raise ValueError("kl_bits must lie in [0, 24]")
+    return pfr_index_entropy_nats(kl.ravel() * _LN2).reshape(kl.shape) / _LN2
 
 
 def _tv_bounds(q_mean, q_std, p_mean, p_std, dims_of, kl_nats_chunks, equal_std, index_bits):
@@ -474,10 +569,10 @@ def _prepare(q_mean, q_std, p_mean, p_std, seed, step, budget_bits, padding_bits
     p_std = _check_array("p_std", p_std, shape, positive=True).ravel()
     q_mean = q_mean.ravel()
     kl_nats = kl_nats_per_dim(q_mean, q_std, p_mean, p_std)
-    equal_blocks, sizes = _choose_partition(kl_nats / _LN2, seed, step, budget_bits, padding_bits)
-    dims_of = _chunk_dims(q_mean.size, sizes, seed, step)
+    partition = _choose_partition(kl_nats / _LN2, seed, step, budget_bits, padding_bits)
+    dims_of = _chunk_dims(q_mean.size, partition.chunk_sizes, seed, step)
     coefficients = log_ratio_coefficients(q_mean, q_std, p_mean, p_std)
-    return shape, (q_mean, q_std, p_mean, p_std), kl_nats, equal_blocks, sizes, dims_of, coefficients
+    return shape, (q_mean, q_std, p_mean, p_std), kl_nats, partition, dims_of, coefficients
 
 
 def encode_step(q_mean, q_std, p_mean, p_std, *, seed, step,
@@ -511,9 +606,10 @@ def encode_step(q_mean, q_std, p_mean, p_std, *, seed, step,
         On invalid input, or if one dimension's KL exceeds ``budget_bits``.
     """
     seed, step, budget_bits, padding_bits = _check_params(seed, step, budget_bits, padding_bits)
-    shape, flat, kl_nats, equal_blocks, sizes, dims_of, coefficients = _prepare(
+    shape, flat, kl_nats, partition, dims_of, coefficients = _prepare(
         q_mean, q_std, p_mean, p_std, seed, step, budget_bits, padding_bits)
     q_mean, q_std, p_mean, p_std = flat
+    sizes = partition.chunk_sizes
     offset, linear, quadratic = coefficients
     num_candidates = 1 << (budget_bits + padding_bits)
     indices = np.empty(sizes.size, dtype=np.int64)
@@ -525,7 +621,8 @@ def encode_step(q_mean, q_std, p_mean, p_std, *, seed, step,
     equal_std = np.array([bool(np.all(quadratic[d] == 0.0)) for d in dims_of])
     tv_bound = _tv_bounds(q_mean, q_std, p_mean, p_std, dims_of, kl_nats_chunks, equal_std,
                           budget_bits + padding_bits)
-    message = StepMessage(equal_blocks=equal_blocks, chunk_sizes=_read_only(sizes), indices=_read_only(indices))
+    message = StepMessage(partition=partition.mode, chunk_sizes=_read_only(sizes), indices=_read_only(indices),
+                          num_blocks=partition.num_blocks)
     return StepCode(
         message=message,
         samples=_read_only(samples.reshape(shape)),
@@ -533,7 +630,7 @@ def encode_step(q_mean, q_std, p_mean, p_std, *, seed, step,
         tv_bound_per_chunk=_read_only(tv_bound),
         tail_is_exact=_read_only(equal_std),
         index_bits_per_chunk=_read_only(index_code_length_bits(indices, budget_bits, padding_bits)),
-        partition_bits=partition_code_length_bits(equal_blocks, sizes, q_mean.size),
+        partition_bits=partition_code_length_bits(partition.mode, sizes, q_mean.size, partition.num_blocks),
         segment=encode_segment(message, q_mean.size, budget_bits=budget_bits, padding_bits=padding_bits),
         budget_bits=budget_bits,
         padding_bits=padding_bits,
@@ -541,7 +638,7 @@ def encode_step(q_mean, q_std, p_mean, p_std, *, seed, step,
 
 
 def _check_message(message, num_dims, index_bits):
-    """Validated ``(equal_blocks, chunk_sizes, indices)`` of a ``StepMessage`` for ``num_dims`` dimensions."""
+    """Validated ``(mode, num_blocks, chunk_sizes, indices)`` of a ``StepMessage`` for ``num_dims`` dimensions."""
     if not isinstance(message, StepMessage):
         raise ValueError(f"message must be a StepMessage, got {type(message).__name__}")
     sizes = _check_sizes(message.chunk_sizes, num_dims, "message.chunk_sizes")
@@ -551,9 +648,19 @@ def _check_message(message, num_dims, index_bits):
                          f"({sizes.size}), got dtype {arr.dtype} and shape {arr.shape}")
     if np.any(arr < 0) or np.any(arr >= (1 << index_bits)):
         raise ValueError(f"message.indices must lie in [0, 2^{index_bits}), got range [{arr.min()}, {arr.max()}]")
-    if message.equal_blocks and not np.array_equal(sizes, equal_chunk_sizes(num_dims, sizes.size)):
-        raise ValueError("message.chunk_sizes must be the near-equal sizes when message.equal_blocks is True")
-    return bool(message.equal_blocks), sizes, arr.astype(np.int64)
+    mode = message.partition
+    if mode not in PARTITION_MODES:
+        raise ValueError(f"message.partition must be one of {PARTITION_MODES}, got {mode!r}")
+    num_blocks = sizes.size if message.num_blocks is None else message.num_blocks
+    if mode != "split" and num_blocks != sizes.size:
+        raise ValueError(f"message.num_blocks must be the chunk count ({sizes.size}) or None for partition "
+                         f"{mode!r}, got {num_blocks}")
+    num_blocks = _check_int("message.num_blocks", num_blocks, 1, num_dims)
+    if mode == "equal" and not np.array_equal(sizes, equal_chunk_sizes(num_dims, sizes.size)):
+        raise ValueError("message.chunk_sizes must be the near-equal sizes when message.partition is 'equal'")
+    if mode == "split":
+        split_flags_from_sizes(num_dims, num_blocks, sizes)      # ValueError unless the flags exist
+    return mode, num_blocks, sizes, arr.astype(np.int64)
 
 
 def decode_step(message, p_mean, p_std, *, seed, step,
@@ -581,7 +688,7 @@ def decode_step(message, p_mean, p_std, *, seed, step,
     shape = p_mean.shape
     p_std = _check_array("p_std", p_std, shape, positive=True).ravel()
     p_mean = p_mean.ravel()
-    _, sizes, indices = _check_message(message, p_mean.size, budget_bits + padding_bits)
+    _, _, sizes, indices = _check_message(message, p_mean.size, budget_bits + padding_bits)
     samples = np.empty(p_mean.size)
     for c, d in enumerate(_chunk_dims(p_mean.size, sizes, seed, step)):
         samples[d] = _chunk_sample(int(indices[c]), p_mean[d], p_std[d], seed, step, c)
@@ -607,18 +714,18 @@ def encode_segment(message, num_dims, *, budget_bits=DEFAULT_BUDGET_BITS, paddin
     """
     _, _, budget_bits, padding_bits = _check_params(0, 0, budget_bits, padding_bits)
     num_dims = _check_int("num_dims", num_dims, 1, MAX_NUM_DIMS)
-    equal_blocks, sizes, indices = _check_message(message, num_dims, budget_bits + padding_bits)
+    mode, num_blocks, sizes, indices = _check_message(message, num_dims, budget_bits + padding_bits)
     if sizes.size == 1:
-        equal_blocks = True
+        mode, num_blocks = "equal", 1
 
     def decodes(candidate):
         try:
             got = decode_segment_symbols(candidate, num_dims, budget_bits, padding_bits)
         except Exception:  # noqa: BLE001 - any failure rules the candidate out
             return False
-        return np.array_equal(got[1], sizes) and np.array_equal(got[2], indices)
+        return np.array_equal(got[2], sizes) and np.array_equal(got[3], indices)
 
-    full = encode_segment_symbols(equal_blocks, sizes, indices, num_dims, budget_bits, padding_bits)
+    full = encode_segment_symbols(mode, num_blocks, sizes, indices, num_dims, budget_bits, padding_bits)
     segment = shortest_segment(full, decodes)
     if not decodes(segment):
         raise RuntimeError("internal error: the range-coded segment does not decode to its message")
@@ -651,9 +758,11 @@ def decode_segment(segment, num_dims, *, budget_bits=DEFAULT_BUDGET_BITS, paddin
     if not isinstance(segment, (bytes, bytearray, memoryview)):
         raise ValueError(f"segment must be bytes, got {type(segment).__name__}")
     try:
-        equal_blocks, sizes, indices = decode_segment_symbols(bytes(segment), num_dims, budget_bits, padding_bits)
+        mode, num_blocks, sizes, indices = decode_segment_symbols(bytes(segment), num_dims, budget_bits,
+                                                                  padding_bits)
     except BitstreamError:
         raise
     except Exception as exc:  # constriction raises its own error types on invalid data
         raise BitstreamError(f"corrupted segment: the range decoder failed ({exc})") from None
-    return StepMessage(equal_blocks=equal_blocks, chunk_sizes=_read_only(sizes), indices=_read_only(indices))
+    return StepMessage(partition=mode, chunk_sizes=_read_only(sizes), indices=_read_only(indices),
+                       num_blocks=num_blocks)

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from empirical import rcc
-from empirical.bitstream import (MAGIC, Bitstream, BitstreamError, BitstreamTruncatedWarning, _varint,
+from empirical.bitstream import (MAGIC, VERSION, Bitstream, BitstreamError, BitstreamTruncatedWarning, _varint,
                                  content_hash)
 
 MODEL = content_hash(b"model weights")
@@ -156,7 +156,7 @@ def test_header_fields_are_validated_after_the_crc():
 
     with pytest.raises(BitstreamError, match="corrupted header|header checksum"):
         Bitstream.from_bytes(_reheader(bs, zero_ndim))
-    huge = MAGIC + bytes([1, 1]) + b"\xff" * 11
+    huge = MAGIC + bytes([VERSION, 1]) + b"\xff" * 11
     with pytest.raises(BitstreamError, match="longer than 10 bytes"):
         Bitstream.from_bytes(huge)
 

@@ -125,6 +125,30 @@ def test_survival_edge_cases():
     assert pfr_survival([0.0], [1, 5])[0].tolist() == [0.0, 0.0]
 
 
+@pytest.mark.parametrize("kl_bits", [0.25, 1.0, 1.5])
+def test_index_entropy_binning_matches_direct_sum(kl_bits):
+    """Identity: the binned H(K) equals -sum_j P_j log2 P_j summed term by term over j < 2^17 (the mass beyond
+    2^17 is < 1e-9 at these KLs), to 1e-5 bits."""
+    surv = pfr_survival([kl_bits * math.log(2.0)], np.arange(2**17 + 1))[0]
+    assert surv[-1] < 1e-9
+    pmf = np.maximum(surv[:-1] - surv[1:], 0.0)
+    pmf = pmf[pmf > 0]
+    direct = float(-(pmf * np.log2(pmf)).sum())
+    assert rcc.pfr_index_entropy_bits(kl_bits)[0] == pytest.approx(direct, abs=1e-5)
+
+
+def test_index_entropy_within_li_el_gamal_bound():
+    """Inequality: KL < H(K) <= KL + log2(KL + 1) + 4 (Li & El Gamal 2018, Theorem 1) on equal-std chunks,
+    KL = 0.25 .. 24 bits; and H(K) = 0 at KL = 0 (K = 1 surely)."""
+    kl = np.arange(1, 97) / 4.0
+    entropy = rcc.pfr_index_entropy_bits(kl)
+    assert np.all(entropy > kl)
+    assert np.all(entropy <= kl + np.log2(kl + 1.0) + 4.0)
+    assert rcc.pfr_index_entropy_bits(0.0)[0] == 0.0
+    with pytest.raises(ValueError, match="kl_bits"):
+        rcc.pfr_index_entropy_bits(25.0)
+
+
 @settings(max_examples=20, deadline=None)
 @given(kl_bits=st.floats(0.1, 10.0, **finite), log2_n=st.integers(0, 24))
 def test_renyi_chernoff_bound_dominates_exact_tail(kl_bits, log2_n):

@@ -13,7 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from empirical import rcc
-from empirical._index_coding import equal_chunk_sizes, index_code_length_bits, partition_code_length_bits
+from empirical._index_coding import (equal_chunk_sizes, index_code_length_bits, partition_code_length_bits,
+                                     split_flag_code_length_bits)
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 
@@ -44,19 +45,39 @@ def test_round_trip_bit_exact(shape, unequal, kl_per_dim):
     assert code.kl_bits_total == pytest.approx(rcc.kl_bits_per_dim(q_mean, q_std, p_mean, p_std).sum(), rel=1e-12)
 
 
-def test_both_partitions_occur_and_round_trip():
-    """Both partition modes are chosen somewhere (many small-KL dims: equal; few heavy dims: greedy) and decode."""
-    modes = set()
-    for kl_per_dim, n in ((0.02, 600), (1.5, 60)):
-        q_mean, q_std, p_mean, p_std = _pair(8, (n,), kl_per_dim)
-        if kl_per_dim > 1:   # keep every dimension under the budget
-            q_mean = p_mean + np.clip(q_mean - p_mean, -2.5 * p_std, 2.5 * p_std)
-        code = rcc.encode_step(q_mean, q_std, p_mean, p_std, seed=1, step=2, budget_bits=8, padding_bits=0)
-        message = rcc.decode_segment(code.segment, n, budget_bits=8, padding_bits=0)
-        assert rcc.decode_step(message, p_mean, p_std, seed=1, step=2, budget_bits=8,
+def _kl_vectors(count):
+    """Seeded per-dimension KL vectors (bits) with budgets: uniform, capped chi-square, and spiky profiles."""
+    rng = np.random.default_rng(0)
+    for t in range(count):
+        n, budget = int(rng.integers(2, 300)), int(rng.integers(2, 12))
+        if t % 3 == 0:
+            kl = rng.random(n) * budget
+        elif t % 3 == 1:
+            kl = np.minimum(rng.chisquare(1.0, n) * rng.random() * budget / 2, budget)
+        else:
+            kl = np.where(rng.random(n) < 0.3, budget * rng.uniform(0.5, 1.0, n), rng.random(n) * 0.05)
+        yield t, kl, budget
+
+
+def test_all_partitions_occur_and_round_trip():
+    """All three partition modes are chosen on some of 300 seeded KL profiles (split on most, equal and greedy on
+    some); a step coded with each decodes to the encoder's partition and samples bit for bit."""
+    first = {}
+    for t, kl, budget in _kl_vectors(300):
+        mode = rcc.choose_partition(kl, seed=t, step=0, budget_bits=budget, padding_bits=4).mode
+        first.setdefault(mode, (t, kl, budget))
+    assert set(first) == {"equal", "greedy", "split"}
+    for mode, (t, kl, budget) in first.items():
+        rng = np.random.default_rng(t)
+        p_mean, p_std = rng.normal(size=kl.size), np.exp(rng.normal(0, 0.3, kl.size))
+        q_mean = p_mean + p_std * np.sqrt(2 * math.log(2) * kl) * rng.choice([-1.0, 1.0], kl.size)
+        code = rcc.encode_step(q_mean, p_std, p_mean, p_std, seed=t, step=0, budget_bits=budget, padding_bits=0)
+        assert code.message.partition == mode
+        message = rcc.decode_segment(code.segment, kl.size, budget_bits=budget, padding_bits=0)
+        assert (message.partition, message.num_blocks) == (mode, code.message.num_blocks)
+        assert np.array_equal(message.chunk_sizes, code.chunk_sizes)
+        assert rcc.decode_step(message, p_mean, p_std, seed=t, step=0, budget_bits=budget,
                                padding_bits=0).tobytes() == code.samples.tobytes()
-        modes.add(code.message.equal_blocks)
-    assert modes == {True, False}
 
 
 def test_samples_depend_on_seed_and_step_only_through_the_key():
@@ -121,51 +142,106 @@ def _min_contiguous_chunks(kl, budget):
 def test_partition_fits_budget_and_greedy_is_minimal(weights, budget, seed):
     """Inequalities: every chunk KL <= budget; greedy runs are the fewest contiguous runs (DP); the equal
     partition, when chosen, uses the fewest near-equal blocks that fit (brute force over m)."""
-    kl = np.array(weights) * budget
-    equal, sizes = rcc.choose_partition(kl, seed=seed, step=0, budget_bits=budget, padding_bits=2)
+    kl = np.array(weights) * budget * (1 - 1e-9)
+    mode, num_blocks, sizes = rcc.choose_partition(kl, seed=seed, step=0, budget_bits=budget, padding_bits=2)
     dims = rcc.chunk_dims(kl.size, sizes, seed=seed, step=0)
     assert sorted(np.concatenate(dims).tolist()) == list(range(kl.size))
     assert all(kl[d].sum() <= budget for d in dims)
     permuted = kl[np.concatenate(dims)]
-    if equal:
+    if mode == "equal":
         assert np.array_equal(sizes, equal_chunk_sizes(kl.size, sizes.size))
         for m in range(max(1, math.ceil(kl.sum() / budget)), sizes.size):
             edges = np.concatenate([[0], np.cumsum(equal_chunk_sizes(kl.size, m))])
             assert max(permuted[edges[i]:edges[i + 1]].sum() for i in range(m)) > budget
+    elif mode == "split":
+        assert np.array_equal(sizes, _halved_blocks(permuted, num_blocks, budget * (1 - 1e-9)))
     else:
-        assert sizes.size == _min_contiguous_chunks(permuted, budget * (1 - 1e-12))
+        assert mode == "greedy" and num_blocks == sizes.size
+        assert sizes.size == _min_contiguous_chunks(permuted, budget * (1 - 1e-9))
+
+
+def _halved_blocks(permuted, num_blocks, limit):
+    """Chunk sizes of near-equal blocks halved, recursively, while a block's KL exceeds ``limit`` (plain Python)."""
+    n, out = len(permuted), []
+
+    def visit(start, size):
+        if size >= 2 and math.fsum(permuted[start:start + size]) > limit:
+            visit(start, size // 2)
+            visit(start + size // 2, size - size // 2)
+        else:
+            out.append(size)
+
+    for c in range(num_blocks):
+        visit(c * n // num_blocks, (c + 1) * n // num_blocks - c * n // num_blocks)
+    return np.array(out)
+
+
+@pytest.mark.parametrize("ones,zeros", [(0, 5), (3, 0), (4, 7), (40, 3)])
+def test_split_flag_cost_is_the_kt_probability(ones, zeros):
+    """Identity: the adaptive flag code length of a sequence is -log2 of its Krichevsky-Trofimov probability
+    Gamma(a + 1/2) Gamma(b + 1/2) / (pi Gamma(a + b + 1)), whatever the order of the flags."""
+    from scipy.special import gammaln
+
+    expected = -(gammaln(ones + 0.5) + gammaln(zeros + 0.5) - math.log(math.pi)
+                 - gammaln(ones + zeros + 1)) / math.log(2)
+    rng = np.random.default_rng(ones * 100 + zeros)
+    for _ in range(3):
+        flags = rng.permutation([1] * ones + [0] * zeros)
+        assert split_flag_code_length_bits(flags) == pytest.approx(expected, rel=1e-12, abs=1e-12)
+
+
+def test_split_message_must_be_a_halving_of_its_blocks():
+    """A 'split' message whose chunks no halving of its blocks gives is refused with a ValueError."""
+    indices = np.zeros(3, np.int64)
+    good = rcc.StepMessage(partition="split", chunk_sizes=np.array([5, 2, 3]), indices=indices, num_blocks=2)
+    assert rcc.decode_segment(rcc.encode_segment(good, 10), 10).num_blocks == 2
+    for sizes, blocks in (([4, 3, 3], 2), ([5, 2, 3], 3), ([3, 2, 5], 1)):
+        bad = rcc.StepMessage(partition="split", chunk_sizes=np.array(sizes), indices=indices, num_blocks=blocks)
+        with pytest.raises(ValueError, match="split-block partition"):
+            rcc.encode_segment(bad, 10)
+    with pytest.raises(ValueError, match="message.partition"):
+        rcc.encode_segment(rcc.StepMessage(partition="blocks", chunk_sizes=np.array([10]),
+                                           indices=np.zeros(1, np.int64)), 10)
 
 
 def test_partition_depends_only_on_sent_integers():
     """The decoder's chunk_dims from (n, sizes, seed, step) equals the encoder's chunks; a budget below one
     dimension's KL is refused with a ValueError naming budget_bits."""
     kl = np.array([0.5, 3.0, 0.2, 2.9, 1.1, 0.3])
-    equal, sizes = rcc.choose_partition(kl, seed=7, step=1, budget_bits=4)
+    _, _, sizes = rcc.choose_partition(kl, seed=7, step=1, budget_bits=4)
     assert sum(kl[d].sum() <= 4 for d in rcc.chunk_dims(6, sizes, seed=7, step=1)) == sizes.size
     with pytest.raises(ValueError, match="budget_bits=2"):
         rcc.choose_partition(kl, seed=7, step=1, budget_bits=2)
 
 
 @settings(max_examples=30, deadline=None)
-@given(data=st.data(), budget=st.integers(1, 14), padding=st.integers(0, 10), equal=st.booleans())
-def test_segment_round_trip_and_cost(data, budget, padding, equal):
+@given(data=st.data(), budget=st.integers(1, 14), padding=st.integers(0, 10),
+       mode=st.sampled_from(["equal", "greedy", "split"]))
+def test_segment_round_trip_and_cost(data, budget, padding, mode):
     """Identity: decode_segment(encode_segment(m)) == m. Inequality: 8 len(segment) <= ideal code length + 8 bits
     (range-coder termination and byte rounding), ideal = partition bits + sum of index code lengths."""
     n = data.draw(st.integers(1, 400))
-    m = data.draw(st.integers(1, min(n, 60)))
-    if equal or m == 1:
-        sizes = equal_chunk_sizes(n, m)
-    else:
-        cuts = sorted(data.draw(st.sets(st.integers(1, n - 1), min_size=m - 1, max_size=m - 1))) if n > 1 else []
+    blocks = data.draw(st.integers(1, min(n, 60)))
+    if mode == "equal" or blocks == 1:
+        mode, sizes = "equal", equal_chunk_sizes(n, blocks)
+    elif mode == "greedy":
+        cuts = sorted(data.draw(st.sets(st.integers(1, n - 1), min_size=blocks - 1, max_size=blocks - 1)))
         sizes = np.diff(np.array([0] + cuts + [n]))
-        m = sizes.size
+        blocks = sizes.size
+    else:   # random halvings of the near-equal blocks, drawn node by node
+        split_probability = data.draw(st.floats(0.0, 0.9))
+        rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+        weights = rng.random(n) * (rng.random(n) < split_probability)
+        sizes = _halved_blocks(weights, blocks, 0.0)
+    m = sizes.size
     top = 2 ** (budget + padding) - 1
     indices = np.array(data.draw(st.lists(st.integers(0, top), min_size=m, max_size=m)), dtype=np.int64)
-    message = rcc.StepMessage(equal_blocks=bool(equal or m == 1), chunk_sizes=sizes, indices=indices)
+    message = rcc.StepMessage(partition=mode, chunk_sizes=sizes, indices=indices, num_blocks=blocks)
     segment = rcc.encode_segment(message, n, budget_bits=budget, padding_bits=padding)
     back = rcc.decode_segment(segment, n, budget_bits=budget, padding_bits=padding)
     assert np.array_equal(back.indices, indices) and np.array_equal(back.chunk_sizes, sizes)
-    ideal = partition_code_length_bits(message.equal_blocks, sizes, n) + index_code_length_bits(
+    assert back.partition == (mode if m > 1 else "equal")
+    ideal = partition_code_length_bits(back.partition, sizes, n, back.num_blocks) + index_code_length_bits(
         indices, budget, padding).sum()
     assert 8 * len(segment) <= ideal + 8.0
 
