@@ -246,6 +246,17 @@ def test_segment_round_trip_and_cost(data, budget, padding, mode):
     assert 8 * len(segment) <= ideal + 8.0
 
 
+@pytest.mark.parametrize("budget", [1, 2, 4, 8, 12, 16])
+@pytest.mark.parametrize("padding", [0, 8])
+def test_expected_index_cost_within_li_el_gamal_bound(budget, padding):
+    """Inequality: under the shipped index model, the expected code length of a chunk's index (exact PFR law on
+    [0, N), equal stds) is at most KL + log2(KL + 1) + 4 (Li & El Gamal 2018) at every KL in [0, budget]."""
+    from empirical._index_coding import _expected_index_bits_table
+
+    kl, expected = _expected_index_bits_table(budget, padding)
+    assert np.all(expected <= kl + np.log2(kl + 1.0) + 4.0)
+
+
 def test_coded_bits_track_predicted_bits():
     """Measured vs predicted: over 40 steps the segment bits exceed the ideal code length by < 4 bits on average
     and the ideal index cost per chunk exceeds the chunk KL by less than the Li-El Gamal slack log2(KL+1) + 4."""
