@@ -62,6 +62,7 @@ __all__ = [
     "reconstruct",
     "ideal_chain_kl_bits",
     "model_hash",
+    "default_grid",
     "METHODS",
 ]
 
@@ -227,8 +228,8 @@ def _check_rcc_params(budget_bits, padding_bits) -> None:
                          f"got {budget_bits} + {padding_bits}")
 
 
-def _default_grid(model, num_steps, log_snr_start, log_snr_stop) -> Grid:
-    """Grid from the arguments, defaults ``model.log_snr_min`` .. ``min(model.log_snr_max - 2, 12)``.
+def default_grid(model, num_steps, log_snr_start=None, log_snr_stop=None) -> Grid:
+    """The encoder's grid from its arguments, defaults ``model.log_snr_min`` .. ``min(model.log_snr_max - 2, 12)``.
 
     The default stop leaves two log-SNR units of the model's range to the receivers
     (DiffC-A and DiffC-F both integrate from the latent up to ``model.log_snr_max``).
@@ -335,7 +336,7 @@ def encode_detailed(x, model, *, num_steps: int = 32, log_snr_start=None, log_sn
     from empirical import rcc
 
     x, shape = _flat_input(x, model)
-    grid = _default_grid(model, num_steps, log_snr_start, log_snr_stop)
+    grid = default_grid(model, num_steps, log_snr_start, log_snr_stop)
     if stop_step is not None and rate_bits_per_dim is not None:
         raise ValueError("stop_step: give either stop_step or rate_bits_per_dim, not both")
     if stop_step is not None:

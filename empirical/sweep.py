@@ -400,7 +400,7 @@ def grid_log_snrs(spec: SweepSpec, model) -> np.ndarray:
     """The codec's log-SNR grid for this spec (float32 endpoints, as the header records)."""
     from empirical import codec
 
-    return codec._default_grid(model, spec.num_steps, spec.log_snr_start, spec.log_snr_stop).log_snrs
+    return codec.default_grid(model, spec.num_steps, spec.log_snr_start, spec.log_snr_stop).log_snrs
 
 
 def stop_steps_for_rates(rates_bits_per_dim, cumulative_bits_per_dim) -> tuple:
