@@ -396,7 +396,7 @@ def decode_segment_symbols(segment, num_dims, budget_bits, padding_bits):
     num_blocks = (0 if count_bucket == 0 else (1 << count_bits) + count_low) + 1
     if num_blocks > num_dims:
         raise BitstreamError(
-            f"corrupted segment: it declares {num_blocks} chunks but the data have only {num_dims} dimensions")
+            f"corrupted segment: it declares {num_blocks} blocks but the data have only {num_dims} dimensions")
     if mode == "equal" or (mode == "greedy" and num_blocks == 1):
         chunk_sizes = equal_chunk_sizes(num_dims, num_blocks)
     elif mode == "split":
