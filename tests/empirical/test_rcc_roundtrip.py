@@ -270,17 +270,22 @@ def test_coded_bits_track_predicted_bits():
     assert np.mean(over) < np.mean(leg)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(data=st.binary(min_size=0, max_size=64), n=st.integers(1, 300))
 def test_fuzzed_segment_never_crashes(data, n):
     """Robustness: arbitrary bytes decode to a valid StepMessage or raise BitstreamError (a ValueError), never
-    another exception; a valid message has sizes summing to n and indices in range."""
+    another exception; a valid message (any of the three partition modes) has sizes summing to n, indices in
+    range, and encodes and decodes back to itself."""
     try:
         message = rcc.decode_segment(data, n, budget_bits=8, padding_bits=4)
     except rcc.BitstreamError:
         return
     assert int(message.chunk_sizes.sum()) == n and np.all(message.chunk_sizes >= 1)
     assert np.all((message.indices >= 0) & (message.indices < 2**12))
+    again = rcc.decode_segment(rcc.encode_segment(message, n, budget_bits=8, padding_bits=4), n,
+                               budget_bits=8, padding_bits=4)
+    assert np.array_equal(again.chunk_sizes, message.chunk_sizes)
+    assert np.array_equal(again.indices, message.indices)
 
 
 @pytest.mark.parametrize("kwargs,match", [
