@@ -268,6 +268,12 @@ def split_flag_code_length_bits(flags):
     return float(-np.log2(weights[np.arange(flags.size), flags] / weights.sum(axis=1)).sum())
 
 
+def _top_blocks(num_dims, num_blocks):
+    """``(starts, sizes)`` of the near-equal blocks a split partition starts from."""
+    sizes = equal_chunk_sizes(num_dims, num_blocks)
+    return np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64), sizes
+
+
 def _halve(starts, sizes):
     """Children ``(starts, sizes)`` of nodes halved into ``floor(size/2)`` and the rest, in dimension order."""
     half = sizes // 2
@@ -284,8 +290,7 @@ def split_partition(permuted_kl, num_blocks, limit):
     """
     permuted_kl = np.asarray(permuted_kl, np.float64)
     padded = np.append(permuted_kl, 0.0)
-    sizes = equal_chunk_sizes(permuted_kl.size, num_blocks)
-    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+    starts, sizes = _top_blocks(permuted_kl.size, num_blocks)
     flags_by_depth, leaf_starts, leaf_sizes = [], [], []
     while starts.size:
         bounds = np.stack([starts, starts + sizes], axis=1).ravel()
@@ -306,8 +311,7 @@ def split_flags_from_sizes(num_dims, num_blocks, chunk_sizes):
     if not 1 <= num_blocks <= num_dims:
         raise ValueError(f"num_blocks must lie in [1, num_dims={num_dims}], got {num_blocks}")
     chunk_at = dict(zip((np.cumsum(chunk_sizes) - chunk_sizes).tolist(), chunk_sizes.tolist()))
-    sizes = equal_chunk_sizes(num_dims, num_blocks)
-    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+    starts, sizes = _top_blocks(num_dims, num_blocks)
     flags_by_depth, num_leaves = [], 0
     while starts.size:
         leaf = np.array([chunk_at.get(a) == z for a, z in zip(starts.tolist(), sizes.tolist())], dtype=bool)
@@ -421,8 +425,7 @@ def decode_segment_symbols(segment, num_dims, budget_bits, padding_bits):
 
 def _decode_split(dec, model, num_dims, num_blocks):
     """Chunk sizes of a split-block partition, reading its flags depth by depth."""
-    sizes = equal_chunk_sizes(num_dims, num_blocks)
-    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+    starts, sizes = _top_blocks(num_dims, num_blocks)
     leaf_starts, leaf_sizes = [], []
     while starts.size:
         split = np.zeros(starts.size, dtype=bool)

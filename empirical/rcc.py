@@ -326,8 +326,7 @@ def _equal_partition(permuted_kl, budget_bits, max_chunks):
     num_chunks = max(1, math.ceil(float(permuted_kl.sum()) / budget_bits))
     while num_chunks <= min(max_chunks, num_dims):
         sizes = equal_chunk_sizes(num_dims, num_chunks)
-        starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
-        if np.add.reduceat(permuted_kl, starts).max() <= budget_bits:
+        if _chunk_sums(permuted_kl, sizes).max() <= budget_bits:
             return sizes
         num_chunks += 1
     return None
