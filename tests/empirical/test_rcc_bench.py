@@ -67,3 +67,15 @@ def test_cli_does_not_import_torch():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True,
                          env=dict(os.environ, PYTHONPATH=str(REPO)), timeout=60)
     assert out.stdout.strip().splitlines()[-1] == "False"
+
+
+def test_exact_pfr_column_interpolates_the_exact_entropy():
+    """Identity within 0.01 bits: the benchmark's interpolated H(K) - KL equals rcc.pfr_index_entropy_bits - KL
+    at chunk KLs from 0.02 bits to the budget."""
+    import numpy as np
+
+    from empirical import rcc
+
+    kl = np.array([0.02, 0.07, 0.3, 1.1, 2.9, 5.5, 8.0])
+    exact = rcc.pfr_index_entropy_bits(kl) - kl
+    assert np.all(np.abs(rcc_bench.exact_pfr_overhead_bits(kl, 8) - exact) < 0.01)
