@@ -41,7 +41,14 @@ __all__ = [
 
 
 def sse_diffc_a_total(source, snr):
-    """DiffC-A squared error ``2 mmse(snr)``, summed over coordinates (an identity for every source)."""
+    """DiffC-A squared error ``2 mmse(snr)``, summed over coordinates (an identity for every source).
+
+    For ``N(0, 1)`` at ``snr = 1`` the MMSE is ``1 / (1 + 1)``, so DiffC-A's error is 1:
+
+    >>> from bounds.sources import Gaussian
+    >>> round(sse_diffc_a_total(Gaussian(1.0), 1.0), 12)
+    1.0
+    """
     return 2.0 * source.mmse(check_snr(snr))
 
 

@@ -48,7 +48,16 @@ def _positive_snr(snr):
 
 
 def high_rate_mutual_information_nats(differential_entropy_nats, dim, snr):
-    """``h(X) + d/2 ln(snr / (2 pi e))`` nats: the high-rate form of ``I``, and a lower bound at every snr."""
+    """``h(X) + d/2 ln(snr / (2 pi e))`` nats: the high-rate form of ``I``, and a lower bound at every snr.
+
+    For ``N(0, v)``, ``h = 1/2 ln(2 pi e v)`` and the form is ``1/2 ln(snr v)``,
+    just below the exact ``1/2 ln(1 + snr v)``:
+
+    >>> import math
+    >>> h = 0.5 * math.log(2 * math.pi * math.e * 4.0)
+    >>> round(high_rate_mutual_information_nats(h, 1, 25.0), 12), round(0.5 * math.log(100.0), 12)
+    (2.302585092994, 2.302585092994)
+    """
     if differential_entropy_nats is None:
         raise ValueError("differential_entropy_nats is None: the high-rate form needs a source with a density")
     s = _positive_snr(snr)
