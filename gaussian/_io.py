@@ -5,9 +5,12 @@
   suffix still work); on success it is renamed over ``path`` (``os.replace``,
   atomic on POSIX), on any error it is removed. A run killed in between leaves
   ``path`` absent or as it was, never partial.
-- ``write_bytes_atomic`` / ``write_text_atomic``: the same for data in memory.
+- ``write_bytes_atomic`` / ``write_text_atomic``: the same for data in memory;
+  ``naming_errors(path)`` makes an ``OSError`` of a block name ``path``.
 - ``check_writable(path, flag)``: refuse an output path up front (missing
-  folder, a folder in its place, no write permission), naming the flag.
+  folder, a folder in its place, no write permission), naming the flag;
+  ``check_writable_folder(path, flag)`` does the same for an output folder
+  (existing, or creatable under a writable parent).
 - ``run_cli(main)``: the process exit of a ``main(argv) -> int``: Ctrl-C and
   SIGTERM give one line and status 130 / 143 (temporary files are removed on
   the way out), a closed pipe on stdout ends quietly, a failed write to stdout
@@ -28,7 +31,8 @@ import pathlib
 import signal
 import sys
 
-__all__ = ["atomic_path", "write_bytes_atomic", "write_text_atomic", "check_writable", "run_cli", "describe_os_error"]
+__all__ = ["atomic_path", "write_bytes_atomic", "write_text_atomic", "check_writable", "check_writable_folder",
+           "naming_errors", "run_cli", "describe_os_error"]
 
 
 def describe_os_error(err: OSError, path=None) -> str:
@@ -69,6 +73,15 @@ def atomic_path(path):
         raise
 
 
+@contextlib.contextmanager
+def naming_errors(path):
+    """Re-raise an ``OSError`` of the block with ``filename`` set to ``path`` (the target, not a temporary name)."""
+    try:
+        yield
+    except OSError as err:
+        raise OSError(err.errno, err.strerror or str(err) or type(err).__name__, str(path)) from err
+
+
 def write_bytes_atomic(path, data: bytes) -> None:
     """Write ``data`` to ``path`` through a temporary file and a rename (never a partial ``path``)."""
     with atomic_path(path) as tmp:
@@ -95,6 +108,27 @@ def check_writable(path, flag: str) -> pathlib.Path:
         raise ValueError(f"{flag}: folder {folder} is not writable")
     if path.exists() and not os.access(path, os.W_OK):
         raise ValueError(f"{flag}: {path} exists and is not writable")
+    return path
+
+
+def check_writable_folder(path, flag: str) -> pathlib.Path:
+    """``path`` as a ``Path`` if files can be written in it (an existing writable folder, or one that
+    ``mkdir(parents=True)`` can create); ``ValueError`` naming ``flag`` otherwise. Creates nothing."""
+    path = pathlib.Path(path)
+    if str(path) == "":
+        raise ValueError(f"{flag}: not a folder name: ''")
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"{flag}: {str(path)!r} exists and is not a directory")
+    existing = path
+    while not existing.exists():
+        if existing.parent == existing:
+            break
+        existing = existing.parent
+    if not existing.is_dir():
+        raise ValueError(f"{flag}: cannot create {str(path)!r}: {str(existing)!r} is not a directory")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        what = "folder" if existing == path else "parent folder"
+        raise ValueError(f"{flag}: {what} {str(existing)!r} is not writable")
     return path
 
 

@@ -8,30 +8,28 @@ numerically and their tests compare against them.
 >>> import theory
 >>> theory.get_claim("rdp_scalar").verify().status
 'verified'
+
+Importing the package is light: the ledger (and sympy) loads on first use of
+``CLAIMS``, ``get_claim``, ``verify_all`` or a submodule, so that
+``python -m theory`` can report a missing sympy in one line.
 """
 
 from __future__ import annotations
 
-from typing import Iterable
-
-from theory import asymptotics, flow, scalar, vector
-from theory.claims import Claim, Derivation, Step, Verification, check_unique_ids
+import importlib
 
 __all__ = ["CLAIMS", "Claim", "Derivation", "Step", "Verification", "get_claim", "verify_all"]
 
-#: Every claim of the ledger, in the order ``python -m theory`` prints them.
-CLAIMS: tuple[Claim, ...] = check_unique_ids(scalar.CLAIMS + flow.CLAIMS + vector.CLAIMS + asymptotics.CLAIMS)
+_SUBMODULES = ("asymptotics", "claims", "flow", "latex", "moments", "scalar", "symbols", "vector")
 
 
-def get_claim(claim_id: str) -> Claim:
-    """The claim with id ``claim_id``; raises ValueError naming the known ids otherwise."""
-    for claim in CLAIMS:
-        if claim.id == claim_id:
-            return claim
-    raise ValueError(f"claim_id must be one of {', '.join(c.id for c in CLAIMS)}: got {claim_id!r}")
-
-
-def verify_all(claim_ids: Iterable[str] | None = None) -> tuple[Verification, ...]:
-    """Verify the claims named by ``claim_ids`` (all if None), in ledger order; returns their verifications."""
-    claims = CLAIMS if claim_ids is None else tuple(get_claim(i) for i in claim_ids)
-    return tuple(claim.verify() for claim in claims)
+def __getattr__(name):
+    """Load the ledger's names and the submodules on first use (PEP 562)."""
+    if name in __all__:
+        value = getattr(importlib.import_module("theory._ledger"), name)
+    elif name in _SUBMODULES:
+        value = importlib.import_module(f"theory.{name}")
+    else:
+        raise AttributeError(f"module 'theory' has no attribute {name!r}")
+    globals()[name] = value
+    return value

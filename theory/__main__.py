@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 
 
@@ -33,19 +32,42 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+_MISSING_EXTRA = 'needs sympy and mpmath: pip install -e ".[theory]"'
+
+
+def _load_claims(parser):
+    """``theory.CLAIMS``, or a one-line exit naming the ``[theory]`` extra when sympy or mpmath is missing."""
+    import theory
+
+    try:
+        return theory.CLAIMS
+    except ImportError as err:
+        # sympy without mpmath raises a plain ImportError whose message names mpmath
+        if (err.name or "").partition(".")[0] in ("sympy", "mpmath") or (
+                err.name is None and ("mpmath" in str(err) or "sympy" in str(err))):
+            parser.exit(2, f"{parser.prog}: error: {_MISSING_EXTRA}\n")
+        raise
+
+
 def main(argv=None) -> int:
     """Run the CLI with ``argv`` (default ``sys.argv[1:]``); returns the exit status."""
+    from gaussian._io import check_writable_folder, describe_os_error
+
     parser = _parser()
     args = parser.parse_args(argv)
-    import theory  # after parsing, so --help stays fast
-
-    known = [c.id for c in theory.CLAIMS]
-    for claim_id in args.only or []:
+    if args.latex is not None:
+        try:
+            check_writable_folder(args.latex, "argument --latex")
+        except ValueError as err:
+            parser.error(str(err))
+    known_claims = _load_claims(parser)  # after parsing, so --help stays fast
+    known = [c.id for c in known_claims]
+    only = list(dict.fromkeys(args.only)) if args.only else None  # repeated ids run once, first-mention order
+    for claim_id in only or []:
         if claim_id not in known:
             parser.error(f"argument --only: unknown claim id {claim_id!r} (known: {', '.join(known)})")
-    if args.latex is not None and os.path.exists(args.latex) and not os.path.isdir(args.latex):
-        parser.error(f"argument --latex: {args.latex!r} exists and is not a directory")
-    claims = [theory.get_claim(i) for i in args.only] if args.only else list(theory.CLAIMS)
+    by_id = {c.id: c for c in known_claims}
+    claims = [by_id[i] for i in only] if only else list(known_claims)
     results = []
     for claim in claims:
         result = claim.verify()
@@ -78,14 +100,13 @@ def main(argv=None) -> int:
 
         try:
             write_snippets(claims, results, args.latex)
-        except OSError as error:
-            parser.error(f"argument --latex: cannot write to {args.latex!r}: {error.strerror}")
+        except OSError as err:
+            print(f"{parser.prog}: error: --latex: {describe_os_error(err)}", file=sys.stderr)
+            return 1
     return 0 if all(r.verified for r in results) else 1
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except BrokenPipeError:  # e.g. piped into head: stop quietly
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        sys.exit(1)
+    from gaussian._io import run_cli
+
+    run_cli(main, "python -m theory")

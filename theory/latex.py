@@ -79,13 +79,20 @@ def snippet(claim: Claim, verification: Verification) -> str:
 
 
 def write_snippets(claims: Sequence[Claim], verifications: Sequence[Verification], directory) -> list[Path]:
-    """Write ``<id>.tex`` for each claim and ``ledger.tex`` inputting them all into ``directory``; returns the paths."""
+    """Write ``<id>.tex`` for each claim and ``ledger.tex`` inputting them all into ``directory``; returns the paths.
+
+    Each file is written to a temporary name and renamed, so an error (a full
+    disk) leaves no partial file; the ``OSError`` names the file.
+    """
+    from gaussian._io import naming_errors, write_text_atomic
+
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
     paths = []
     for claim, verification in zip(claims, verifications, strict=True):
         path = out / f"{claim.id}.tex"
-        path.write_text(snippet(claim, verification), encoding="utf-8")
+        with naming_errors(path):
+            write_text_atomic(path, snippet(claim, verification))  # a full file or none, never a partial one
         paths.append(path)
     document = [
         r"\documentclass{article}",
@@ -96,5 +103,6 @@ def write_snippets(claims: Sequence[Claim], verifications: Sequence[Verification
         r"\end{document}",
     ]
     ledger = out / "ledger.tex"
-    ledger.write_text("\n".join(document) + "\n", encoding="utf-8")
+    with naming_errors(ledger):
+        write_text_atomic(ledger, "\n".join(document) + "\n")
     return paths + [ledger]
