@@ -16,6 +16,9 @@ __all__ = [
     "QUAD_LIMIT",
     "halfline_moments",
     "mixture_reduce",
+    "mixture_label_entropy",
+    "chunked",
+    "POINT_BUDGET",
     "divergence_integrand",
     "integrate_adaptive",
 ]
@@ -97,22 +100,75 @@ def halfline_moments(alpha, length):
 def mixture_reduce(log_w, means, variances):
     """Log-normaliser, weights, mean and variance of a mixture given unnormalised log-weights.
 
-    Arrays have shape ``(..., J)``. The variance is
-    ``sum_j w_j v_j + sum_{i<j} w_i w_j (m_i - m_j)^2``, which has no
-    cancellation. Returns ``(log_norm [...], weights [..., J], mean [...], var [...])``.
+    Arrays have shape ``(..., J)``. Means are taken relative to the heaviest
+    component, ``dev_j = m_j - m_top`` (differences of nearby means are exact),
+    and the variance is the two-pass ``sum_j w_j v_j + sum_j w_j (dev_j - shift)^2``
+    with ``shift = sum_j w_j dev_j``: every term is non-negative, so nothing
+    cancels, and the work and memory are ``O(J)`` per row (the pairwise form
+    ``sum_{i<j} w_i w_j (m_i - m_j)^2`` costs ``O(J^2)``). Returns
+    ``(log_norm [...], weights [..., J], mean [...], var [...])``.
     """
     log_w = np.asarray(log_w, dtype=float)
-    top = np.max(log_w, axis=-1, keepdims=True)
+    means = np.asarray(means, dtype=float)
+    top_idx = np.argmax(log_w, axis=-1)[..., None]
+    top = np.take_along_axis(log_w, top_idx, axis=-1)
     top = np.where(np.isfinite(top), top, 0.0)
     e = np.exp(log_w - top)
     total = e.sum(axis=-1, keepdims=True)
     weights = e / total
     log_norm = (np.log(total) + top)[..., 0]
-    mean = (weights * means).sum(axis=-1)
+    ref = np.take_along_axis(np.broadcast_to(means, log_w.shape), top_idx, axis=-1)
+    dev = means - ref
+    shift = (weights * dev).sum(axis=-1, keepdims=True)
+    mean = (ref + shift)[..., 0]
     within = (weights * variances).sum(axis=-1)
-    diff = means[..., :, None] - means[..., None, :]
-    between = 0.5 * (weights[..., :, None] * weights[..., None, :] * diff * diff).sum(axis=(-1, -2))
+    between = (weights * (dev - shift) ** 2).sum(axis=-1)
     return log_norm, weights, mean, within + between
+
+
+def mixture_label_entropy(log_w):
+    """Log-normaliser and entropy (nats) of the weights ``softmax(log_w)`` along the last axis, without cancellation.
+
+    With ``e_j = exp(log_w_j - top)`` and ``S = sum_{j != top} e_j`` the entropy
+    is ``sum_j w_j (log1p(S) - (log_w_j - top))``: every term is non-negative
+    and ``log1p`` keeps the relative precision of a nearly certain label
+    (``S`` far below one ulp of 1), where ``log(1 + S)`` would round to 0.
+    Returns ``(log_norm [...], entropy [...])``.
+    """
+    log_w = np.asarray(log_w, dtype=float)
+    top_idx = np.argmax(log_w, axis=-1)[..., None]
+    top = np.take_along_axis(log_w, top_idx, axis=-1)
+    top = np.where(np.isfinite(top), top, 0.0)
+    rel = log_w - top
+    e = np.exp(rel)
+    others = e.copy()
+    np.put_along_axis(others, top_idx, 0.0, axis=-1)
+    s = others.sum(axis=-1, keepdims=True)
+    log1p_s = np.log1p(s)
+    weights = e / (1.0 + s)
+    terms = np.where(e > 0.0, weights * (log1p_s - np.where(e > 0.0, rel, 0.0)), 0.0)
+    return (log1p_s + top)[..., 0], terms.sum(axis=-1)
+
+
+#: Most (points x mixture components) entries one vectorised evaluation may hold (~16 MB per float64 array).
+POINT_BUDGET = 1 << 21
+
+
+def chunked(func, width):
+    """``func`` evaluated on slices of its 1-D argument, at most ``POINT_BUDGET // width`` points at a time.
+
+    Integrands over mixtures build ``(points, width)`` arrays; chunking keeps
+    their memory bounded whatever the number of quadrature points.
+    """
+    step = max(64, POINT_BUDGET // max(int(width), 1))
+
+    def wrapped(x):
+        x = np.asarray(x, dtype=float)
+        if x.size <= step:
+            return func(x)
+        return np.concatenate([np.asarray(func(x[i:i + step]), dtype=float) for i in range(0, x.size, step)])
+
+    return wrapped
 
 
 def _f_divergence_kernel(l):

@@ -68,9 +68,11 @@ from bounds._numerics import (
     _GL_T,
     _GL_W,
     LOG_SQRT_2PI,
+    chunked,
     divergence_integrand,
     halfline_moments,
     integrate_adaptive,
+    mixture_label_entropy,
     mixture_reduce,
 )
 
@@ -256,37 +258,60 @@ class ScalarSource(abc.ABC):
         return log_norm.reshape(y.shape)
 
     # ----- information and estimation -------------------------------------------
+    def _integrate(self, integrand, a, lo, hi, points, **options):
+        """``integrate_adaptive`` of ``integrand`` in bounded memory (evaluated in chunks of points)."""
+        width = self._pieces(np.zeros(1), a)[0].shape[1]
+        return integrate_adaptive(chunked(integrand, width), lo, hi, points, **options)
+
+    def _label_entropy_given_output(self, a, scale=0.0):
+        """``H(C | Y)`` in nats: entropy of the posterior over the pieces of ``_pieces`` (atoms or components).
+
+        ``scale`` is the quadrature's absolute scale (0: relative accuracy of the value itself).
+        """
+        lo, hi, points = self._y_range(a)
+
+        def integrand(y):
+            log_norm, entropy = mixture_label_entropy(self._pieces(y, a)[0])
+            return np.exp(log_norm) * entropy
+
+        value, _ = self._integrate(integrand, a, lo, hi, points, scale=scale)
+        return value
+
     def _output_gaussian_log_density(self, y, a):
         """``ln g(y)`` for the Gaussian with the mean and variance of ``Y``."""
         v = 1.0 + a * a * self.variance_total()
         d = y - a * self.mean
         return -0.5 * d * d / v - 0.5 * math.log(2.0 * math.pi * v)
 
+    def _centred(self):
+        """The same law translated to mean 0, or ``self`` if it has mean 0 (or no cheap translate).
+
+        ``I``, ``mmse`` and the DiffC-F error do not depend on a translation, and
+        the quadrature keeps more digits near 0: a location many scales away
+        from 0 would cost ``|loc| / scale`` ulps in every log-density.
+        """
+        return self
+
     def mutual_information_nats(self, snr):
         """``I(X; Z)`` in nats at ``snr`` (exact up to quadrature tolerance; see module docstring)."""
         s = check_snr(snr)
         if s == 0.0:
             return 0.0
+        centred = self._centred()
+        if centred is not self:
+            return centred.mutual_information_nats(s)
         a = math.sqrt(s)
         i_gauss = 0.5 * math.log1p(s * self.variance_total())
         lo, hi, points = self._y_range(a)
         if self.has_atoms and i_gauss > self.entropy_nats():
             h_x = self.entropy_nats()
-
-            def integrand(y):
-                log_w, means, variances = self._pieces(y, a)
-                log_norm, weights, _, _ = mixture_reduce(log_w, means, variances)
-                terms = weights * (log_norm[:, None] - np.where(weights > 0.0, log_w, 0.0))
-                return np.exp(log_norm) * terms.sum(axis=1)
-
-            value, _ = integrate_adaptive(integrand, lo, hi, points, scale=h_x)
-            return max(h_x - value, 0.0)
+            return max(h_x - self._label_entropy_given_output(a, scale=h_x), 0.0)
 
         def integrand(y):
             log_norm, _, _, _ = mixture_reduce(*self._pieces(y, a))
             return divergence_integrand(log_norm, self._output_gaussian_log_density(y, a))
 
-        value, _ = integrate_adaptive(integrand, lo, hi, points, scale=i_gauss)
+        value, _ = self._integrate(integrand, a, lo, hi, points, scale=i_gauss)
         return i_gauss - value
 
     def mmse(self, snr):
@@ -294,6 +319,9 @@ class ScalarSource(abc.ABC):
         s = check_snr(snr)
         if s == 0.0:
             return self.variance_total()
+        centred = self._centred()
+        if centred is not self:
+            return centred.mmse(s)
         a = math.sqrt(s)
         lo, hi, points = self._y_range(a)
 
@@ -301,7 +329,7 @@ class ScalarSource(abc.ABC):
             log_norm, _, _, var = mixture_reduce(*self._pieces(y, a))
             return np.exp(log_norm) * var
 
-        value, _ = integrate_adaptive(integrand, lo, hi, points)
+        value, _ = self._integrate(integrand, a, lo, hi, points)
         return value
 
     def mmse_per_dim(self, snr):
@@ -333,6 +361,9 @@ class ScalarSource(abc.ABC):
         s = check_snr(snr)
         if s == 0.0:
             return 2.0 * self.variance_total()
+        centred = self._centred()
+        if centred is not self:
+            return centred.mse_diffc_f_total(s)
         a = math.sqrt(s)
         lo, hi, points = self._y_range(a)
 
@@ -341,7 +372,7 @@ class ScalarSource(abc.ABC):
             return np.exp(log_norm) * (mean - self._flow_y(y, a)) ** 2
 
         mmse = self.mmse(s)
-        value, _ = integrate_adaptive(integrand, lo, hi, points, scale=mmse)
+        value, _ = self._integrate(integrand, a, lo, hi, points, scale=mmse)
         return mmse + value
 
     def entropy_nats(self):
@@ -377,6 +408,41 @@ class _MixtureMixin(ScalarSource):
         diff = self._m[:, None] - self._m[None, :]
         between = 0.5 * float((self._w[:, None] * self._w[None, :] * diff * diff).sum())
         return float(np.dot(self._w, self._v)) + between
+
+    def _centred(self):
+        """A copy with the means shifted by ``-mean`` (marked, so that it is not shifted again)."""
+        if self.mean == 0.0 or getattr(self, "_is_centred", False):
+            return self
+        copy = self._shifted(-self.mean)
+        object.__setattr__(copy, "_is_centred", True)
+        return copy
+
+    def component_entropy_nats(self):
+        """``H(C) = -sum_k w_k ln w_k``: entropy of the component label ``C`` (``H(X)`` for a discrete source)."""
+        w = self._w
+        return float(-(w * np.log(w)).sum())
+
+    def component_posterior_entropy_nats(self, snr):
+        """``H(C | Z)`` in nats, to the quadrature's relative accuracy even where it is tiny (high snr).
+
+        With the label ``C`` (``X | C=k ~ N(m_k, v_k)``), ``C -> X -> Z`` gives the
+        exact decomposition ``I(X; Z) = H(C) - H(C | Z) + sum_k w_k 1/2 ln(1 + snr v_k)``;
+        for a discrete source ``H(C | Z) = H(X | Z)``.
+        """
+        s = check_snr(snr)
+        if s == 0.0:
+            return self.component_entropy_nats()
+        return self._centred()._label_entropy_given_output(math.sqrt(s))
+
+    def within_component_information_nats(self, snr):
+        """``sum_k w_k 1/2 ln(1 + snr v_k)``: ``I(X; Z | C)`` in nats (0 for a discrete source)."""
+        s = check_snr(snr)
+        return float(np.dot(self._w, 0.5 * np.log1p(s * self._v)))
+
+    def within_component_mmse(self, snr):
+        """``sum_k w_k v_k / (1 + snr v_k)``: ``2 d/dsnr I(X; Z | C)``, the MMSE given the label."""
+        s = check_snr(snr)
+        return float(np.dot(self._w, self._v / (1.0 + s * self._v)))
 
     def _pieces(self, y, a):
         s = a * a
@@ -466,6 +532,9 @@ class GaussianMixture(_MixtureMixin):
         object.__setattr__(self, "means", m)
         object.__setattr__(self, "stds", s)
 
+    def _shifted(self, shift):
+        return GaussianMixture(self.weights, tuple(m + shift for m in self.means), self.stds)
+
     @property
     def _weights(self):
         return self.weights
@@ -498,7 +567,7 @@ class GaussianMixture(_MixtureMixin):
             lp = log_density(x)
             return np.exp(lp) * (c - lp)
 
-        value, _ = integrate_adaptive(integrand, lo, hi, list(m), scale=abs(c))
+        value, _ = integrate_adaptive(chunked(integrand, len(self.weights)), lo, hi, list(m), scale=abs(c))
         return value - c
 
     def _quantile(self, log_cdf, log_sf):
@@ -603,6 +672,9 @@ class Discrete(_MixtureMixin):
         amp = _check_positive(amplitude, "amplitude")
         return cls((-amp, amp), (1.0 - p, p))
 
+    def _shifted(self, shift):
+        return Discrete(tuple(x + shift for x in self.atoms), self.probs)
+
     @property
     def _weights(self):
         return self.probs
@@ -677,8 +749,12 @@ class _PiecewiseLogLinearMixin(ScalarSource):
         log_peak = c0 + c1 * x_star - 0.5 * t_star * t_star - LOG_SQRT_2PI - math.log(a)
         alpha_r = np.maximum(t_star - t_mu, 0.0)
         alpha_l = np.maximum(t_mu - t_star, 0.0)
-        len_r = t_hi - t_star
-        len_l = t_star - t_lo
+        # where x* is clipped to an edge the other side spans the whole interval: use a (hi - lo), exact,
+        # rather than (a hi - y) - (a lo - y), which loses |y| / (a (hi - lo)) ulps at low snr
+        with np.errstate(invalid="ignore"):
+            width = np.broadcast_to(a * (hi - lo), t_lo.shape)
+        len_r = np.where(t_mu < t_lo, width, t_hi - t_star)
+        len_l = np.where(t_mu > t_hi, width, t_star - t_lo)
         lm_r, mu_r, var_r = halfline_moments(alpha_r, len_r)
         lm_l, mu_l, var_l = halfline_moments(alpha_l, len_l)
         log_w = np.concatenate([log_peak + lm_r, log_peak + lm_l], axis=1)
@@ -742,6 +818,9 @@ class Laplace(_PiecewiseLogLinearMixin):
     def mean(self):
         """``E[X] = loc``."""
         return self.loc
+
+    def _centred(self):
+        return self if self.loc == 0.0 else Laplace(self.scale)
 
     def variance_total(self):
         """``Var[X] = 2 scale^2``."""
@@ -814,6 +893,9 @@ class Uniform(_PiecewiseLogLinearMixin):
     def mean(self):
         """``E[X] = center``."""
         return self.center
+
+    def _centred(self):
+        return self if self.center == 0.0 else Uniform(self.halfwidth)
 
     def variance_total(self):
         """``Var[X] = halfwidth^2 / 3``."""
@@ -921,7 +1003,10 @@ class Product:
         return any(f.has_atoms for f in self.factors)
 
     def _groups(self):
-        """Distinct factors with their multiplicities, in first-appearance order."""
+        """Distinct factors with their multiplicities, in first-appearance order (computed once)."""
+        cached = self.__dict__.get("_groups_cache")
+        if cached is not None:
+            return cached
         out = []
         for f in self.factors:
             for i, (g, n) in enumerate(out):
@@ -930,6 +1015,7 @@ class Product:
                     break
             else:
                 out.append((f, 1))
+        self.__dict__["_groups_cache"] = out
         return out
 
     def _sum(self, method, *args):
