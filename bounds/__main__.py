@@ -10,6 +10,12 @@ Source grammar for --source (all numbers are floats unless noted):
   discrete:X1,P1;X2,P2;...     atoms Xk with probabilities Pk
   mixture:W1,M1,S1;W2,M2,S2;.. Gaussian mixture, weight Wk, mean Mk, standard deviation Sk
 
+Accepted ranges (where the quadrature is checked to about 1e-9): scales (VAR^1/2,
+SCALE, HALFWIDTH, STEP, AMPLITUDE, Sk) in [1e-3, 1e3]; locations (MEAN, LOC, CENTER,
+Xk, Mk) within +-1e3, atoms at least 1e-3 apart; probabilities and weights >= 1e-6
+(P of binary in [1e-6, 1 - 1e-6]); at most 256 atoms or components (the quadrature's
+work grows as their square); --snr in [1e-10, 1e10]; --dim up to 1e6.
+
 --dim D makes D i.i.d. copies. Rates are bits per dimension, distortions MSE per
 dimension. Each row is an identity (=), an inequality (<=, >=) or a high-rate
 limit (->); 'holds' is checked for identities (relative 1e-7) and inequalities.
@@ -31,8 +37,21 @@ class _OneLineParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
+SCALE_RANGE = (1e-3, 1e3)
+LOCATION_MAX = 1e3
+ATOM_SPACING_MIN = 1e-3
+WEIGHT_MIN = 1e-6
+MAX_COMPONENTS = 256
+MAX_DIM = 10**6
+SNR_RANGE = (1e-10, 1e10)
+# seconds per snr value and per (atoms or components)^2, measured for pam on 2 cores (pam:256: ~33 s per snr)
+_SECONDS_PER_COMPONENT_SQUARED = 5e-4
+
+
 def _numbers(text, name, count_min, count_max):
     parts = [t.strip() for t in text.split(",")]
+    if any(not t for t in parts):
+        raise ValueError(f"{name} has an empty number in {text!r}")
     if not count_min <= len(parts) <= count_max:
         raise ValueError(f"{name} expects {count_min}..{count_max} comma-separated numbers, got {text!r}")
     try:
@@ -64,34 +83,110 @@ def parse_source(spec, dim=1):
             src = S.Uniform(v[0], v[1] if len(v) > 1 else 0.0)
         elif kind == "pam":
             v = _numbers(params, "pam", 1, 2)
+            if v[0] == int(v[0]) and v[0] > MAX_COMPONENTS:   # refuse before building the atoms
+                raise ValueError(_too_many(int(v[0]), "atoms"))
             src = S.Discrete.pam(v[0], v[1] if len(v) > 1 else 2.0)
         elif kind == "binary":
             v = _numbers(params, "binary", 1, 2)
             src = S.Discrete.binary(v[0], v[1] if len(v) > 1 else 1.0)
         elif kind in ("discrete", "mixture"):
             width = 2 if kind == "discrete" else 3
-            comps = [_numbers(c, kind, width, width) for c in params.split(";") if c.strip()]
-            if not comps:
+            items = params.split(";")
+            if not params.strip():
                 raise ValueError(f"{kind} needs at least one component, got {params!r}")
+            if any(not c.strip() for c in items):
+                raise ValueError(f"{kind} has an empty component (';;' or a trailing ';') in {params!r}")
+            if len(items) > MAX_COMPONENTS:
+                raise ValueError(_too_many(len(items), "components"))
+            comps = [_numbers(c, kind, width, width) for c in items]
             cols = list(zip(*comps))
             src = S.Discrete(cols[0], cols[1]) if kind == "discrete" else S.GaussianMixture(*cols)
         else:
             raise ValueError(
                 f"unknown kind {kind!r} (accepted: gaussian, laplace, uniform, pam, binary, discrete, mixture)")
+        _check_ranges(kind, src)
     except ValueError as exc:
         raise ValueError(f"--source {spec!r}: {exc}") from None
-    if isinstance(dim, bool) or int(dim) != dim or int(dim) < 1:
-        raise ValueError(f"--dim must be an integer >= 1, got {dim!r}")
+    if isinstance(dim, bool) or int(dim) != dim or not 1 <= int(dim) <= MAX_DIM:
+        raise ValueError(f"--dim must be an integer in [1, {MAX_DIM}], got {dim!r}")
     return src if int(dim) == 1 else S.Product.iid(src, int(dim))
 
 
+def _too_many(count, what):
+    """The refusal of a source with ``count`` atoms or components, with the time it would take."""
+    seconds = _SECONDS_PER_COMPONENT_SQUARED * float(count) ** 2
+    return (f"{count} {what} is more than the {MAX_COMPONENTS} this tool handles: the quadrature's work grows "
+            f"as their square: about {seconds:.2g} s per snr value on 2 cores, ~33 s at {MAX_COMPONENTS})")
+
+
+def _check_ranges(kind, src):
+    """ValueError unless the parameters of ``src`` are inside the accepted ranges (module docstring)."""
+    lo, hi = SCALE_RANGE
+
+    def scale(name, value):
+        if not lo <= value <= hi:
+            raise ValueError(f"{kind} {name} must be in [{lo:g}, {hi:g}], got {value!r}")
+
+    def location(name, value):
+        if abs(value) > LOCATION_MAX:
+            raise ValueError(f"{kind} {name} must be within +-{LOCATION_MAX:g}, got {value!r}")
+
+    def weights(name, values):
+        small = min(values)
+        if small < WEIGHT_MIN:
+            raise ValueError(f"{kind} {name} must be >= {WEIGHT_MIN:g}, got {small!r}")
+
+    if kind == "gaussian":
+        var = src.stds[0] ** 2
+        if not lo * lo <= var <= hi * hi:
+            raise ValueError(f"gaussian VAR must be in [{lo * lo:g}, {hi * hi:g}], got {var!r}")
+        location("MEAN", src.means[0])
+    elif kind == "laplace":
+        scale("SCALE", src.scale)
+        location("LOC", src.loc)
+    elif kind == "uniform":
+        scale("HALFWIDTH", src.halfwidth)
+        location("CENTER", src.center)
+    elif kind in ("pam", "binary", "discrete"):
+        atoms = src.atoms
+        if len(atoms) > MAX_COMPONENTS:
+            raise ValueError(_too_many(len(atoms), "atoms"))
+        weights("probabilities", src.probs)
+        for x in atoms:
+            location("atom", x)
+        gaps = [b - a for a, b in zip(atoms[:-1], atoms[1:])]
+        if gaps and min(gaps) < ATOM_SPACING_MIN:
+            raise ValueError(f"{kind} atoms must be at least {ATOM_SPACING_MIN:g} apart, got a gap of {min(gaps)!r}")
+        if kind == "pam":
+            scale("STEP", gaps[0])
+        if kind == "binary":
+            scale("AMPLITUDE", atoms[1])
+    elif kind == "mixture":
+        weights("weights", src.weights)
+        for m in src.means:
+            location("mean", m)
+        for sd in src.stds:
+            scale("standard deviation", sd)
+
+
 def _snr(text):
+    lo, hi = SNR_RANGE
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text!r}") from None
-    if not math.isfinite(value) or value <= 0.0:
-        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text!r}")
+        raise argparse.ArgumentTypeError(f"must be a number in [{lo:g}, {hi:g}], got {text!r}") from None
+    if not math.isfinite(value) or not lo <= value <= hi:
+        raise argparse.ArgumentTypeError(f"must be a number in [{lo:g}, {hi:g}], got {text!r}")
+    return value
+
+
+def _dim(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer in [1, {MAX_DIM}], got {text!r}") from None
+    if not 1 <= value <= MAX_DIM:
+        raise argparse.ArgumentTypeError(f"must be an integer in [1, {MAX_DIM}], got {text!r}")
     return value
 
 
@@ -121,8 +216,9 @@ def main(argv=None):
                             formatter_class=lambda prog: argparse.RawDescriptionHelpFormatter(prog, width=100))
     parser.add_argument("--source", default="laplace:1", help="source spec (grammar above) (default: %(default)s)")
     parser.add_argument("--snr", type=_snr, nargs="+", default=[1.0, 100.0],
-                        help="one or more SNR values > 0 (default: %(default)s)")
-    parser.add_argument("--dim", type=int, default=1, help="number of i.i.d. coordinates (default: %(default)s)")
+                        help="one or more SNR values in [1e-10, 1e10] (default: %(default)s)")
+    parser.add_argument("--dim", type=_dim, default=1,
+                        help=f"number of i.i.d. coordinates, up to {MAX_DIM} (default: %(default)s)")
     parser.add_argument("--format", choices=("text", "json"), default="text",
                         help="output format (default: %(default)s)")
     parser.add_argument("--immse-integral", action="store_true",
@@ -146,4 +242,6 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from gaussian._io import run_cli
+
+    run_cli(main, "python -m bounds")

@@ -1,13 +1,18 @@
 """``python -m bounds``: JSON against independent closed forms, text output, and one-line errors."""
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import math
 import subprocess
 import sys
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from bounds import report as report_module
 from bounds.__main__ import main, parse_source
 from bounds.sources import Discrete, GaussianMixture, Laplace, Product
 
@@ -55,6 +60,23 @@ def test_parse_source_grammar():
 
 @pytest.mark.parametrize("argv, needle", [
     (["--source", "foo:1"], "--source"),
+    (["--source", "mixture:1,0,1;;"], "--source 'mixture:1,0,1;;': mixture has an empty component"),
+    (["--source", "mixture:1,0,1;"], "empty component"),
+    (["--source", "discrete:1,0.5;;2,0.5"], "empty component"),
+    (["--source", "gaussian:1,"], "--source"),
+    (["--source", "mixture:1,0,1e-300"], "--source 'mixture:1,0,1e-300': mixture standard deviation must be in"),
+    (["--source", "laplace:1e-300"], "SCALE must be in"),
+    (["--source", "uniform:1e300"], "HALFWIDTH must be in"),
+    (["--source", "laplace:1,1e300"], "LOC must be within"),
+    (["--source", "gaussian:1e-310"], "VAR must be in"),
+    (["--source", "discrete:0,0.5;1e-300,0.5"], "at least 0.001 apart"),
+    (["--source", "binary:1e-300"], "probabilities must be >= 1e-06"),
+    (["--source", "pam:100000"], "--source 'pam:100000': 100000 atoms is more than the 256"),
+    (["--source", "mixture:" + ";".join(["0.001,0,1"] * 1000)], "1000 components is more than the 256"),
+    (["--dim", "99999999999999999999"], "--dim"),
+    (["--dim", "1000001"], "--dim"),
+    (["--snr", "1e-300"], "--snr"),
+    (["--snr", "1e300"], "--snr"),
     (["--source", "laplace:-1"], "scale"),
     (["--source", "mixture:0.5,0,1"], "weights must sum to 1"),
     (["--source", "pam:2.5"], "m (number of PAM levels)"),
@@ -77,3 +99,67 @@ def test_module_entry_point_runs():
     proc = subprocess.run([sys.executable, "-m", "bounds", "--help"], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0
     assert "mixture:W1,M1,S1" in proc.stdout and "(default: laplace:1)" in proc.stdout
+
+
+def _num(x):
+    return repr(float(x))
+
+
+def _log_uniform(lo, hi):
+    return st.floats(math.log(lo), math.log(hi)).map(math.exp)
+
+
+@st.composite
+def source_specs(draw):
+    """--source strings of every kind of the grammar, parameters well inside the accepted ranges."""
+    kind = draw(st.sampled_from(["gaussian", "laplace", "uniform", "pam", "binary", "discrete", "mixture"]))
+    loc = draw(st.floats(-3.0, 3.0))
+    if kind == "gaussian":
+        return f"gaussian:{_num(draw(_log_uniform(1e-2, 1e2)))},{_num(loc)}"
+    if kind in ("laplace", "uniform"):
+        return f"{kind}:{_num(draw(_log_uniform(0.05, 20.0)))},{_num(loc)}"
+    if kind == "pam":
+        return f"pam:{draw(st.integers(2, 8))},{_num(draw(_log_uniform(0.1, 10.0)))}"
+    if kind == "binary":
+        return f"binary:{_num(draw(st.floats(0.01, 0.99)))},{_num(draw(_log_uniform(0.1, 10.0)))}"
+    n = draw(st.integers(1, 4))
+    raw = [draw(st.floats(0.02, 1.0)) for _ in range(n)]
+    weights = [w / sum(raw) for w in raw]
+    if kind == "discrete":
+        atoms = sorted(draw(st.lists(st.integers(-40, 40), min_size=n, max_size=n, unique=True)))
+        return "discrete:" + ";".join(f"{_num(a / 8)},{_num(w)}" for a, w in zip(atoms, weights))
+    parts = [f"{_num(w)},{_num(draw(st.floats(-5.0, 5.0)))},{_num(draw(_log_uniform(0.05, 3.0)))}" for w in weights]
+    return "mixture:" + ";".join(parts)
+
+
+@settings(max_examples=100, deadline=None, derandomize=True)
+@given(spec=source_specs(), snr=_log_uniform(1e-4, 1e6))
+def test_every_checked_row_holds_across_sources_and_snr(spec, snr):
+    """For any source of the grammar and 1e-4 <= snr <= 1e6, every identity and inequality row says holds.
+
+    In particular mmse = 2 dI/dsnr, also where mmse is exponentially small (atoms at high snr).
+    """
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(["--source", spec, "--snr", repr(snr), "--format", "json"]) == 0
+    rows = _rows(json.loads(out.getvalue()))
+    failing = [(r["quantity"], r["bound_name"], r["value"], r["bound"]) for r in rows if r["holds"] is False]
+    assert failing == []
+
+
+def test_pam4_at_snr_100_identity_holds(capsys):
+    """The reported case: mmse 3.6e-23 and 2 dI/dsnr agree (the Richardson derivative in snr gave 0.0)."""
+    assert main(["--source", "pam:4", "--snr", "100", "--format", "json"]) == 0
+    row = [r for r in _rows(json.loads(capsys.readouterr().out)) if r["kind"] == "identity"][0]
+    assert 1e-23 < row["value"] < 1e-22 and row["bound"] == pytest.approx(row["value"], rel=1e-8) and row["holds"]
+
+
+@pytest.mark.parametrize("spec, snr", [("laplace:1", 3.0), ("pam:4", 2.0), ("mixture:0.3,-1,0.5;0.7,1,1", 10.0),
+                                       ("uniform:2,1", 0.5)])
+def test_a_wrong_mmse_is_reported_as_failing(monkeypatch, spec, snr):
+    """The identity row is a real check: an mmse 1% too large gives holds: no (the inequalities stay as they are)."""
+    source = parse_source(spec)
+    assert [r.holds for r in report_module.bounds_report(source, snr).rows if r.kind == "identity"] == [True]
+    real = type(source).mmse
+    monkeypatch.setattr(type(source), "mmse", lambda self, s: 1.01 * real(self, s))
+    assert [r.holds for r in report_module.bounds_report(source, snr).rows if r.kind == "identity"] == [False]
