@@ -19,13 +19,21 @@ package needs neither library at run time:
 
 Usage (needs ``pip install scikit-image scikit-learn``)::
 
-    python scripts/make_codec_data.py
+    python scripts/make_codec_data.py              # rewrites empirical/data/
+    python scripts/make_codec_data.py --out DIR    # writes elsewhere (the tests compare with the package)
+
+The output is the same on every machine: the luma is an exact integer sum
+(see ``to_gray_uint8``), the split a seeded permutation, and each file is
+written to a temporary name and renamed (never a partial file).
 """
 from __future__ import annotations
 
+import argparse
+import io
 import json
 import pathlib
 import sys
+from fractions import Fraction
 
 import numpy as np
 
@@ -39,14 +47,53 @@ NUM_TEST = 4096
 DIGITS_TEST_FRACTION = 0.2
 
 
+_LUMA = (Fraction(0.299), Fraction(0.587), Fraction(0.114))  # the float64 weights, exactly
+
+
+def _round_to_float64(x):
+    """``x`` (a Fraction) rounded to the nearest float64, ties to even, as a Fraction."""
+    return Fraction(float(x))
+
+
+def _tie_rounds_up(r, g, b):
+    """Whether a luma of exactly ``k + 1/2`` went up in the stored data.
+
+    The package data was made with the float64 luma that OpenBLAS's ``dgemv``
+    returned for ``rgb @ (0.299, 0.587, 0.114)``, which is
+    ``fma(b, 0.114, fma(r, 0.299, g * 0.587))`` (checked on all 593 exact
+    ties of the eight photographs), then ``rint``. That float lands a few ulps
+    either side of ``k + 1/2``; here it is evaluated in exact rational
+    arithmetic with one rounding per operation, so every machine decides the
+    same way (another BLAS, or no FMA, would flip some ties).
+    """
+    w_r, w_g, w_b = _LUMA
+    t = _round_to_float64(g * w_g)
+    s = _round_to_float64(r * w_r + t)
+    v = _round_to_float64(b * w_b + s)
+    k = (299 * r + 587 * g + 114 * b) // 1000
+    half = Fraction(2 * k + 1, 2)
+    return v > half or (v == half and k % 2 == 1)
+
+
 def to_gray_uint8(image):
-    """8-bit grayscale image: ITU-R 601 luma of the uint8 RGB image, rounded half to even."""
+    """8-bit grayscale image: ITU-R 601 luma of the uint8 RGB image, rounded to the nearest integer.
+
+    ``1000 * luma = 299 r + 587 g + 114 b`` is an exact integer, so the
+    rounding is exact unless the luma is exactly ``k + 1/2``; those ties are
+    decided as in the stored data (``_tie_rounds_up``). Same bytes on any machine.
+    """
     image = np.asarray(image)
     if image.dtype != np.uint8:
         raise SystemExit(f"expected a uint8 photograph, got {image.dtype}")
     if image.ndim == 3:
-        luma = image[..., :3].astype(np.float64) @ np.array([0.299, 0.587, 0.114])
-        image = np.rint(luma).astype(np.uint8)
+        rgb = image[..., :3].astype(np.int64)
+        milli = rgb @ np.array([299, 587, 114], dtype=np.int64)
+        k, rest = np.divmod(milli, 1000)
+        luma = k + (rest > 500)
+        for i, j in np.argwhere(rest == 500):
+            r, g, b = (int(v) for v in rgb[i, j])
+            luma[i, j] += _tie_rounds_up(r, g, b)
+        image = luma.astype(np.uint8)
     return image
 
 
@@ -55,8 +102,15 @@ def load_photographs_uint8():
     return load_photographs(to_gray_uint8)
 
 
+def _npz_bytes(**arrays):
+    """``np.savez_compressed`` of ``arrays`` into memory."""
+    buf = io.BytesIO()
+    np.savez_compressed(buf, **arrays)
+    return buf.getvalue()
+
+
 def make_patches():
-    """Write patches8x8.npz; return its metadata."""
+    """The patch splits ``{"train", "test"}`` (uint8 [N, 8, 8]) and their metadata."""
     photos = load_photographs_uint8()
     pool = np.concatenate([patches(image.astype(np.float64)) for _, image in photos])
     pool = pool.astype(np.uint8).reshape(-1, PATCH, PATCH)
@@ -64,8 +118,7 @@ def make_patches():
     order = rng.permutation(pool.shape[0])
     train = pool[order[:NUM_TRAIN]]
     test = pool[order[NUM_TRAIN:NUM_TRAIN + NUM_TEST]]
-    np.savez_compressed(OUT_DIR / "patches8x8.npz", train=train, test=test)
-    return {
+    return {"train": train, "test": test}, {
         "file": "patches8x8.npz",
         "sources": [name for name, _ in photos],
         "pool_size": int(pool.shape[0]),
@@ -78,7 +131,7 @@ def make_patches():
 
 
 def make_digits():
-    """Write digits8x8.npz; return its metadata."""
+    """The digit splits (images uint8 [N, 8, 8], labels uint8 [N]) and their metadata."""
     from sklearn.datasets import load_digits
 
     digits = load_digits()
@@ -90,15 +143,14 @@ def make_digits():
     order = rng.permutation(images.shape[0])
     num_test = int(round(DIGITS_TEST_FRACTION * images.shape[0]))
     test_idx, train_idx = order[:num_test], order[num_test:]
-    np.savez_compressed(
-        OUT_DIR / "digits8x8.npz",
-        train_images=images[train_idx],
-        train_labels=labels[train_idx],
-        test_images=images[test_idx],
-        test_labels=labels[test_idx],
-    )
+    arrays = {
+        "train_images": images[train_idx],
+        "train_labels": labels[train_idx],
+        "test_images": images[test_idx],
+        "test_labels": labels[test_idx],
+    }
     constant = np.flatnonzero(images.reshape(images.shape[0], -1).std(axis=0) == 0)
-    return {
+    return arrays, {
         "file": "digits8x8.npz",
         "source": "sklearn.datasets.load_digits (UCI optical recognition of handwritten digits, 8x8)",
         "num_train": int(train_idx.size),
@@ -110,14 +162,31 @@ def make_digits():
     }
 
 
-def main():
-    OUT_DIR.mkdir(parents=True, exist_ok=True)
-    meta = {"made_by": "scripts/make_codec_data.py", "patches": make_patches(), "digits": make_digits()}
-    (OUT_DIR / "codec_data.json").write_text(json.dumps(meta, indent=2) + "\n")
+def main(argv=None):
+    """Write the two ``.npz`` files and ``codec_data.json`` into ``--out`` (default: empirical's data folder)."""
+    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
+    from gaussian._io import check_writable_folder, write_bytes_atomic, write_text_atomic
+
+    parser = argparse.ArgumentParser(prog="python scripts/make_codec_data.py", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", default=str(OUT_DIR), help=f"output folder (default {OUT_DIR})")
+    args = parser.parse_args(argv)
+    try:
+        out = check_writable_folder(args.out, "--out")
+    except ValueError as err:
+        parser.error(str(err))
+    patch_arrays, patch_meta = make_patches()
+    digit_arrays, digit_meta = make_digits()
+    meta = {"made_by": "scripts/make_codec_data.py", "patches": patch_meta, "digits": digit_meta}
+    out.mkdir(parents=True, exist_ok=True)
+    write_bytes_atomic(out / "patches8x8.npz", _npz_bytes(**patch_arrays))
+    write_bytes_atomic(out / "digits8x8.npz", _npz_bytes(**digit_arrays))
+    write_text_atomic(out / "codec_data.json", json.dumps(meta, indent=2) + "\n")
     for name in ("patches8x8.npz", "digits8x8.npz"):
-        print(f"{name}: {(OUT_DIR / name).stat().st_size} bytes")
+        print(f"{name}: {(out / name).stat().st_size} bytes")
     print(json.dumps(meta, indent=2))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

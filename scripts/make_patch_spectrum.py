@@ -9,12 +9,18 @@ JSON file describing how they were made.
 
 Usage (needs ``pip install -e ".[data]"``)::
 
-    python scripts/make_patch_spectrum.py
+    python scripts/make_patch_spectrum.py              # rewrites gaussian/data/
+    python scripts/make_patch_spectrum.py --out DIR    # writes elsewhere (the tests compare with the package)
+
+Both files are written to a temporary name and renamed (never a partial file).
 """
 from __future__ import annotations
 
+import argparse
+import io
 import json
 import pathlib
+import sys
 
 import numpy as np
 
@@ -58,15 +64,14 @@ def load_photographs(convert=to_gray_unit):
     return out
 
 
-def main():
+def spectrum_and_meta():
+    """Eigenvalues (descending) of the pooled patches' covariance and the JSON record of how they were made."""
     photos = load_photographs()
     data = np.concatenate([patches(image) for _, image in photos])
     cov = np.cov(data, rowvar=False)
     eigvals = np.sort(np.linalg.eigvalsh(cov))[::-1].copy()
     if eigvals[-1] <= 0:
         raise SystemExit(f"covariance is not positive definite (smallest eigenvalue {eigvals[-1]:g})")
-    OUT_DIR.mkdir(parents=True, exist_ok=True)
-    np.save(OUT_DIR / "patches8x8_eigvals.npy", eigvals)
     meta = {
         "name": "patches",
         "description": "eigenvalues (descending) of the covariance of non-overlapping 8x8 grayscale "
@@ -78,9 +83,32 @@ def main():
         "pixel_range": [-1.0, 1.0],
         "trace": float(eigvals.sum()),
     }
-    (OUT_DIR / "patches8x8_eigvals.json").write_text(json.dumps(meta, indent=2) + "\n")
-    print(f"{data.shape[0]} patches from {len(photos)} photographs; eigvals {eigvals[0]:.4g} .. {eigvals[-1]:.4g}")
+    return eigvals, meta
+
+
+def main(argv=None):
+    """Write ``patches8x8_eigvals.npy`` and its ``.json`` into ``--out`` (default: the package's data folder)."""
+    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
+    from gaussian._io import check_writable_folder, write_bytes_atomic, write_text_atomic
+
+    parser = argparse.ArgumentParser(prog="python scripts/make_patch_spectrum.py", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", default=str(OUT_DIR), help=f"output folder (default {OUT_DIR})")
+    args = parser.parse_args(argv)
+    try:
+        out = check_writable_folder(args.out, "--out")
+    except ValueError as err:
+        parser.error(str(err))
+    eigvals, meta = spectrum_and_meta()
+    out.mkdir(parents=True, exist_ok=True)
+    buf = io.BytesIO()
+    np.save(buf, eigvals)
+    write_bytes_atomic(out / "patches8x8_eigvals.npy", buf.getvalue())
+    write_text_atomic(out / "patches8x8_eigvals.json", json.dumps(meta, indent=2) + "\n")
+    print(f"{meta['num_patches']} patches from {len(meta['sources'])} photographs; "
+          f"eigvals {eigvals[0]:.4g} .. {eigvals[-1]:.4g}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
