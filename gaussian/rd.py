@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import pathlib
 import sys
 
 import numpy as np
@@ -30,6 +31,8 @@ from . import table as _table
 
 DEFAULT_DIM = 64
 DEFAULT_RATES = "0.01:8:12"
+#: Most rates of one run (the JSON rows alone take a few kB each).
+MAX_RATES = 10**6
 
 _FLAGS = {
     "dim": "--dim",
@@ -89,17 +92,28 @@ def _parse_rates(text: str, dim: int) -> np.ndarray:
         raise ValueError(f"rates: need 0 < A <= B (bits per dim), got {text!r}")
     if n < 1:
         raise ValueError(f"rates: N must be >= 1, got {n}")
+    if n > MAX_RATES:
+        raise ValueError(f"rates: N = {n} rates would need about {n * 4e3 / 1e9:.2g} GB for the output; "
+                         f"at most {MAX_RATES}")
     per_dim = np.array([a]) if n == 1 else np.geomspace(a, b, n)
-    return per_dim * dim
+    with np.errstate(over="ignore"):
+        total = per_dim * dim
+    if not np.isfinite(total).all():
+        raise ValueError(f"rates: B * dim = {b:g} * {dim} overflows float64, got {text!r}")
+    return total
 
 
 def _parse_totals(text: str) -> np.ndarray:
+    items = [v.strip() for v in text.split(",")]
+    if any(not v for v in items):
+        raise ValueError(f"rate_bits_total: empty item in {text!r} (expected R1,R2,...)")
     try:
-        values = np.array([float(v) for v in text.split(",") if v.strip()], dtype=np.float64)
+        values = np.array([float(v) for v in items], dtype=np.float64)
     except ValueError:
         raise ValueError(f"rate_bits_total: expected comma-separated numbers, got {text!r}") from None
-    if values.size == 0:
-        raise ValueError("rate_bits_total: no rates given")
+    bad = ~(np.isfinite(values) & (values >= 0))
+    if bad.any():
+        raise ValueError(f"rate_bits_total: rates must be finite and >= 0, got {items[int(np.argmax(bad))]!r}")
     return values
 
 
@@ -117,6 +131,7 @@ def _resolve_spectrum(args) -> _spectrum.Spectrum:
 
 
 def _plot(path: str, curves, spectrum) -> None:
+    """Write the plot to ``path`` through a temporary file (never a partial file); OSError names ``path``."""
     try:
         import matplotlib
 
@@ -124,29 +139,33 @@ def _plot(path: str, curves, spectrum) -> None:
         import matplotlib.pyplot as plt
     except ImportError:
         raise ValueError("plot: needs matplotlib (pip install -e '.[plot]')") from None
+    from ._io import atomic_path, naming_errors
+
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.2))
-    bpd = curves.rate_bits_per_dim
-    for s in _curves.SCHEMES:
-        ax1.plot(bpd, 10 * np.log10(curves.mse(s)), label=s, lw=1.6,
-                 ls="--" if s == "diffc_f_allocated" else "-")
-    ax1.set_xscale("log")
-    ax1.set_xlabel("rate (bits per dimension)")
-    ax1.set_ylabel("MSE per dimension (dB)")
-    ax1.set_title(f"{spectrum.name}, d = {spectrum.dim}")
-    ax1.legend(fontsize=8)
-    ax2.plot(bpd, curves.gap_db_ancestral_over_flow, label="DiffC-A over DiffC-F")
-    for s in ("diffc_f", "diffc_a", "rdp"):
-        ax2.plot(bpd, curves.gap_db(s), label=f"{s} over rd")
-    ax2.axhline(_curves.HIGH_RATE_GAP_DB, color="k", ls=":", lw=1, label="10 log10 2")
-    ax2.set_xscale("log")
-    ax2.set_xlabel("rate (bits per dimension)")
-    ax2.set_ylabel("MSE ratio (dB)")
-    ax2.legend(fontsize=8)
-    fig.tight_layout()
     try:
-        fig.savefig(path, dpi=120)
-    except OSError as err:
-        raise ValueError(f"plot: cannot write {path} ({err})") from None
+        fmt = pathlib.Path(path).suffix[1:].lower() or "png"
+        if fmt not in fig.canvas.get_supported_filetypes():
+            raise ValueError(f"plot: unknown image format {fmt!r} of {path} (use .png, .pdf or .svg)")
+        bpd = curves.rate_bits_per_dim
+        for s in _curves.SCHEMES:
+            ax1.plot(bpd, 10 * np.log10(curves.mse(s)), label=s, lw=1.6,
+                     ls="--" if s == "diffc_f_allocated" else "-")
+        ax1.set_xscale("log")
+        ax1.set_xlabel("rate (bits per dimension)")
+        ax1.set_ylabel("MSE per dimension (dB)")
+        ax1.set_title(f"{spectrum.name}, d = {spectrum.dim}")
+        ax1.legend(fontsize=8)
+        ax2.plot(bpd, curves.gap_db_ancestral_over_flow, label="DiffC-A over DiffC-F")
+        for s in ("diffc_f", "diffc_a", "rdp"):
+            ax2.plot(bpd, curves.gap_db(s), label=f"{s} over rd")
+        ax2.axhline(_curves.HIGH_RATE_GAP_DB, color="k", ls=":", lw=1, label="10 log10 2")
+        ax2.set_xscale("log")
+        ax2.set_xlabel("rate (bits per dimension)")
+        ax2.set_ylabel("MSE ratio (dB)")
+        ax2.legend(fontsize=8)
+        fig.tight_layout()
+        with naming_errors(path), atomic_path(path) as tmp:
+            fig.savefig(tmp, dpi=120, format=fmt)
     finally:
         plt.close(fig)
 
@@ -160,15 +179,19 @@ def _flag_message(err: ValueError) -> str:
 
 
 def main(argv=None) -> int:
-    """Run the CLI; returns the exit status (0, or 2 for bad input)."""
+    """Run the CLI; returns the exit status (0; 2 for bad input; 1 if the plot cannot be written)."""
     parser = _parser()
     args = parser.parse_args(argv)
     try:
+        if args.plot is not None:
+            from ._io import check_writable
+
+            check_writable(args.plot, "plot")  # before any work
         spectrum = _resolve_spectrum(args)
         if args.rate_bits_total is not None:
             rates = _parse_totals(args.rate_bits_total)
         else:
-            rates = _parse_rates(args.rates or DEFAULT_RATES, spectrum.dim)
+            rates = _parse_rates(DEFAULT_RATES if args.rates is None else args.rates, spectrum.dim)
         if args.peak is not None and not (math.isfinite(args.peak) and args.peak > 0):
             raise ValueError(f"peak: must be finite and > 0, got {args.peak}")
         result = _curves.evaluate(spectrum, rates)
@@ -179,16 +202,20 @@ def main(argv=None) -> int:
         else:
             text = _table.to_table(result, spectrum, args.peak)
         if args.plot:
-            _plot(args.plot, result, spectrum)
+            try:
+                _plot(args.plot, result, spectrum)
+            except OSError as err:
+                from ._io import describe_os_error
+
+                print(f"{parser.prog}: error: --plot: {describe_os_error(err, args.plot)}", file=sys.stderr)
+                return 1
     except ValueError as err:
         parser.exit(2, f"{parser.prog}: error: {_flag_message(err)}\n")
-    try:
-        print(text)
-        sys.stdout.flush()
-    except BrokenPipeError:  # e.g. piped into `head`
-        sys.stderr.close()
+    print(text)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from ._io import run_cli
+
+    run_cli(main, "python -m gaussian.rd")

@@ -101,9 +101,31 @@ def _validated(values, argument: str) -> np.ndarray:
     return arr
 
 
+#: Memory of the curves per dimension (spectrum, sort, grouping and the passes' work arrays; measured ~55-80).
+BYTES_PER_DIM = 96
+#: Largest spectrum the constructors build: 2^25 dims, about 3.2 GB at BYTES_PER_DIM.
+MAX_DIM = 2**25
+
+
+def _memory_text(num_bytes: float) -> str:
+    """``num_bytes`` as a short human figure (``3.2 GB``, ``2.9 TB``)."""
+    for unit, size in (("EB", 1e18), ("PB", 1e15), ("TB", 1e12), ("GB", 1e9), ("MB", 1e6)):
+        if num_bytes >= size:
+            return f"{num_bytes / size:.2g} {unit}"
+    return f"{num_bytes:.0f} bytes"
+
+
+def _too_big(dim: int) -> str:
+    """Why ``dim`` dimensions are refused: the memory they would need against the limit."""
+    return (f"{dim} dims would need about {_memory_text(float(dim) * BYTES_PER_DIM)} of memory "
+            f"({BYTES_PER_DIM} bytes per dim); at most {MAX_DIM} dims ({_memory_text(MAX_DIM * BYTES_PER_DIM)})")
+
+
 def _check_dim(dim) -> int:
     if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)) or dim < 1:
         raise ValueError(f"dim: must be an integer >= 1, got {dim!r}")
+    if dim > MAX_DIM:
+        raise ValueError(f"dim: {_too_big(int(dim))}")
     return int(dim)
 
 
@@ -159,6 +181,8 @@ def image_power_law(height: int = 64, width: int = 64, channels: int = 3, expone
     (12288, 'image:64x64x3:2')
     """
     height, width, channels = _check_dim(height), _check_dim(width), _check_dim(channels)
+    if height * width * channels > MAX_DIM:
+        raise ValueError(f"dim: image {height}x{width}x{channels}: {_too_big(height * width * channels)}")
     if not np.isfinite(exponent) or exponent < 0:
         raise ValueError(f"exponent: must be finite and >= 0, got {exponent!r}")
     fy = np.fft.fftfreq(height, 1.0 / height)[:, None]
@@ -245,6 +269,10 @@ def _parse_image(arg: str, dim: int | None) -> Spectrum:
     if len(parts) != 3 or not all(p.strip().isdigit() for p in parts):
         raise ValueError(f"spectrum: expected image:HxWxC[:P] with integers H, W, C, got 'image:{arg}'")
     h, w, c = (int(p) for p in parts)
+    if min(h, w, c) < 1:
+        raise ValueError(f"spectrum: image:{shape} needs H, W, C >= 1")
+    if h * w * c > MAX_DIM:  # refuse before allocating anything, naming the spectrum
+        raise ValueError(f"spectrum: image:{shape}: {_too_big(h * w * c)}")
     spectrum = image_power_law(h, w, c, _number(power, "spectrum") if power else 2.0)
     if dim is not None and dim != spectrum.dim:
         raise ValueError(f"dim: image:{shape} has {spectrum.dim} dims, got --dim {dim}")

@@ -88,6 +88,71 @@ def test_bad_input_one_line_exit_2(capsys, argv, flag):
     assert err.count("\n") == 1 and flag in err and "Traceback" not in err
 
 
+_FLAGS = ("--dim", "--spectrum", "--rates", "--rate-bits-total", "--peak", "--plot", "--format")
+
+
+@pytest.mark.parametrize(
+    "argv, flag",
+    [(["--rates", ""], "--rates"), (["--rate-bits-total", "1,,2"], "--rate-bits-total"),
+     (["--rate-bits-total", "1,2,"], "--rate-bits-total"), (["--rate-bits-total", ""], "--rate-bits-total"),
+     (["--rates", "1e300:1e307:3", "--dim", "1000"], "--rates"), (["--rates", "1:8:1000000000"], "--rates"),
+     (["--dim", "99999999999999999999"], "--dim"), (["--spectrum", "powerlaw:1", "--dim", str(2**40)], "--dim"),
+     (["--spectrum", "image:100000x100000x3"], "--spectrum"), (["--spectrum", "image:0x4x4"], "--spectrum"),
+     (["--plot", "/nonexistent-folder/c.png"], "--plot")],
+)
+def test_quietly_wrong_or_huge_input_names_the_flag_typed(capsys, argv, flag):
+    """Empty items, overflowing or huge sizes: exit 2, one line naming the flag given and no other flag."""
+    with pytest.raises(SystemExit) as exc:
+        rd.main(argv)
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"error: {flag}:" in err and "Traceback" not in err
+    assert [f for f in _FLAGS if f != flag and f + ":" in err] == []
+
+
+def test_huge_image_spectrum_is_refused_with_its_memory_figure(capsys):
+    """image:100000x100000x3 (3e10 dims) is refused before allocating, with the memory it would need."""
+    with pytest.raises(SystemExit):
+        rd.main(["--spectrum", "image:100000x100000x3"])
+    err = capsys.readouterr().err
+    assert "30000000000 dims" in err and "2.9 TB" in err
+
+
+def test_plot_write_error_names_the_file_and_leaves_nothing(tmp_path, capsys, monkeypatch):
+    """A full disk when the plot is renamed into place: exit 1, one line naming the file, no file or temporary left."""
+    pytest.importorskip("matplotlib")
+    import errno
+    import os
+
+    def full(src, dst):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", full)
+    path = tmp_path / "c.png"
+    code, out, err = _run(capsys, ["--dim", "16", "--plot", str(path)])
+    assert code == 1 and out == ""
+    assert err.count("\n") == 1 and str(path) in err and "no space left on device" in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_plot_cut_short_leaves_no_partial_file(tmp_path, capsys, monkeypatch):
+    """The writer dies half-way through the PNG: the target never appears (only whole files are renamed)."""
+    pytest.importorskip("matplotlib")
+    import errno
+
+    from matplotlib.figure import Figure
+
+    def half_written(self, fname, **kwargs):
+        with open(fname, "wb") as f:
+            f.write(b"\x89PNG\r\n")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Figure, "savefig", half_written)
+    path = tmp_path / "c.png"
+    code, _, err = _run(capsys, ["--dim", "16", "--plot", str(path)])
+    assert code == 1 and str(path) in err and list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.parametrize("content", [np.array([1.0, -1.0]), np.array([1.0, np.nan]), np.zeros(0)])
 def test_bad_npy_files(tmp_path, capsys, content):
     np.save(tmp_path / "bad.npy", content)

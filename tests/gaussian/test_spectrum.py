@@ -108,3 +108,16 @@ def test_image_power_law_is_the_circulant_spectrum():
     assert spectrum.parse("image:6x4x2:1.5").eigvals.tolist() == s.eigvals.tolist()
     with pytest.raises(ValueError, match="HxWxC"):
         spectrum.parse("image:6x4")
+
+
+def test_huge_spectra_are_refused_before_allocating():
+    """More than MAX_DIM dims: a ValueError naming dim with the memory it would need (no MemoryError, no allocation)."""
+    too_many = spectrum.MAX_DIM + 1
+    with pytest.raises(ValueError, match=r"^dim: .* would need about .* of memory"):
+        spectrum.power_law(too_many, 1.0)
+    with pytest.raises(ValueError, match=r"^dim: image 100000x100000x3: 30000000000 dims"):
+        spectrum.image_power_law(100000, 100000, 3)
+    with pytest.raises(ValueError, match=r"^spectrum: image:100000x100000x3: .*2\.9 TB"):
+        spectrum.parse("image:100000x100000x3")
+    with pytest.raises(ValueError, match="^dim: "):
+        spectrum.flat(10**20)
