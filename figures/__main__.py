@@ -24,10 +24,16 @@ MEASURED = ("measured_gaussian", "measured_sources", "reconstructions")  # run t
 DEFAULT_OUT = pathlib.Path("docs") / "figures"
 
 
+class _Parser(argparse.ArgumentParser):
+    """ArgumentParser whose errors are one line on stderr (exit status 2)."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
 def main(argv=None) -> int:
-    """Make the selected figures; returns the exit status."""
-    p = argparse.ArgumentParser(prog="python -m figures", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    """Make the selected figures; returns the exit status (0; 2 for bad input; 1 if a file cannot be written)."""
+    p = _Parser(prog="python -m figures", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", default=str(DEFAULT_OUT), help=f"output folder (default {DEFAULT_OUT})")
     p.add_argument("--only", action="append", choices=FIGURES, metavar="NAME",
                    help=f"only this figure (repeatable); one of {', '.join(FIGURES)}")
@@ -46,11 +52,15 @@ def main(argv=None) -> int:
         checkpoints[data] = path
     if checkpoints and (args.only or FIGURES) != ["reconstructions"]:
         p.exit(2, f"{p.prog}: error: --checkpoint: applies to --only reconstructions alone\n")
-    out = pathlib.Path(args.out)
+    from gaussian._io import check_writable_folder, describe_os_error
+
     try:
+        out = check_writable_folder(args.out, "--out")  # before any figure is computed
         out.mkdir(parents=True, exist_ok=True)
+    except ValueError as err:
+        p.exit(2, f"{p.prog}: error: {err}\n")
     except OSError as err:
-        p.exit(2, f"{p.prog}: error: --out: cannot create {out} ({err})\n")
+        p.exit(2, f"{p.prog}: error: --out: cannot create {out} ({err.strerror or err})\n")
     for name in args.only or FIGURES:
         start = time.perf_counter()
         try:
@@ -60,11 +70,18 @@ def main(argv=None) -> int:
         except ValueError as err:  # e.g. a checkpoint for other data
             p.exit(2, f"{p.prog}: error: {name}: {err}\n")
         except ImportError as err:
-            extra = "empirical" if name in MEASURED else "plot"
-            p.exit(2, f"{p.prog}: error: {name}: needs {err.name or err} (pip install -e \".[plot,{extra}]\")\n")
+            extras = "plot,empirical" if name in MEASURED else "plot"
+            p.exit(2, f"{p.prog}: error: {name}: needs {err.name or err} (pip install -e \".[{extras}]\")\n")
+        except OSError as err:
+            written = err.filename is not None and pathlib.Path(err.filename).parent == out
+            what = describe_os_error(err) if written else f"{err.filename or ''} {err.strerror or err}".strip()
+            print(f"{p.prog}: error: {name}: {what}", file=sys.stderr)
+            return 1
         print(f"{name:12s} {path}  ({time.perf_counter() - start:.1f} s)")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from gaussian._io import run_cli
+
+    run_cli(main, "python -m figures")

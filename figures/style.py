@@ -64,17 +64,28 @@ def pyplot():
 
 
 def write_json(out_dir: pathlib.Path, name: str, data: dict) -> dict:
-    """Write ``name.json`` and return the data as read back (what the plot draws)."""
+    """Write ``name.json`` (whole or not at all) and return the data as read back (what the plot draws).
+
+    An ``OSError`` names ``name.json``.
+    """
+    from gaussian._io import naming_errors, write_text_atomic
+
     path = pathlib.Path(out_dir) / f"{name}.json"
-    path.write_text(json.dumps(data, indent=1))
-    return json.loads(path.read_text())
+    with naming_errors(path):
+        write_text_atomic(path, json.dumps(data, indent=1))
+        return json.loads(path.read_text())
 
 
 def save(fig, out_dir: pathlib.Path, name: str) -> pathlib.Path:
-    """Save ``name.png`` in ``out_dir`` and close the figure."""
-    path = pathlib.Path(out_dir) / f"{name}.png"
-    fig.savefig(path, bbox_inches="tight")
+    """Save ``name.png`` in ``out_dir`` through a temporary file and close the figure; an ``OSError`` names the PNG."""
+    from gaussian._io import atomic_path, naming_errors
+
     import matplotlib.pyplot as plt
 
-    plt.close(fig)
+    path = pathlib.Path(out_dir) / f"{name}.png"
+    try:
+        with naming_errors(path), atomic_path(path) as tmp:
+            fig.savefig(tmp, bbox_inches="tight", format="png")
+    finally:
+        plt.close(fig)
     return path

@@ -66,10 +66,17 @@ def throughput(repeats: int, spec, num_rates: int = 1000) -> dict:
             "best_cpu_seconds": min(cpu)}
 
 
+class _Parser(argparse.ArgumentParser):
+    """ArgumentParser whose errors are one line on stderr (exit status 2)."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
 def main(argv=None) -> int:
-    """Run both benchmarks and print a short report (or JSON)."""
-    p = argparse.ArgumentParser(prog="python -m gaussian.bench", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    """Run both benchmarks and print a short report (or JSON); writes no file."""
+    p = _Parser(prog="python -m gaussian.bench", description=__doc__,
+                formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--repeats", type=int, default=7, help="runs per measurement (default 7)")
     p.add_argument("--format", choices=("text", "json"), default="text", help="output format (default text)")
     args = p.parse_args(argv)
@@ -93,4 +100,6 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from gaussian._io import run_cli
+
+    run_cli(main, "python -m gaussian.bench")

@@ -2,16 +2,157 @@
 from __future__ import annotations
 
 import json
+import math
 
+import numpy as np
 import pytest
 
 pytest.importorskip("matplotlib")
 
 from figures import __main__ as figures_main  # noqa: E402
+from figures import style  # noqa: E402
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Independent closed forms (one Gaussian component of variance lam at snr; DESIGN.md), for the plotted numbers
+
+
+def _flat_snr(rate_bits_per_dim):
+    """Flat unit spectrum: 1/2 log2(1 + snr) = R bits per dim."""
+    return 2.0 ** (2.0 * np.asarray(rate_bits_per_dim)) - 1.0
+
+
+def _mse_flow(lam, snr):
+    return 2.0 * lam * (1.0 - np.sqrt(snr * lam / (1.0 + snr * lam)))
+
+
+def _snr_for_mean_rate(eigvals, rate_bits_per_dim):
+    """Bisection (in log snr) of mean_i 1/2 log2(1 + snr lam_i) = R."""
+    lo, hi = -60.0, 60.0
+    for _ in range(200):
+        mid = 0.5 * (lo + hi)
+        if np.mean(0.5 * np.log2(1.0 + math.exp(mid) * eigvals)) < rate_bits_per_dim:
+            lo = mid
+        else:
+            hi = mid
+    return math.exp(0.5 * (lo + hi))
+
+
+def _line(ax, label):
+    found = [line for line in ax.get_lines() if line.get_label() == label]
+    assert len(found) == 1, (label, [line.get_label() for line in ax.get_lines()])
+    return np.asarray(found[0].get_xdata(), dtype=float), np.asarray(found[0].get_ydata(), dtype=float)
+
+
+def _marker_points(ax, colour, filled=True):
+    """(x, y) of the marker-only lines of ``colour`` (filled: measured vs KL; open: vs coded bits)."""
+    out = []
+    for line in ax.get_lines():
+        if line.get_linestyle() in ("None", "") and line.get_marker() == "o" and line.get_color() == colour:
+            if (line.get_markerfacecolor() == "none") != filled:
+                out += list(zip(line.get_xdata(), line.get_ydata()))
+    return out
+
+
+def check_rd_curves(fig, data):
+    """Flat column: rd = 2^(-2R) and DiffC-A = 2 * 2^(-2R) (in dB); the over-R(D) panel shows DiffC-A at 10 log10 2."""
+    top, bottom = fig.axes[2], fig.axes[5]
+    assert "flat" in top.get_title()
+    x, rd_db = _line(top, style.SCHEME_LABELS["rd"])
+    np.testing.assert_allclose(x, data["rate_bits_per_dim"], rtol=1e-15)
+    np.testing.assert_allclose(rd_db, 10 * np.log10(2.0 ** (-2 * x)), rtol=0, atol=1e-9)
+    _, a_db = _line(top, style.SCHEME_LABELS["diffc_a"])
+    np.testing.assert_allclose(a_db, 10 * np.log10(2 / (1 + _flat_snr(x))), rtol=0, atol=1e-9)
+    f_over_rd = [line for line in bottom.get_lines() if line.get_color() == style.SCHEME_STYLES["diffc_f"]["color"]]
+    expected = 10 * np.log10(_mse_flow(1.0, _flat_snr(x)) / 2.0 ** (-2 * x))
+    np.testing.assert_allclose(f_over_rd[0].get_ydata(), expected, rtol=0, atol=1e-9)
+
+
+def check_gap_db(fig, data):
+    """The flat curve is 10 log10(D_A / D_F) of the scalar closed forms at snr = 2^(2R) - 1."""
+    x, gap = _line(fig.axes[0], "flat")
+    snr = _flat_snr(x)
+    np.testing.assert_allclose(gap, 10 * np.log10((2 / (1 + snr)) / _mse_flow(1.0, snr)), rtol=0, atol=1e-9)
+    assert fig.axes[0].get_lines()[-1].get_ydata()[0] == pytest.approx(10 * math.log10(2), rel=1e-15)
+
+
+def check_allocation(fig, data):
+    """Water-filling panel: rates sum to R d bits, active components share lam 2^(-2 R_k) = theta, the rest are off."""
+    eig = np.array(data["eigvals"])
+    for ax, panel in zip(fig.axes, data["panels"]):
+        k, bits = _line(ax, [line.get_label() for line in ax.get_lines() if line.get_label().startswith("water")][0])
+        np.testing.assert_array_equal(k, np.arange(1, eig.size + 1))
+        assert bits.sum() == pytest.approx(panel["rate_bits_per_dim"] * eig.size, rel=1e-10)
+        active = bits > 0
+        theta = eig[active] * 2.0 ** (-2 * bits[active])
+        np.testing.assert_allclose(theta, theta[0], rtol=1e-10)
+        assert np.all(eig[~active] <= theta[0] * (1 + 1e-12))
+        # isotropic noise: R_k = 1/2 log2(1 + snr lam_k) for one snr
+        _, iso = _line(ax, [line.get_label() for line in ax.get_lines() if line.get_label().startswith("isotropic")][0])
+        snr = (2.0 ** (2 * iso) - 1) / eig
+        np.testing.assert_allclose(snr, snr[0], rtol=1e-9)
+
+
+def check_dp_frontier(fig, data):
+    """snr = 1, variance 1: the curve runs from (W2, MSE) = (1 - sqrt(1/2), 1/2) (MMSE) to (0, 2 - sqrt 2) (DiffC-F)."""
+    w2, mse = _line(fig.axes[0], "snr = 1")
+    rho = math.sqrt(0.5)
+    assert (w2[0], mse[0]) == (pytest.approx(1 - rho, rel=1e-12), pytest.approx(0.5, rel=1e-12))
+    assert (w2[-1], mse[-1]) == (pytest.approx(0.0, abs=1e-12), pytest.approx(2 - math.sqrt(2), rel=1e-12))
+
+
+def check_measured_gaussian(fig, data):
+    """The flow closed-form curve against power-law eigenvalues (bisected snr); the measured markers are the JSON's."""
+    ax = fig.axes[0]
+    eig = np.arange(1, data["spec"]["dim"] + 1, dtype=float) ** -1.0
+    eig /= eig.mean()
+    x, y = _line(ax, f"{style.METHOD_LABELS['flow']}, closed form")
+    for i in (0, len(x) // 2, len(x) - 1):
+        snr = _snr_for_mean_rate(eig, x[i])
+        assert y[i] == pytest.approx(np.mean(_mse_flow(eig, snr)), rel=1e-8)
+    flow_points = [(p["kl_bits_per_dim"], p["mse"]) for p in data["points"] if p["method"] == "flow"]
+    assert sorted(_marker_points(ax, style.METHOD_COLOURS["flow"])) == sorted(flow_points)
+
+
+def check_measured_sources(fig, data):
+    """Per source: DiffC-A's curve is twice the MMSE's (D_A = 2 mmse), and the measured markers are the JSON's."""
+    for ax, (name, entry) in zip(fig.axes, data.items()):
+        assert name in ax.get_title()
+        xa, ya = _line(ax, f"{style.METHOD_LABELS['ancestral']}, closed form")
+        xm, ym = _line(ax, f"{style.METHOD_LABELS['mmse']}, closed form")
+        np.testing.assert_array_equal(xa, xm)
+        np.testing.assert_allclose(ya, 2 * ym, rtol=1e-12)
+        for method, colour in style.METHOD_COLOURS.items():
+            pts = [(p["payload_bits_per_dim"], p["mse"]) for p in entry["points"] if p["method"] == method]
+            assert sorted(_marker_points(ax, colour, filled=False)) == sorted(pts) and pts
+
+
+def check_reconstructions(fig, data):
+    """The first panel of each source shows its first original image, reshaped, on the image's own grey scale."""
+    images = [ax.get_images()[0] for ax in fig.axes if ax.get_images()]
+    shown = {tuple(np.asarray(im.get_array()).ravel()) for im in images}
+    for entry in data.values():
+        first = entry["images"][0]
+        original = np.reshape(first["original"], entry["spec"]["shape"][:2])
+        assert tuple(original.ravel()) in shown
+        decoded = np.reshape(first["flow"][-1], entry["spec"]["shape"][:2])
+        assert tuple(decoded.ravel()) in shown
+
+
+CHECKS = {name: globals()[f"check_{name}"] for name in figures_main.FIGURES}
 
 
 @pytest.mark.parametrize("name", figures_main.FIGURES)
-def test_figure_writes_png_and_json(tmp_path, name, capsys):
+def test_figure_writes_png_and_json(tmp_path, name, capsys, monkeypatch):
+    """Each figure writes a PNG and its JSON, and the plotted numbers are its JSON's and the closed forms'."""
+    figures_drawn = []
+    real_save = style.save
+
+    def capture(fig, out_dir, fig_name):
+        figures_drawn.append(fig)
+        return real_save(fig, out_dir, fig_name)
+
+    monkeypatch.setattr(style, "save", capture)
     assert figures_main.main(["--out", str(tmp_path), "--only", name, "--quick"]) == 0
     png = tmp_path / f"{name}.png"
     assert png.stat().st_size > 5000
@@ -19,6 +160,8 @@ def test_figure_writes_png_and_json(tmp_path, name, capsys):
     data = json.loads((tmp_path / f"{name}.json").read_text())
     assert data
     assert name in capsys.readouterr().out
+    assert len(figures_drawn) == 1
+    CHECKS[name](figures_drawn[0], data)
     if name == "measured_sources":  # every source has a closed-form rate and distortion for its points
         for entry in data.values():
             assert all(g["predicted_kl_bits_per_dim"] > 0 for g in entry["rate_gaps"])
@@ -85,3 +228,53 @@ def test_checkpoint_of_other_data_is_a_one_line_error(tmp_path, capsys):
     assert exc.value.code == 2
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and "dims" in err
+
+
+def test_missing_plot_extra_names_it_once(monkeypatch, capsys, tmp_path):
+    """A theory figure without matplotlib: the hint is pip install -e ".[plot]" (it said ".[plot,plot]")."""
+    def fail(name):
+        raise ImportError("No module named 'matplotlib'", name="matplotlib")
+
+    monkeypatch.setattr(figures_main.importlib, "import_module", fail)
+    with pytest.raises(SystemExit) as exc:
+        figures_main.main(["--only", "gap_db", "--out", str(tmp_path)])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "matplotlib" in err and '".[plot]"' in err and "plot,plot" not in err
+
+
+def test_out_that_cannot_be_a_folder_is_refused_up_front(tmp_path, capsys):
+    """--out under a file: exit 2, one line naming --out, before any figure runs."""
+    f = tmp_path / "file"
+    f.write_text("x")
+    with pytest.raises(SystemExit) as exc:
+        figures_main.main(["--only", "gap_db", "--out", str(f / "figs")])
+    assert exc.value.code == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.count("\n") == 1 and "--out" in captured.err
+
+
+@pytest.mark.parametrize("failing", [".json", ".png"])
+def test_write_error_names_the_file_and_leaves_no_partial_file(tmp_path, capsys, monkeypatch, failing):
+    """A full disk when NAME.json or NAME.png is renamed into place: exit 1, one line naming that file; what exists
+    is whole (the JSON parses), the failed file and every temporary are gone."""
+    import errno
+    import os
+
+    real_replace = os.replace
+
+    def replace(src, dst):
+        if str(dst).endswith(failing):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", replace)
+    assert figures_main.main(["--only", "gap_db", "--out", str(tmp_path), "--quick"]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.count("\n") == 1 and str(tmp_path / f"gap_db{failing}") in captured.err
+    assert "no space left on device" in captured.err
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == ([] if failing == ".json" else ["gap_db.json"])
+    if names:
+        assert json.loads((tmp_path / "gap_db.json").read_text())["rate_bits_per_dim"]
