@@ -26,14 +26,31 @@ Checkpoint (``torch.save`` of a dict of tensors and JSON-able values; loaded wit
 ``weights_only=True``): ``{"format": "diffc-denoiser", "version": 1, "config",
 "state_dict", "sha256"}``; ``sha256`` covers the canonical JSON of ``config``
 and every tensor's name, dtype, shape and bytes, and is checked on load.
+
+A checkpoint is data, never code: :func:`load_checkpoint` reads only a regular
+file of at most :data:`MAX_MODEL_BYTES`, refuses a pickle that names anything
+but tensors and plain values (it would run code), checks every config key
+against its range (:func:`check_config`, which also refuses a network whose
+parameters would need more than :data:`MAX_MODEL_BYTES`) and every tensor's
+name, shape, dtype and finiteness before a network is built. It is written
+through a temporary file and a rename (a killed save leaves the old file).
+
+The numpy wrapper (:class:`LearnedDenoiser`) always rebuilds its float64
+network from the state dict into fresh contiguous tensors, whether the network
+comes from memory or from a file: a loaded model computes with the same
+tensors, float for float, as the one that was saved.
 """
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 import math
+import os
 import pathlib
+import pickle
+import re
+import stat
+import warnings
 
 import numpy as np
 import torch
@@ -45,6 +62,13 @@ from empirical import models
 FORMAT = "diffc-denoiser"
 VERSION = 1
 PREDICTIONS = ("x", "eps")
+MAX_MODEL_BYTES = 2 * 2**30
+"""Largest checkpoint file, and largest estimated memory of a network's tensors (float32 weights, float64
+Gaussian fit, and the float64 copy :class:`LearnedDenoiser` computes with)."""
+CONFIG_INT_RANGES = {"dim": (1, 65536), "hidden": (1, 8192), "depth": (0, 64), "num_freqs": (1, 256)}
+"""Accepted integer range of each network size in a checkpoint's config (inclusive)."""
+MAX_ABS_LOG_SNR = 1e4
+"""A checkpoint's ``log_snr_min`` / ``log_snr_max`` must be finite with magnitude at most this (the codec's grid limit)."""
 
 
 def alpha_sigma(log_snr: torch.Tensor):
@@ -98,7 +122,8 @@ class DenoiserNet(nn.Module):
         # the Gaussian fit is kept in float64 (the float32 network casts it per call)
         f64 = torch.float64
         def buffer(value, default):
-            return default if value is None else torch.from_numpy(np.array(value, dtype=np.float64))
+            # C-contiguous: a transposed (Fortran-ordered) basis from eigh would make matmuls take another path
+            return default if value is None else torch.from_numpy(np.array(value, dtype=np.float64, order="C"))
 
         self.register_buffer("skip_mean", buffer(mean, torch.zeros(d, dtype=f64)))
         self.register_buffer("skip_eigvals", buffer(eigvals, torch.ones(d, dtype=f64)))
@@ -166,35 +191,164 @@ def state_hash(config: dict, state_dict: dict) -> str:
     return h.hexdigest()
 
 
+def parameter_count(config: dict) -> int:
+    """Number of float32 weights of :class:`DenoiserNet` for a checked ``config`` (closed form, nothing built)."""
+    d, h, depth, f = (int(config[k]) for k in ("dim", "hidden", "depth", "num_freqs"))
+    embed = (2 * f + 1) * h + h + h * h + h
+    block = 2 * h + (2 * h * h + 2 * h) + 2 * (h * h + h)  # LayerNorm, FiLM, lin1, lin2
+    return embed + (d * h + h) + depth * block + 2 * h + (h * d + d)
+
+
+def estimated_bytes(config: dict) -> int:
+    """Bytes of a network's tensors: float32 weights and frequencies, float64 fit (mean, eigvals, ``dim^2`` basis),
+    plus the float64 copy of all of them that :class:`LearnedDenoiser` evaluates."""
+    d, f = int(config["dim"]), int(config["num_freqs"])
+    weights, fit = parameter_count(config) + f, 2 * d + d * d
+    return 4 * weights + 8 * fit + 8 * (weights + fit)
+
+
+def check_config(config) -> dict:
+    """``config`` if its network keys are present, typed and in range and the tensors fit in :data:`MAX_MODEL_BYTES`.
+
+    Raises ValueError ``"<key>: ..."`` naming the first bad key (``dim``, ``hidden``, ``depth``,
+    ``num_freqs``, ``prediction``, ``log_snr_min``, ``log_snr_max``); ranges in :data:`CONFIG_INT_RANGES`.
+    """
+    if not isinstance(config, dict):
+        raise ValueError(f"config: expected a dict, got {type(config).__name__}")
+    for key, (lo, hi) in CONFIG_INT_RANGES.items():
+        if key not in config:
+            raise ValueError(f"{key}: missing")
+        value = config[key]
+        if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+            raise ValueError(f"{key}: must be an integer in {lo}..{hi}, got {value!r}")
+    if config.get("prediction") not in PREDICTIONS:
+        raise ValueError(f"prediction: expected one of {PREDICTIONS}, got {config.get('prediction')!r}")
+    for key in ("log_snr_min", "log_snr_max"):
+        value = config.get(key)
+        if (isinstance(value, bool) or not isinstance(value, (int, float)) or abs(value) > MAX_ABS_LOG_SNR
+                or not math.isfinite(value)):  # abs() first: math.isfinite(10**400) overflows
+            raise ValueError(f"{key}: must be a finite number with |value| <= {MAX_ABS_LOG_SNR:g}, got {value!r}")
+    if not config["log_snr_min"] < config["log_snr_max"]:
+        raise ValueError(f"log_snr_min: must be < log_snr_max, got {config['log_snr_min']!r} >= {config['log_snr_max']!r}")
+    nbytes = estimated_bytes(config)
+    if nbytes > MAX_MODEL_BYTES:
+        d, h = config["dim"], config["hidden"]
+        key = "dim" if d * d >= 4 * config["depth"] * h * h + 2 * d * h else "hidden"
+        raise ValueError(f"{key}: a network with dim={d}, hidden={h}, depth={config['depth']} needs about "
+                         f"{nbytes / 2**30:.3g} GiB for its tensors, over the limit of {MAX_MODEL_BYTES / 2**30:.3g} GiB")
+    return config
+
+
+def _skeleton(config: dict) -> "DenoiserNet":
+    """A :class:`DenoiserNet` of a checked ``config`` on the meta device (shapes and dtypes, no memory)."""
+    with torch.device("meta"):
+        return DenoiserNet(config)
+
+
+def _rebuild(config: dict, state: dict, dtype=None) -> "DenoiserNet":
+    """A fresh :class:`DenoiserNet` with ``state``'s values in new contiguous tensors (no random init).
+
+    ``dtype=None`` keeps the saved dtypes (float32 weights, float64 Gaussian fit); ``torch.float64`` casts all.
+    """
+    net = _skeleton(config).to_empty(device="cpu")
+    if dtype is not None:
+        net = net.to(dtype)
+    net.load_state_dict({k: v.detach().cpu() for k, v in state.items()})
+    return net
+
+
 def save_checkpoint(path, net: DenoiserNet) -> str:
     """Write ``net``'s config, state dict and their sha256 to ``path``; return the hash."""
-    state = {k: v.detach().cpu().clone() for k, v in net.state_dict().items()}
+    state = {k: v.detach().cpu().contiguous().clone() for k, v in net.state_dict().items()}
     digest = state_hash(net.config, state)
     payload = {"format": FORMAT, "version": VERSION, "config": net.config, "state_dict": state, "sha256": digest}
     torch.save(payload, pathlib.Path(path))
     return digest
 
 
-def load_checkpoint(path) -> "LearnedDenoiser":
-    """The :class:`LearnedDenoiser` in checkpoint ``path`` (hash verified), or ValueError."""
-    path = pathlib.Path(path)
+def _check_file(path: pathlib.Path) -> None:
+    """ValueError unless ``path`` is a readable regular file of at most :data:`MAX_MODEL_BYTES` (never a FIFO or device)."""
     try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
+        info = os.stat(path)
     except FileNotFoundError:
         raise ValueError(f"model: checkpoint not found: {path}") from None
+    except OSError as err:
+        raise ValueError(f"model: cannot read {path}: {(err.strerror or str(err)).lower()}") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise ValueError(f"model: {path} is a folder, not a checkpoint file")
+    if not stat.S_ISREG(info.st_mode):
+        raise ValueError(f"model: {path} is not a regular file (a pipe or device is not read)")
+    if info.st_size > MAX_MODEL_BYTES:
+        raise ValueError(f"model: {path} has {info.st_size} bytes, over the checkpoint limit of {MAX_MODEL_BYTES} bytes")
+    if not os.access(path, os.R_OK):
+        raise ValueError(f"model: cannot read {path}: permission denied")
+
+
+def _read_payload(path: pathlib.Path):
+    """``torch.load(weights_only=True)`` of ``path``; a pickle naming code (a global) is refused with ValueError."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as err:
+        found = re.search(r"GLOBAL (\S+)", str(err))
+        if found:
+            raise ValueError(f"model: refused {path}: it asks to import {found.group(1)} when loaded; a checkpoint "
+                             "holds only tensors and plain values, never code") from None
+        raise ValueError(f"model: cannot read {path} as a checkpoint (not a torch file of tensors and plain values)") from None
     except Exception as err:  # torch raises many types for a file that is not a checkpoint
         raise ValueError(f"model: cannot read {path} as a checkpoint ({type(err).__name__})") from None
+
+
+def _check_state(state, config: dict) -> None:
+    """ValueError unless ``state`` has exactly the tensors of ``config``'s network: names, shapes, dtypes, finite values."""
+    if not isinstance(state, dict) or not all(isinstance(k, str) for k in state):
+        raise ValueError("state_dict: expected a dict of named tensors")
+    want = _skeleton(config).state_dict()
+    missing, extra = sorted(set(want) - set(state)), sorted(set(state) - set(want))
+    if missing or extra:
+        what = f"missing {missing[0]!r}" if missing else f"unexpected {extra[0]!r}"
+        raise ValueError(f"state_dict: does not match the config's network ({what})")
+    for name, ref in want.items():
+        tensor = state[name]
+        if not isinstance(tensor, torch.Tensor) or tensor.layout != torch.strided:
+            raise ValueError(f"state_dict: {name} is not a dense tensor")
+        if tuple(tensor.shape) != tuple(ref.shape) or tensor.dtype != ref.dtype:
+            raise ValueError(f"state_dict: {name} is {tensor.dtype} {tuple(tensor.shape)}, the config's network "
+                             f"needs {ref.dtype} {tuple(ref.shape)}")
+        if not bool(torch.isfinite(tensor).all()):
+            raise ValueError(f"state_dict: {name} has NaN or inf entries")
+
+
+def load_checkpoint(path) -> "LearnedDenoiser":
+    """The :class:`LearnedDenoiser` in checkpoint ``path`` (checked as the module docstring says), or ValueError naming ``path``."""
+    path = pathlib.Path(path)
+    _check_file(path)
+    payload = _read_payload(path)
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise ValueError(f"model: {path} is not a {FORMAT} checkpoint")
     if payload.get("version") != VERSION:
         raise ValueError(f"model: {path} has checkpoint version {payload.get('version')!r}, expected {VERSION}")
+    for key in ("config", "state_dict", "sha256"):
+        if key not in payload:
+            raise ValueError(f"model: {path} has no {key!r} entry")
     config, state = payload["config"], payload["state_dict"]
-    digest = state_hash(config, state)
+    try:
+        check_config(config)
+    except ValueError as err:
+        msg = str(err)
+        raise ValueError(f"model: {path}: {msg if msg.startswith('config:') else 'config ' + msg}") from None
+    try:
+        _check_state(state, config)
+    except ValueError as err:
+        raise ValueError(f"model: {path}: {err}") from None
+    try:
+        digest = state_hash(config, state)
+    except (TypeError, ValueError):
+        raise ValueError(f"model: {path}: config is not plain JSON data") from None
     if digest != payload.get("sha256"):
         raise ValueError(f"model: {path} is corrupt (sha256 {digest[:16]} != recorded {str(payload.get('sha256'))[:16]})")
-    net = DenoiserNet(config)
-    net.load_state_dict(state)
-    return LearnedDenoiser(net, digest)
+    return LearnedDenoiser(_rebuild(config, state), digest)
 
 
 class LearnedDenoiser:
@@ -209,12 +363,16 @@ class LearnedDenoiser:
     point ``x_hat`` (``final_variance="zero"``, the DDPM convention, which
     under-disperses DiffC-A by ``pv`` at the last noise level). ``basis`` is
     the fit's eigenbasis ``B``, where every step is diagonal. The prior is ``N(0, I)``.
+
+    The float64 network is rebuilt from ``net``'s state dict into fresh contiguous
+    tensors, exactly as :func:`load_checkpoint` builds it, so that a model in memory
+    and the same model saved and loaded run the same arithmetic.
     """
 
     def __init__(self, net: DenoiserNet, fingerprint: str | None = None, final_variance: str = "gaussian"):
         if final_variance not in ("gaussian", "zero"):
             raise ValueError(f"final_variance: expected 'gaussian' or 'zero', got {final_variance!r}")
-        self.net = copy.deepcopy(net).double().eval()
+        self.net = _rebuild(net.config, net.state_dict(), torch.float64).eval()
         self.config = dict(net.config)
         self.dim = int(self.config["dim"])
         self.log_snr_min = float(self.config["log_snr_min"])
