@@ -48,6 +48,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import pathlib
+import re
 from typing import Callable
 
 import numpy as np
@@ -72,6 +73,11 @@ _SPLIT_IDS = {"train": 0, "test": 1}
 RNG_TAG_SAMPLE = 0x5A3D01  # purpose tags of the SeedSequences (see the module docstring)
 RNG_TAG_HAAR = 0x5A3D02
 RNG_TAG_MIXTURE = 0x5A3D03
+MAX_DENSE_DIM = 4096
+"""Largest ``dim`` of the ``gaussian`` and ``mixture`` sources: they hold dense ``dim x dim`` float64
+matrices (covariance, basis, sampling factor; the Gaussian oracle and the codec use the dense basis,
+also for ``basis="pixel"``), about ``6 * 8 * dim^2`` bytes at once (0.8 GB at 4096, 43 GB at 30000)."""
+DENSE_MATRICES = 6
 
 
 @dataclasses.dataclass(frozen=True)
@@ -198,6 +204,15 @@ def haar_orthogonal(dim: int, seed: int) -> np.ndarray:
     return q * np.where(np.diag(r) < 0, -1.0, 1.0)
 
 
+def _check_dense_dim(d: int, argument: str, what: str = "") -> None:
+    """ValueError naming ``argument`` if ``d`` exceeds :data:`MAX_DENSE_DIM`, with the memory it would need."""
+    if d > MAX_DENSE_DIM:
+        gb = DENSE_MATRICES * 8 * d * d / 1e9
+        raise ValueError(f"{argument}: {what}{d} dims, over the limit of {MAX_DENSE_DIM}: the source, the oracle and "
+                         f"the codec hold dense {d} x {d} float64 matrices (about {DENSE_MATRICES}, {gb:.3g} GB), with "
+                         "a random or a pixel basis alike (closed forms for any size: python -m gaussian.rd)")
+
+
 def gaussian(spectrum: str = "patches", dim: int | None = None, basis: str = "random", basis_seed: int = 0) -> Source:
     """Zero-mean Gaussian ``N(0, U diag(eigvals) U^T)`` with a ``gaussian.spectrum`` spectrum.
 
@@ -217,20 +232,29 @@ def gaussian(spectrum: str = "patches", dim: int | None = None, basis: str = "ra
     -------
     Source
         ``mean`` zero, ``covariance = U diag(eigvals) U^T`` (eigvals descending).
+
+    Raises
+    ------
+    ValueError
+        Naming ``spectrum`` (or ``dim`` when given) for more than :data:`MAX_DENSE_DIM` dims,
+        before any dense matrix is built.
     """
     from gaussian import spectrum as spectrum_mod
 
     basis_seed = _nonneg_int(basis_seed, "basis_seed")
     if not isinstance(spectrum, str):
         raise ValueError(f"spectrum: expected a spectrum string, got {spectrum!r}")
+    if basis not in ("random", "pixel"):
+        raise ValueError(f"basis: expected 'random' or 'pixel', got {basis!r}")
+    if dim is not None:
+        _check_dense_dim(_nonneg_int(dim, "dim"), "dim")
+    image = re.fullmatch(r"\s*image:\s*(\d+)\s*[xX]\s*(\d+)\s*[xX]\s*(\d+)\s*(:.*)?", spectrum)
+    if image:  # refuse before gaussian.spectrum builds its H x W frequency grid
+        _check_dense_dim(int(image[1]) * int(image[2]) * int(image[3]), "spectrum", f"{spectrum!r} gives ")
     spec = spectrum_mod.parse(spectrum, dim=dim)
     d = spec.dim
-    if basis == "random":
-        basis_matrix = haar_orthogonal(d, basis_seed)
-    elif basis == "pixel":
-        basis_matrix = np.eye(d)
-    else:
-        raise ValueError(f"basis: expected 'random' or 'pixel', got {basis!r}")
+    _check_dense_dim(d, "spectrum", f"{spectrum!r} gives ")
+    basis_matrix = haar_orthogonal(d, basis_seed) if basis == "random" else np.eye(d)
     eigvals = spec.eigvals.copy()
     cov = (basis_matrix * eigvals) @ basis_matrix.T
     cov = 0.5 * (cov + cov.T)
@@ -275,6 +299,7 @@ def mixture(dim: int = 16, num_components: int = 8, std: float = 0.25, means_see
     num_components = _nonneg_int(num_components, "num_components")
     if dim < 1:
         raise ValueError(f"dim: must be >= 1, got {dim}")
+    _check_dense_dim(dim, "dim")
     if num_components < 1:
         raise ValueError(f"num_components: must be >= 1, got {num_components}")
     if not np.isfinite(std) or std <= 0:

@@ -172,6 +172,31 @@ def test_import_is_light():
     assert out.stdout.strip() == "False"
 
 
+@pytest.mark.parametrize("call, match", [
+    (lambda: data.gaussian("image:100x100x3"), r"^spectrum: 'image:100x100x3' gives 30000 dims, over the limit of 4096"),
+    (lambda: data.gaussian("image:100x100x3", basis="pixel"), r"^spectrum: 'image:100x100x3' gives 30000 dims"),
+    (lambda: data.gaussian("image:100000x100000x3"), r"^spectrum: .* gives 30000000000 dims"),
+    (lambda: data.gaussian("powerlaw:1", dim=4097), r"^dim: 4097 dims, over the limit of 4096"),
+    (lambda: data.mixture(dim=10**6), r"^dim: 1000000 dims, over the limit of 4096"),
+])
+def test_image_sized_dense_sources_are_refused_with_an_estimate(monkeypatch, call, match):
+    """Dims above 4096 are refused before any dense matrix (a 30000^2 basis or covariance got the process killed):
+    the message gives the memory it would take; building one would call haar_orthogonal or numpy.eye."""
+    def forbidden(*args, **kwargs):
+        raise AssertionError("a dense matrix was built")
+
+    monkeypatch.setattr(data, "haar_orthogonal", forbidden)
+    monkeypatch.setattr(data.np, "eye", forbidden)
+    with pytest.raises(ValueError, match=match) as exc:
+        call()
+    assert " GB)" in str(exc.value)
+
+
+def test_largest_dense_source_is_accepted():
+    src = data.gaussian("flat", dim=data.MAX_DENSE_DIM, basis="pixel")
+    assert src.dim == 4096 and src.covariance.shape == (4096, 4096)
+
+
 @pytest.mark.parametrize(
     "call, match",
     [
