@@ -1,8 +1,31 @@
-"""Command-line helpers shared by ``empirical.train``, ``empirical.compress`` and ``empirical.decompress``."""
+"""Command-line helpers shared by ``empirical.train``, ``compress``, ``decompress`` and ``rd``.
+
+- Errors: bad input is one line ``prog: error: --flag: ...`` and status 2; a failed
+  write (disk full, file size limit: :class:`WriteError`) is one line naming the
+  file and status 1.
+- Inputs are read bounded: only regular files of at most :data:`MAX_INPUT_BYTES`
+  (never a pipe or device, which could block or never end); ``.npy`` inputs must
+  hold finite real numbers (no complex, object, text or NaN/inf entries).
+- Outputs are checked for writability before any work (:func:`check_outputs`)
+  and written to a temporary name, then renamed (:func:`atomic_output`): a run
+  that is killed or fails leaves each output absent or as it was, never partial.
+"""
 from __future__ import annotations
 
 import argparse
+import contextlib
+import errno
+import io
+import os
+import stat
 import sys
+
+from gaussian import _io
+
+MAX_INPUT_BYTES = 256 * 2**20
+"""Largest input file (stream or ``.npy``) the CLIs read."""
+INPUT_STD_LIMIT = 50.0
+"""A compress input of an unbounded source may lie at most this many data standard deviations from the data mean."""
 
 
 class Parser(argparse.ArgumentParser):
@@ -33,23 +56,169 @@ def fail(p: argparse.ArgumentParser, err: Exception, flags: dict):
 
 
 def main(build_parser, run, flags: dict, argv=None) -> int:
-    """Shared entry point of the codec CLIs: 0 on success; bad input prints one line and exits with status 2."""
+    """Shared entry point of the codec CLIs: 0 on success; bad input prints one line and exits with status 2,
+    a failed file write one line naming the file and status 1 (stdout errors are left to ``gaussian._io.run_cli``)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         run(args)
-    except (ValueError, OSError) as err:
+    except ValueError as err:
         fail(parser, err, flags)
+    except WriteError as err:
+        sys.stdout.flush()
+        parser.exit(1, f"{parser.prog}: error: {_io.describe_os_error(err)}\n")
+    except OSError as err:
+        if err.filename is None:  # stdout (closed pipe, /dev/full): run_cli's one line
+            raise
+        sys.stdout.flush()
+        parser.exit(1, f"{parser.prog}: error: {err.filename}: {_reason(err)}\n")
     return 0
 
 
+class WriteError(OSError):
+    """An output file could not be written; ``filename`` is the output's name (not a temporary one)."""
+
+
+@contextlib.contextmanager
+def writing(path):
+    """Re-raise an ``OSError`` of the block as a :class:`WriteError` naming ``path``."""
+    try:
+        yield
+    except WriteError:
+        raise
+    except OSError as err:
+        raise WriteError(err.errno or errno.EIO, err.strerror or str(err) or type(err).__name__, str(path)) from None
+
+
+@contextlib.contextmanager
+def atomic_output(path):
+    """``gaussian._io.atomic_path(path)`` whose failures (writer or rename) are a :class:`WriteError` naming
+    ``path``; no file is left behind."""
+    with writing(path), _io.atomic_path(path) as tmp:
+        yield tmp
+
+
 def write_report(path, report: dict) -> None:
-    """Write a CLI's JSON report (``--json PATH``), indented, with a final newline."""
+    """Write a CLI's JSON report (``--json PATH``), indented, with a final newline (temporary file, then rename)."""
     import json
 
-    with open(path, "w") as f:
-        json.dump(report, f, indent=2)
-        f.write("\n")
+    text = json.dumps(report, indent=2) + "\n"
+    with atomic_output(path) as tmp:
+        tmp.write_text(text)
+
+
+def check_outputs(*pairs, npy=()) -> None:
+    """ValueError naming the flag unless every given ``(path, flag)`` (path None: not asked for) can be
+    written and no two name the same file; the outputs whose flag is in ``npy`` must end in ``.npy``."""
+    seen = {}
+    for path, flag in pairs:
+        if path is None:
+            continue
+        target = _io.check_writable(path, flag)
+        if flag in npy and target.suffix != ".npy":
+            raise ValueError(f"{flag}: the array is written as NumPy .npy; the name must end in .npy, got {path}")
+        key = os.path.realpath(target)
+        if key in seen:
+            raise ValueError(f"{flag}: {path} is also the {seen[key]} file; give another name")
+        seen[key] = flag
+
+
+def save_npy(path, array) -> None:
+    """``numpy.save`` of ``array`` to exactly ``path`` (no ``.npy`` appended), through a temporary file and a rename."""
+    import numpy as np
+
+    with atomic_output(path) as tmp:
+        with open(tmp, "wb") as f:
+            np.save(f, array, allow_pickle=False)
+
+
+def read_input(path, flag: str, limit: int = MAX_INPUT_BYTES) -> bytes:
+    """The bytes of input file ``path``: a regular file of at most ``limit`` bytes, else ValueError naming ``flag``."""
+    path = str(path)
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        raise ValueError(f"{flag}: not found: {path}") from None
+    except OSError as err:
+        raise ValueError(f"{flag}: cannot read {path}: {_reason(err)}") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise ValueError(f"{flag}: {path} is a folder, not a file")
+    if not stat.S_ISREG(info.st_mode):
+        raise ValueError(f"{flag}: {path} is not a regular file (pipes and devices are not read)")
+    if info.st_size > limit:
+        raise ValueError(f"{flag}: {path} has {info.st_size} bytes, over the input limit of {limit} bytes")
+    try:
+        with open(path, "rb") as f:
+            data = f.read(limit + 1)
+    except OSError as err:
+        raise ValueError(f"{flag}: cannot read {path}: {_reason(err)}") from None
+    if len(data) > limit:
+        raise ValueError(f"{flag}: {path} grew past the input limit of {limit} bytes while being read")
+    return data
+
+
+def _reason(err: OSError) -> str:
+    reason = err.strerror or str(err) or type(err).__name__
+    return reason[0].lower() + reason[1:]
+
+
+def load_npy(path, flag: str):
+    """The array in ``.npy`` file ``path`` as float64: real numbers (bool, integer or float), all finite; else
+    ValueError naming ``flag``. Complex arrays are refused (the imaginary part would be lost)."""
+    import numpy as np
+
+    data = read_input(path, flag)
+    if not data.startswith(b"\x93NUMPY"):
+        raise ValueError(f"{flag}: cannot read {path}: not a NumPy .npy file")
+    try:
+        arr = np.load(io.BytesIO(data), allow_pickle=False)
+    except ValueError as err:
+        if "allow_pickle" in str(err):
+            raise ValueError(f"{flag}: {path} holds Python objects, not numbers") from None
+        raise ValueError(f"{flag}: cannot read {path} as a .npy array") from None
+    except (OSError, EOFError):
+        raise ValueError(f"{flag}: cannot read {path} as a .npy array") from None
+    if not isinstance(arr, np.ndarray):
+        raise ValueError(f"{flag}: {path} is not a single .npy array")
+    kind = arr.dtype.kind
+    if kind == "c":
+        raise ValueError(f"{flag}: {path} holds complex numbers ({arr.dtype}); expected real numbers")
+    if kind not in "biuf" or arr.dtype.fields is not None:
+        raise ValueError(f"{flag}: {path} holds {arr.dtype} values, not real numbers")
+    if arr.size == 0:
+        raise ValueError(f"{flag}: {path} holds no numbers")
+    out = arr.astype(np.float64)
+    if not np.isfinite(out).all():
+        raise ValueError(f"{flag}: entries must be finite (got NaN or inf) in {path}")
+    return out
+
+
+def check_input_range(x, source, flag: str, where: str) -> None:
+    """ValueError naming ``flag`` unless sample ``x`` lies in ``source``'s data range (the rule of compress --help).
+
+    Images (a ``pixel_range``): every value inside it. Unbounded sources: every value within
+    :data:`INPUT_STD_LIMIT` standard deviations (square root of the largest covariance eigenvalue) of the data mean.
+    A sample of the wrong size is left to the codec's own check.
+    """
+    import numpy as np
+
+    x = np.asarray(x, dtype=np.float64).reshape(-1)
+    if x.size != source.dim:
+        return
+    if source.pixel_range is not None:
+        lo, hi = source.pixel_range
+        if x.min() < lo or x.max() > hi:
+            raise ValueError(f"{flag}: the values of {where} span {x.min():.6g}..{x.max():.6g}, outside "
+                             f"[{lo:g}, {hi:g}], the pixel range of {source.name}; rescale them to it "
+                             f"(8-bit pixels v: 2 v / 255 - 1)")
+        return
+    eigvals = source.eigvals if source.eigvals is not None else np.linalg.eigvalsh(source.covariance)
+    std = float(np.sqrt(max(float(np.max(eigvals)), 0.0)))
+    deviation = float(np.max(np.abs(x - source.mean)))
+    if deviation > INPUT_STD_LIMIT * std:
+        raise ValueError(f"{flag}: {where} has a value {deviation:.3g} away from the data mean, over "
+                         f"{INPUT_STD_LIMIT:g} standard deviations of {source.name} ({INPUT_STD_LIMIT:g} x {std:.3g}); "
+                         "rescale it to the data's range")
 
 
 def set_threads(num_threads: int) -> None:
@@ -109,7 +278,14 @@ def model_and_source(args):
         return models.load(args.model, source), source
     set_threads(args.threads)
     model = models.load(args.model)
-    source = source_from_args(args) if args.data is not None else data_mod.make(**model.config["data"])
+    if args.data is not None:
+        source = source_from_args(args)
+    else:
+        recorded = model.config.get("data")
+        if (not isinstance(recorded, dict) or not all(isinstance(k, str) for k in recorded)
+                or not isinstance(recorded.get("name"), str)):
+            raise ValueError(f"data: {args.model} records no data source; give --data")
+        source = data_mod.make(**recorded)
     if source.dim != model.dim:
         raise ValueError(f"data: {source.name} has {source.dim} dims, the model {model.dim}")
     return model, source

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import sys
 import time
 
@@ -30,11 +29,15 @@ import numpy as np
 from empirical import _codec_cli
 from empirical import data as data_mod
 from empirical import models
+from gaussian._io import run_cli
 
 __all__ = ["TrainConfig", "MmseRow", "MmseCheck", "train", "mmse_check", "main"]
 
 RNG_TAG_TRAIN = 0x5A3D05  # SeedSequence purpose tags (see empirical.data)
 RNG_TAG_CHECK = 0x5A3D06
+LOG_SNR_LIMIT = 30.0
+"""Training log-SNRs lie in [-30, 30]: beyond, sigma (or alpha) is below float32 resolution of the data
+(exp(-15) = 3e-7 at log-SNR 30), and e.g. log-SNR 1e6 silently gives a zero x-loss or a non-finite eps-loss."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -60,8 +63,9 @@ class TrainConfig:
             ("hidden", isinstance(self.hidden, int) and 1 <= self.hidden <= 8192, "an integer in 1..8192"),
             ("depth", isinstance(self.depth, int) and 0 <= self.depth <= 64, "an integer in 0..64"),
             ("num_freqs", isinstance(self.num_freqs, int) and 1 <= self.num_freqs <= 256, "an integer in 1..256"),
-            ("log_snr_min", np.isfinite(self.log_snr_min) and self.log_snr_min < self.log_snr_max, "finite and < log_snr_max"),
-            ("log_snr_max", np.isfinite(self.log_snr_max), "finite"),
+            ("log_snr_min", _in_log_snr_range(self.log_snr_min), f"in [-{LOG_SNR_LIMIT:g}, {LOG_SNR_LIMIT:g}]"),
+            ("log_snr_max", _in_log_snr_range(self.log_snr_max), f"in [-{LOG_SNR_LIMIT:g}, {LOG_SNR_LIMIT:g}]"),
+            ("log_snr_min", self.log_snr_min < self.log_snr_max, "< log_snr_max"),
             ("steps", isinstance(self.steps, int) and self.steps >= 0, "an integer >= 0"),
             ("batch_size", isinstance(self.batch_size, int) and self.batch_size >= 1, "an integer >= 1"),
             ("lr", np.isfinite(self.lr) and self.lr > 0, "finite and > 0"),
@@ -72,6 +76,11 @@ class TrainConfig:
         for name, ok, accepted in checks:
             if not ok:
                 raise ValueError(f"{name}: must be {accepted}, got {getattr(self, name)!r}")
+
+
+def _in_log_snr_range(value) -> bool:
+    return (not isinstance(value, bool) and isinstance(value, (int, float, np.floating, np.integer))
+            and bool(np.isfinite(value)) and -LOG_SNR_LIMIT <= value <= LOG_SNR_LIMIT)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -168,10 +177,11 @@ def train(source, config: TrainConfig = TrainConfig(), progress: bool = False):
 
     from empirical import _model_net
 
+    net_config = _model_net.check_config(_network_config(config, source))
     mean, cov = _skip_moments(source, config)
     eigvals, basis = models._eig_from_covariance(cov, "training covariance")
     torch.manual_seed(config.seed)
-    net = _model_net.DenoiserNet(_network_config(config, source), mean, eigvals, basis)
+    net = _model_net.DenoiserNet(net_config, mean, eigvals, basis)
     ema = _model_net.DenoiserNet(net.config, mean, eigvals, basis)
     ema.load_state_dict(net.state_dict())
     for p in ema.parameters():
@@ -274,13 +284,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = _codec_cli.parser("python -m empirical.train", __doc__)
     add_data_arguments(p)
     d = TrainConfig()
-    p.add_argument("--out", required=True, help="checkpoint path to write")
+    p.add_argument("--out", required=True,
+                   help="checkpoint path to write (checked before training; written to a temporary name, then renamed)")
     p.add_argument("--prediction", choices=("x", "eps"), default=d.prediction, help="parameterisation (default: %(default)s)")
     p.add_argument("--hidden", type=int, default=d.hidden, help="MLP width (default: %(default)s)")
     p.add_argument("--depth", type=int, default=d.depth, help="residual blocks (default: %(default)s)")
     p.add_argument("--num-freqs", type=int, default=d.num_freqs, help="Fourier log-SNR frequencies (default: %(default)s)")
-    p.add_argument("--log-snr-min", type=float, default=d.log_snr_min, help="lowest training log-SNR (default: %(default)s)")
-    p.add_argument("--log-snr-max", type=float, default=d.log_snr_max, help="highest training log-SNR (default: %(default)s)")
+    p.add_argument("--log-snr-min", type=float, default=d.log_snr_min,
+                   help=f"lowest training log-SNR, >= -{LOG_SNR_LIMIT:g} (default: %(default)s)")
+    p.add_argument("--log-snr-max", type=float, default=d.log_snr_max,
+                   help=f"highest training log-SNR, <= {LOG_SNR_LIMIT:g} (default: %(default)s)")
     p.add_argument("--steps", type=int, default=d.steps, help="optimiser steps (default: %(default)s)")
     p.add_argument("--batch-size", type=int, default=d.batch_size, help="samples per step (default: %(default)s)")
     p.add_argument("--lr", type=float, default=d.lr, help="peak Adam learning rate (default: %(default)s)")
@@ -305,19 +318,22 @@ def run(args) -> dict:
     """Train, save and check as the parsed ``args`` say; return the JSON report."""
     from empirical import _model_net
 
+    _codec_cli.check_outputs((args.out, "--out"), (args.json, "--json"))
     if args.eval_samples < 0:
         raise ValueError(f"eval_samples: must be >= 0, got {args.eval_samples}")
-    _codec_cli.set_threads(args.threads)
-    source = _codec_cli.source_from_args(args)
     config = TrainConfig(
         prediction=args.prediction, hidden=args.hidden, depth=args.depth, num_freqs=args.num_freqs,
         log_snr_min=args.log_snr_min, log_snr_max=args.log_snr_max, steps=args.steps, batch_size=args.batch_size,
         lr=args.lr, ema_decay=args.ema_decay, seed=args.seed, skip_samples=args.skip_samples,
     )
+    _codec_cli.set_threads(args.threads)
+    source = _codec_cli.source_from_args(args)
+    _model_net.check_config(_network_config(config, source))
     wall = time.perf_counter()
     net, losses, cpu_seconds = train(source, config, progress=not args.no_progress)
     wall = time.perf_counter() - wall
-    digest = _model_net.save_checkpoint(args.out, net)
+    with _codec_cli.writing(args.out):
+        digest = _model_net.save_checkpoint(args.out, net)
     tail = losses[-max(1, len(losses) // 10):] if len(losses) else np.zeros(1)
     report = {"checkpoint": str(args.out), "sha256": digest, "data": source.spec, "config": dataclasses.asdict(config),
               "cpu_seconds": cpu_seconds, "wall_seconds": wall, "threads": args.threads,
@@ -330,9 +346,7 @@ def run(args) -> dict:
         report["mmse_check"] = check.to_dict()
         print(format_check(check))
     if args.json:
-        with open(args.json, "w") as f:
-            json.dump(report, f, indent=2)
-            f.write("\n")
+        _codec_cli.write_report(args.json, report)
     return report
 
 
@@ -348,4 +362,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_cli(main, prog="python -m empirical.train")

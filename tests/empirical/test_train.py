@@ -57,6 +57,17 @@ def test_mmse_check_of_the_exact_oracle_is_one_and_matches_closed_form():
         assert abs(row.mse_ratio_exact - 1) < 4 * rel_se
 
 
+def test_training_log_snr_range_limits_are_accepted():
+    """log-SNR -30..30, the accepted range, trains without diverging for both parameterisations."""
+    src = data.gaussian("powerlaw:1", dim=4)
+    for prediction in ("x", "eps"):
+        cfg = train.TrainConfig(prediction=prediction, steps=10, log_snr_min=-30.0, log_snr_max=30.0, **TINY)
+        _, losses, _ = train.train(src, cfg)
+        assert np.isfinite(losses).all()
+    with pytest.raises(ValueError, match=r"^log_snr_max: must be in \[-30, 30\]"):
+        train.TrainConfig(log_snr_max=30.5)
+
+
 def test_cli_trains_saves_and_reports(tmp_path, capsys):
     out, report = tmp_path / "m.pt", tmp_path / "r.json"
     code = train.main(["--data", "gaussian", "--spectrum", "flat", "--dim", "3", "--out", str(out), "--steps", "5",
@@ -81,11 +92,21 @@ def test_cli_trains_saves_and_reports(tmp_path, capsys):
         (["--lr", "nan"], "--lr:"),
         (["--threads", "0"], "--threads:"),
         (["--log-snr-min", "5", "--log-snr-max", "1"], "--log-snr-min:"),
+        (["--log-snr-max=1e6"], "--log-snr-max:"),  # was "--lr: training diverged" after training
+        (["--log-snr-max", "31"], "--log-snr-max:"),
+        (["--log-snr-max", "nan"], "--log-snr-max:"),
+        (["--log-snr-min=-1e6"], "--log-snr-min:"),
+        (["--hidden", "8192", "--depth", "64"], "--hidden:"),  # ~200 GiB of weights: refused before allocating
         (["--basis-seed", "-2"], "--basis-seed:"),
         (["--spectrum", "powerlaw:x", "--dim", "4"], "--spectrum:"),
     ],
 )
-def test_cli_bad_input_is_one_line_exit_2(tmp_path, capsys, argv, flag):
+def test_cli_bad_input_is_one_line_exit_2(tmp_path, capsys, monkeypatch, argv, flag):
+    """Bad settings are refused naming the flag, before training (train.train is not called)."""
+    def forbidden(*args, **kwargs):
+        raise AssertionError("training started before the settings were checked")
+
+    monkeypatch.setattr(train, "train", forbidden)
     with pytest.raises(SystemExit) as exc:
         train.main(["--data", "gaussian", "--out", str(tmp_path / "m.pt"), "--no-progress"] + argv)
     assert exc.value.code == 2
