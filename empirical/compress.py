@@ -13,14 +13,23 @@ the receivers room to integrate); it stops after
 ``--stop-step`` steps, after the first step whose cumulative realised KL
 reaches ``--rate-bits-per-dim`` bits per dimension, or at the end of the grid.
 Decode with ``python -m empirical.decompress``.
+
+Input rule: an ``--input`` must hold finite real numbers (no complex, object
+or text arrays; at most 256 MiB) in the data's range: for image sources
+(digits, patches) every value inside their pixel range [-1, 1] (8-bit
+pixels v rescale as 2 v / 255 - 1); for the other sources every value within
+50 standard deviations (square root of the largest covariance eigenvalue)
+of the data mean. Outputs (``--out``, ``--save-input``, which must end in
+.npy, and ``--json``) are checked before encoding and written through a
+temporary file and a rename: an interrupted run leaves them absent or as
+they were.
 """
 from __future__ import annotations
-
-import sys
 
 import numpy as np
 
 from empirical import _codec_cli, codec
+from gaussian._io import run_cli
 
 FLAGS = dict(_codec_cli.MODEL_FLAGS, **{name: "--" + name.replace("_", "-") for name in (
     "index", "input", "num_steps", "log_snr_start", "log_snr_stop", "stop_step", "rate_bits_per_dim", "seed",
@@ -35,7 +44,8 @@ def build_parser():
     _codec_cli.add_model_arguments(p)
     src = p.add_mutually_exclusive_group()
     src.add_argument("--index", type=int, default=0, help="test example of --data to compress (default: %(default)s)")
-    src.add_argument("--input", default=None, help="a .npy file holding one sample instead")
+    src.add_argument("--input", default=None,
+                     help="a .npy file holding one sample instead, in the data's range (see the input rule above)")
     stop = p.add_mutually_exclusive_group()
     stop.add_argument("--rate-bits-per-dim", type=float, default=None,
                       help="stop when the cumulative realised KL reaches this many bits per dim")
@@ -50,27 +60,20 @@ def build_parser():
     p.add_argument("--padding-bits", type=int, default=8,
                    help="RCC extra candidate bits, 0..16; 2^(budget+padding) candidates per chunk (default: %(default)s)")
     p.add_argument("--out", required=True, help="output file")
-    p.add_argument("--save-input", default=None, help="also save the compressed sample as .npy here")
+    p.add_argument("--save-input", default=None, help="also save the compressed sample here (a name ending in .npy)")
     p.add_argument("--json", default=None, help="also write the accounting as JSON here")
     return p
 
 
-def _load_input(path):
-    """The array in a .npy file, or ValueError."""
-    try:
-        return np.load(path, allow_pickle=False)
-    except FileNotFoundError:
-        raise ValueError(f"input: file not found: {path}") from None
-    except (OSError, ValueError, EOFError):
-        raise ValueError(f"input: cannot read {path} as a .npy array") from None
-
-
 def run(args) -> dict:
     """Compress as the parsed ``args`` say; return the JSON report."""
+    _codec_cli.check_outputs((args.out, "--out"), (args.save_input, "--save-input"), (args.json, "--json"),
+                             npy=("--save-input",))
     model, source = _codec_cli.model_and_source(args)
     if args.input is not None:
-        x = _load_input(args.input)
+        x = _codec_cli.load_npy(args.input, "--input")
         where = args.input
+        _codec_cli.check_input_range(x, source, "--input", where)
     else:
         test = source.examples("test")
         if not 0 <= args.index < test.shape[0]:
@@ -81,10 +84,10 @@ def run(args) -> dict:
         x, model, num_steps=args.steps, log_snr_start=args.log_snr_start, log_snr_stop=args.log_snr_stop,
         stop_step=args.stop_step, rate_bits_per_dim=args.rate_bits_per_dim, seed=args.seed,
         budget_bits=args.budget_bits, padding_bits=args.padding_bits, auto_budget=not args.fixed_budget)
-    with open(args.out, "wb") as f:
-        f.write(result.data)
+    with _codec_cli.atomic_output(args.out) as tmp:
+        tmp.write_bytes(result.data)
     if args.save_input:
-        np.save(args.save_input, np.asarray(x, dtype=np.float64))
+        _codec_cli.save_npy(args.save_input, np.asarray(x, dtype=np.float64))
     d = model.dim
     report = {
         "out": args.out, "input": where, "dim": d, "grid": {"num_points": result.grid.num_points,
@@ -112,4 +115,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_cli(main, prog="python -m empirical.compress")
