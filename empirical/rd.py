@@ -22,38 +22,55 @@ import argparse
 import csv
 import io
 import json
+import math
 import pathlib
-import sys
+
+from empirical import _codec_cli
+from gaussian._io import run_cli
 
 __all__ = ["main", "run"]
 
 DATA_CHOICES = ("gaussian", "mixture2d", "digits", "patches")
 FORMATS = ("table", "csv", "json")
+FLAGS = {name: "--" + name.replace("_", "-") for name in (
+    "data", "spectrum", "dim", "model", "rates", "stop_steps", "reference_model", "method",
+    "n", "split", "num_steps", "log_snr_start", "log_snr_stop", "budget_bits", "padding_bits", "flow_steps",
+    "ancestral_steps", "ancestral_draws", "seed", "workers", "format", "plot")}
+FLAGS["methods"] = "--method"  # sweep.SweepSpec's name
+
+
+def _items(text: str, argument: str) -> list:
+    """The comma-separated items of ``text`` (blanks around them allowed); ValueError naming ``argument`` for an
+    empty list or an empty item (``1,,2``, ``''``, a trailing comma)."""
+    items = [v.strip() for v in text.split(",")]
+    if not any(items):
+        raise ValueError(f"{argument}: expected a comma-separated list, got {text!r}")
+    if not all(items):
+        raise ValueError(f"{argument}: empty item in {text!r}")
+    return items
 
 
 def _float_list(text: str, argument: str) -> list:
+    items = _items(text, argument)
     try:
-        values = [float(v) for v in text.split(",") if v.strip()]
+        values = [float(v) for v in items]
     except ValueError:
         raise ValueError(f"{argument}: expected comma-separated numbers, got {text!r}") from None
-    if not values:
-        raise ValueError(f"{argument}: expected at least one number, got {text!r}")
+    if not all(math.isfinite(v) for v in values):
+        raise ValueError(f"{argument}: expected finite numbers, got {text!r}")
     return values
 
 
 def _int_list(text: str, argument: str) -> list:
+    items = _items(text, argument)
     try:
-        values = [int(v) for v in text.split(",") if v.strip()]
+        return [int(v) for v in items]
     except ValueError:
         raise ValueError(f"{argument}: expected comma-separated integers, got {text!r}") from None
-    if not values:
-        raise ValueError(f"{argument}: expected at least one integer, got {text!r}")
-    return values
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m empirical.rd", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = _codec_cli.parser("python -m empirical.rd", __doc__)
     p.add_argument("--data", default="gaussian", choices=DATA_CHOICES, help="data source (default gaussian)")
     p.add_argument("--spectrum", default="patches", help="spectrum of --data gaussian (default patches)")
     p.add_argument("--dim", type=int, default=None, help="dimension of --data gaussian for synthetic spectra")
@@ -80,9 +97,24 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="master seed (default 0)")
     p.add_argument("--workers", type=int, default=None, help="worker processes (default os.cpu_count())")
     p.add_argument("--format", default="table", choices=FORMATS, help="output format (default table)")
-    p.add_argument("--plot", default=None, metavar="FILE", help="also plot measured vs predicted MSE to FILE")
+    p.add_argument("--plot", default=None, metavar="FILE",
+                   help="also plot measured vs predicted MSE to FILE (format from its suffix, e.g. .png; "
+                        "written to a temporary name, then renamed)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     return p
+
+
+def _check_checkpoint(spec, argument: str) -> None:
+    """Load a checkpoint ``spec`` once so that its error names ``argument`` (``--reference-model``, not ``--model``)."""
+    if spec is None or spec.split(":")[0] in ("oracle", "mixture-oracle"):
+        return
+    from empirical import models
+
+    try:
+        models.load(spec)
+    except ValueError as err:
+        name, sep, rest = str(err).partition(":")
+        raise ValueError(f"{argument}:{rest}" if sep and name == "model" else str(err)) from None
 
 
 def _spec_from_args(args):
@@ -97,7 +129,9 @@ def _spec_from_args(args):
     elif args.dim is not None or args.spectrum != "patches":
         raise ValueError(f"dim: --dim and --spectrum apply only to --data gaussian, not {args.data}")
     model = args.model or ("mixture-oracle" if args.data == "mixture2d" else "oracle")
-    methods = tuple(m.strip() for m in args.method.split(",") if m.strip())
+    _check_checkpoint(model, "model")
+    _check_checkpoint(args.reference_model, "reference_model")
+    methods = tuple(_items(args.method, "method"))
     if not methods or any(m not in sweep.METHODS for m in methods) or len(set(methods)) != len(methods):
         raise ValueError(f"method: expected distinct entries of {','.join(sweep.METHODS)}, got {args.method!r}")
     if args.num_steps is None or not 1 <= args.num_steps <= 4096:
@@ -109,7 +143,7 @@ def _spec_from_args(args):
                   ancestral_draws=args.ancestral_draws, reference_model=args.reference_model)
     if args.stop_steps is not None:
         return sweep.SweepSpec(stop_steps=tuple(_int_list(args.stop_steps, "stop_steps")), **common), None
-    rates = _float_list(args.rates or "0.25,1,2", "rates")
+    rates = _float_list("0.25,1,2" if args.rates is None else args.rates, "rates")
     probe = sweep.SweepSpec(stop_steps=(args.num_steps,), **common)
     steps = sweep.stop_steps_for_rates(rates, sweep.expected_chain_bits_per_dim(probe))
     return sweep.SweepSpec(stop_steps=steps, **common), rates
@@ -186,18 +220,30 @@ def plot(report, path) -> None:
     plt.close(fig)
 
 
-def main(argv=None) -> int:
-    """Run the CLI; returns the exit status (2 with a one-line error for bad input)."""
-    parser = _parser()
-    args = parser.parse_args(argv)
+def _check_plot(path) -> None:
+    """ValueError naming ``--plot`` unless ``path`` can be written and its suffix is a matplotlib format."""
+    if path is None:
+        return
+    _codec_cli.check_outputs((path, "--plot"))
     try:
-        if args.workers is not None and not 1 <= args.workers <= 1024:
-            raise ValueError(f"workers: must be an integer in 1..1024, got {args.workers}")
-        if args.plot and not pathlib.Path(args.plot).resolve().parent.is_dir():
-            raise ValueError(f"plot: the folder of {args.plot} does not exist")
-        report = run(args)
-    except ValueError as err:
-        parser.exit(2, f"{parser.prog}: error: {err}\n")
+        import matplotlib
+    except ImportError:
+        raise ValueError("plot: needs matplotlib (pip install matplotlib)") from None
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    formats = Figure().canvas.get_supported_filetypes()
+    suffix = pathlib.Path(path).suffix[1:].lower()
+    if suffix not in formats:
+        raise ValueError(f"plot: the name must end in one of .{', .'.join(sorted(formats))}, got {path}")
+
+
+def _run_and_print(args) -> None:
+    """Check the arguments and ``--plot``, measure, print the report in ``--format``, write the plot."""
+    if args.workers is not None and not 1 <= args.workers <= 1024:
+        raise ValueError(f"workers: must be an integer in 1..1024, got {args.workers}")
+    _check_plot(args.plot)
+    report = run(args)
     if args.format == "table":
         from empirical import compare
 
@@ -208,14 +254,15 @@ def main(argv=None) -> int:
         out = json.dumps(report.to_dict(), indent=1)
     print(out)
     if args.plot:
-        try:
-            plot(report, args.plot)
-        except ValueError as err:
-            parser.exit(2, f"{parser.prog}: error: {err}\n")
-        except OSError as err:
-            parser.exit(2, f"{parser.prog}: error: plot: cannot write {args.plot} ({err})\n")
-    return 0
+        with _codec_cli.atomic_output(args.plot) as tmp:
+            plot(report, str(tmp))
+
+
+def main(argv=None) -> int:
+    """Run the CLI; returns the exit status (2 with a one-line error naming the flag for bad input,
+    1 with one line naming the file for a failed write)."""
+    return _codec_cli.main(_parser, _run_and_print, FLAGS, argv)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_cli(main, prog="python -m empirical.rd")

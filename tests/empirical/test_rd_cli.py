@@ -43,32 +43,44 @@ def test_rates_table_and_plot(capsys, tmp_path):
     text = capsys.readouterr().out
     assert "I(X;Z)" in text and "closed form" in text
     assert path.stat().st_size > 1000
+    assert [p.name for p in tmp_path.iterdir()] == ["rd.png"]  # written through a temporary name, then renamed
 
 
-@pytest.mark.parametrize("argv, word", [
-    (["--method", "flow,sample"], "method"),
-    (["--rates", "50"], "rates"),
-    (["--rates", "-1"], "rates"),
-    (["--rates", "a,b"], "rates"),
-    (["--stop-steps", "40"], "stop_steps"),
-    (["--stop-steps", "5,3"], "stop_steps"),
-    (["--n", "1"], "n:"),
-    (["--workers", "0"], "workers"),
-    (["--model", "no/such/checkpoint.pt"], "model"),
-    (["--spectrum", "nonsense"], "spectrum"),
-    (["--stop-steps", "3", "--plot", "no/such/folder/rd.png"], "plot"),
-    (["--stop-steps", "3", "--ancestral-draws", "0"], "ancestral_draws"),
-    (["--stop-steps", "3", "--reference-model", "oracle"], "reference_model"),
-    (["--stop-steps", "3", "--reference-model", "no/such/checkpoint.pt"], "model"),
+@pytest.mark.parametrize("argv, flag", [
+    (["--method", "flow,sample"], "--method"),
+    (["--method", "flow,,mmse"], "--method"),
+    (["--rates", "50"], "--rates"),
+    (["--rates", "-1"], "--rates"),
+    (["--rates", "a,b"], "--rates"),
+    (["--rates", "1,,2"], "--rates"),
+    (["--rates", ""], "--rates"),
+    (["--rates", "1,"], "--rates"),
+    (["--rates", "nan"], "--rates"),
+    (["--stop-steps", "40"], "--stop-steps"),
+    (["--stop-steps", "5,3"], "--stop-steps"),
+    (["--stop-steps", ""], "--stop-steps"),
+    (["--stop-steps", "3,,5"], "--stop-steps"),
+    (["--n", "1"], "--n"),
+    (["--n", "abc"], "argument --n"),
+    (["--workers", "0"], "--workers"),
+    (["--model", "no/such/checkpoint.pt"], "--model"),
+    (["--spectrum", "nonsense"], "--spectrum"),
+    (["--stop-steps", "3", "--plot", "no/such/folder/rd.png"], "--plot"),
+    (["--stop-steps", "3", "--plot", "rd.nosuchformat"], "--plot"),
+    (["--stop-steps", "3", "--ancestral-draws", "0"], "--ancestral-draws"),
+    (["--stop-steps", "3", "--flow-steps", "0"], "--flow-steps"),
+    (["--stop-steps", "3", "--reference-model", "oracle"], "--reference-model"),
+    (["--stop-steps", "3", "--reference-model", "no/such/checkpoint.pt"], "--reference-model"),
 ])
-def test_errors_are_one_line_exit_2(capsys, argv, word):
-    """Bad input: exit status 2 and a single stderr line naming the argument, no traceback."""
+def test_errors_are_one_line_exit_2(capsys, argv, flag):
+    """Bad input: exit status 2 and a single stderr line that starts with the flag the user typed
+    (not an internal name such as ``n:``, ``stop_steps:`` or, for --reference-model, ``--model``)."""
     with pytest.raises(SystemExit) as exc:
         rd.main(TINY + argv)
     assert exc.value.code == 2
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and "Traceback" not in err
-    assert word in err
+    assert err.startswith(f"python -m empirical.rd: error: {flag}:"), err
 
 
 def test_dim_only_for_gaussian(capsys):
