@@ -26,6 +26,8 @@ __all__ = [
     "snr_for_rate_nats",
     "mse_linear_decoder",
     "w2_sq_linear_decoder",
+    "mse_linear_decoder_given_x",
+    "chain_kl_nats_given_x",
 ]
 
 
@@ -96,3 +98,29 @@ def mse_linear_decoder(eigvals, snr, gain):
 def w2_sq_linear_decoder(eigvals, snr, gain):
     """Squared Wasserstein-2 distance between ``x_hat = gain z / alpha`` and ``X``: ``lam (1 - gain/rho)^2``."""
     return eigvals * (1.0 - np.asarray(gain, dtype=float) / flow_gain(eigvals, snr)) ** 2
+
+
+def mse_linear_decoder_given_x(x, snr, gain):
+    """Expected squared error of ``x_hat = gain * z / alpha`` for one component with value ``x``: ``(1 - gain)^2 x^2 + gain^2 / snr``.
+
+    Given ``x``, ``z / alpha = x + eps / sqrt(snr)`` with ``eps ~ N(0, 1)``; the
+    expectation is over the channel noise only. Averaged over ``x ~ N(0, lam)``
+    it is ``mse_linear_decoder``. ``x`` is the component's value in the model's
+    basis with the model mean removed.
+    """
+    gain = np.asarray(gain, dtype=float)
+    return (1.0 - gain) ** 2 * np.square(x) + gain**2 / np.asarray(snr, dtype=float)
+
+
+def chain_kl_nats_given_x(eigvals, snr, x):
+    """Expected chain ``sum KL`` (nats) of one component with value ``x``: ``KL(q(z | x) || p(z))`` at ``snr``.
+
+    ``1/2 [ln(1 + snr lam) + (1 + snr x^2) / (1 + snr lam) - 1]``: with exact
+    reverse steps the chain's expected cost telescopes to the KL of the final
+    latent's channel ``N(alpha x, sigma^2)`` against the model marginal
+    ``N(0, alpha^2 lam + sigma^2)``. Averaged over ``x ~ N(0, lam)`` it is
+    ``rate_nats``. Written as ``1/2 [log1p(s) + (snr x^2 - s) / (1 + s)]``, ``s = snr lam``.
+    """
+    s = np.multiply(snr, eigvals)
+    return 0.5 * (np.log1p(s) + (np.multiply(snr, np.square(x)) - s) / (1.0 + s))
+
