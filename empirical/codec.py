@@ -64,6 +64,8 @@ __all__ = [
     "model_hash",
     "default_grid",
     "METHODS",
+    "BudgetError",
+    "DEFAULT_MAX_BUDGET_BITS",
 ]
 
 SCHEDULE_TAG = b"VPLS"
@@ -197,16 +199,18 @@ class Latent:
 
 def model_hash(model) -> bytes:
     """16-byte ``bitstream.content_hash`` of the model's ``fingerprint`` (what the header records)."""
-    from empirical.bitstream import content_hash
+    from empirical.rcc.bitstream import content_hash
 
     return content_hash(str(model.fingerprint).encode("ascii"))
 
 
 def _flat_input(x, model) -> tuple:
     """``(x as a finite float64 [dim] vector, its shape)``, or ValueError."""
+    if np.iscomplexobj(x):
+        raise ValueError("x: expected real numbers, got a complex array")
     try:
         arr = np.asarray(x, dtype=np.float64)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise ValueError("x: expected an array of numbers") from None
     if arr.ndim == 0 or arr.size != model.dim:
         raise ValueError(f"x: expected {model.dim} numbers (one sample, any shape), got shape {arr.shape}")
@@ -298,9 +302,37 @@ class _BudgetTooSmall(Exception):
         self.step, self.log_snr, self.kl_bits = step, log_snr, kl_bits
 
 
+class BudgetError(ValueError):
+    """No chunk budget within the limits fits a step: one dimension carries more KL than ``budget`` allows.
+
+    ``step``, ``log_snr`` and ``kl_bits`` locate the dimension; ``budget_bits`` is the
+    largest budget tried, ``limit_bits`` the most the encoder may raise it to
+    (``max_budget_bits``; the requested budget if the raise was off). The
+    message names the API arguments; the CLI reports its own flags.
+    """
+
+    def __init__(self, step, log_snr, kl_bits, budget_bits, limit_bits, auto_budget):
+        self.step, self.log_snr, self.kl_bits = step, log_snr, kl_bits
+        self.budget_bits, self.limit_bits, self.auto_budget = budget_bits, limit_bits, auto_budget
+        where = f"step {step} (log-SNR {log_snr:.4g}) has a dimension with {kl_bits:.4g} bits of KL"
+        if auto_budget:
+            text = (f"budget_bits: {where}, above the largest automatic budget max_budget_bits={limit_bits}; "
+                    "use more steps (a finer grid), or raise max_budget_bits (each chunk then scans up to "
+                    "2^(budget + padding) candidates)")
+        else:
+            text = (f"budget_bits: {where}, above budget_bits={budget_bits}; raise budget_bits, use more steps, "
+                    "or allow auto_budget")
+        super().__init__(text)
+
+
+#: The encoder raises the chunk budget automatically up to this many bits (``max_budget_bits``).
+DEFAULT_MAX_BUDGET_BITS = 12
+
+
 def encode_detailed(x, model, *, num_steps: int = 32, log_snr_start=None, log_snr_stop=None, stop_step=None,
                     rate_bits_per_dim=None, seed: int = 0, budget_bits: int = 8, padding_bits: int = 8,
-                    auto_budget: bool = True) -> EncodeResult:
+                    auto_budget: bool = True, max_budget_bits=None,
+                    tail_target="default", workers: int = 1, device: str = "cpu", progress=None) -> EncodeResult:
     """Encode one sample ``x`` with DiffC; return the bytes and the accounting.
 
     Parameters
@@ -321,12 +353,26 @@ def encode_detailed(x, model, *, num_steps: int = 32, log_snr_start=None, log_sn
     seed : int
         Shared seed (header), ``0 <= seed < 2^64``.
     budget_bits, padding_bits : int
-        RCC chunk KL budget and extra candidate bits (see ``empirical.rcc``); one
+        RCC chunk KL budget and the index range ``2^(budget + padding)`` (see ``empirical.rcc``); one
         dimension of one step may carry at most ``budget_bits``.
     auto_budget : bool
         If a dimension needs more than ``budget_bits``, encode again from the
-        start with the smallest budget that fits it (up to ``30 - padding_bits``
-        and 24); the header records the budget used. With False, that is a ValueError.
+        start with the smallest budget that fits it, up to ``max_budget_bits``;
+        the header records the budget used. With False, that is a :class:`BudgetError`.
+    max_budget_bits : int or None
+        The most the automatic raise may reach; default ``max(budget_bits, 12)`` (a full chunk then
+        scans up to ``2^(12 + padding)`` candidates), capped at ``min(24, 30 - padding_bits)``; beyond
+        it, :class:`BudgetError`.
+    tail_target : float, None or "default"
+        Candidates per chunk (``empirical.rcc.candidate_bits``); ``"default"`` is
+        ``empirical.rcc.DEFAULT_TAIL_TARGET``, ``None`` scans ``2^(budget + padding)`` in every chunk.
+    workers : int
+        CPU threads scanning the chunks of a step (the stream does not depend on it).
+    device : str
+        ``"cpu"``, ``"cuda"`` or ``"auto"``: where the candidates are scanned (``empirical.rcc.encode_step``).
+    progress : callable or None
+        Called as ``progress(step, num_steps, budget_bits)`` after each coded step (and with
+        ``step = 0`` when the budget is raised and the chain restarts).
 
     Returns
     -------
@@ -347,28 +393,38 @@ def encode_detailed(x, model, *, num_steps: int = 32, log_snr_start=None, log_sn
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**64:
         raise ValueError(f"seed: must be an integer in [0, 2^64), got {seed!r}")
     _check_rcc_params(budget_bits, padding_bits)
-    max_budget = min(rcc.BUDGET_BITS_RANGE[1], rcc.MAX_INDEX_BITS - padding_bits)
+    largest = min(rcc.BUDGET_BITS_RANGE[1], rcc.MAX_INDEX_BITS - padding_bits)
+    if max_budget_bits is None:
+        max_budget_bits = min(max(int(budget_bits), DEFAULT_MAX_BUDGET_BITS), largest)
+    if isinstance(max_budget_bits, bool) or not isinstance(max_budget_bits, (int, np.integer)) \
+            or not budget_bits <= max_budget_bits <= largest:
+        raise ValueError(f"max_budget_bits: must be an integer in {budget_bits}..{largest} (budget_bits .. "
+                         f"min(24, 30 - padding_bits)), got {max_budget_bits!r}")
+    if isinstance(tail_target, str) and tail_target == "default":
+        tail_target = rcc.DEFAULT_TAIL_TARGET
+    rcc.candidate_bits([0.0], 1, 0, tail_target)                     # validates tail_target
+    options = dict(tail_target=tail_target, workers=workers, device=device, progress=progress)
     budget = int(budget_bits)
     while True:
         try:
-            return _encode_chain(x, shape, model, grid, stop_step, rate_bits_per_dim, int(seed), budget, int(padding_bits))
+            return _encode_chain(x, shape, model, grid, stop_step, rate_bits_per_dim, int(seed), budget,
+                                 int(padding_bits), **options)
         except _BudgetTooSmall as exc:
             needed = int(np.ceil(exc.kl_bits))
-            where = f"step {exc.step} (log-SNR {exc.log_snr:.4g}) has a dimension with {exc.kl_bits:.4g} bits of KL"
-            if not auto_budget:
-                raise ValueError(f"budget_bits: {where}, above budget_bits={budget}; raise budget_bits, use more "
-                                 "steps, or allow auto_budget") from None
-            if needed > max_budget:
-                raise ValueError(f"budget_bits: {where}, above the largest budget {max_budget} with padding_bits="
-                                 f"{padding_bits}; use more steps (a finer grid) or less padding") from None
+            if not auto_budget or needed > max_budget_bits:
+                raise BudgetError(exc.step, exc.log_snr, exc.kl_bits, budget,
+                                  int(max_budget_bits) if auto_budget else budget, auto_budget) from None
             budget = max(needed, budget + 1)
+            if progress is not None:
+                progress(0, grid.num_points if stop_step is None else int(stop_step), budget)
 
 
-def _encode_chain(x, shape, model, grid, stop_step, rate_bits_per_dim, seed, budget_bits, padding_bits):
+def _encode_chain(x, shape, model, grid, stop_step, rate_bits_per_dim, seed, budget_bits, padding_bits,
+                  tail_target, workers, device, progress):
     """One encoding attempt of :func:`encode_detailed` with a fixed budget (raises ``_BudgetTooSmall``)."""
     from bounds.rcc_cost import li_el_gamal_length_bound_bits
     from empirical import rcc
-    from empirical.bitstream import Bitstream
+    from empirical.rcc.bitstream import Bitstream
 
     d = model.dim
     log_snrs = grid.log_snrs
@@ -382,15 +438,19 @@ def _encode_chain(x, shape, model, grid, stop_step, rate_bits_per_dim, seed, bud
         p_mean, p_std = _in_basis(p, basis, d)
         q_mean, q_std = _in_basis(q, basis, d)
         kl_dims = rcc.kl_bits_per_dim(q_mean, q_std, p_mean, p_std)
+        if not np.all(np.isfinite(kl_dims)):
+            raise ValueError(f"x: step {step} has an infinite KL: the input is too far from the model's data")
         if kl_dims.max() > budget_bits:
             raise _BudgetTooSmall(step, float(log_snrs[step]), float(kl_dims.max()))
-        code = rcc.encode_step(q_mean, q_std, p_mean, p_std, seed=seed, step=step,
-                               budget_bits=budget_bits, padding_bits=padding_bits)
+        code = rcc.encode_step(q_mean, q_std, p_mean, p_std, seed=seed, step=step, budget_bits=budget_bits,
+                               padding_bits=padding_bits, tail_target=tail_target, workers=workers, device=device)
         segments.append(code.segment)
         kl_bits.append(code.kl_bits_total)
         tv.append(code.tv_bound_total)
         bound.append(float(np.sum(li_el_gamal_length_bound_bits(code.kl_bits_per_chunk))))
         z = np.asarray(code.samples, dtype=np.float64) @ basis.T
+        if progress is not None:
+            progress(step + 1, last, budget_bits)
         if target_bits is not None and sum(kl_bits) >= target_bits:
             break
     if target_bits is not None and sum(kl_bits) < target_bits:
@@ -422,7 +482,7 @@ def encode(x, model, **kwargs) -> bytes:
 
 def _read(data, model, prefix_steps):
     """``(Bitstream, Grid, n)``: the parsed stream checked against the model, and the steps to decode."""
-    from empirical.bitstream import Bitstream
+    from empirical.rcc.bitstream import Bitstream
 
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise ValueError(f"data: expected bytes, got {type(data).__name__}")

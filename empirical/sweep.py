@@ -100,7 +100,9 @@ class SweepSpec:
     split : {"train", "test"}
         Which split to sample.
     budget_bits, padding_bits : int
-        RCC chunk budget and padding (``empirical.rcc``).
+        RCC chunk budget and index range ``2^(budget + padding)`` (``empirical.rcc``).
+    tail_target : float or None
+        RCC candidates per chunk (``empirical.rcc.candidate_bits``; None: ``2^(budget + padding)``).
     flow_steps, ancestral_steps : int
         Decoder steps (RK4 steps of the flow; ancestral steps).
     ancestral_draws : int
@@ -125,6 +127,7 @@ class SweepSpec:
     split: str = "test"
     budget_bits: int = 8
     padding_bits: int = 8
+    tail_target: float | None = 0.02
     flow_steps: int = 64
     ancestral_steps: int = 512
     ancestral_draws: int = 1
@@ -138,6 +141,9 @@ class SweepSpec:
             raise ValueError(f"stop_steps: must be strictly increasing integers in 1..{self.num_steps} "
                              f"(num_steps), got {self.stop_steps!r}")
         object.__setattr__(self, "stop_steps", steps)
+        from empirical.rcc import candidate_bits
+
+        candidate_bits([0.0], 1, 0, self.tail_target)       # ValueError naming tail_target if invalid
         methods = tuple(self.methods)
         if not methods or any(m not in METHODS for m in methods) or len(set(methods)) != len(methods):
             raise ValueError(f"methods: expected distinct entries of {METHODS}, got {self.methods!r}")
@@ -483,7 +489,7 @@ def encode_prefixes(x, model, spec: SweepSpec, index: int) -> EncodedPrefixes:
     res = codec.encode_detailed(np.asarray(x), model, num_steps=spec.num_steps, log_snr_start=spec.log_snr_start,
                                 log_snr_stop=spec.log_snr_stop, stop_step=steps[-1],
                                 seed=codec_seed(spec.seed, index), budget_bits=spec.budget_bits,
-                                padding_bits=spec.padding_bits)
+                                padding_bits=spec.padding_bits, tail_target=spec.tail_target)
     step_bound = res.rcc_bound_bits_per_step
     out = {k: np.zeros(len(steps)) for k in ("log_snrs", "kl_bits", "payload_bits", "coded_bits", "bound_bits",
                                              "tv_bound")}

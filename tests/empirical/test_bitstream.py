@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from empirical import rcc
-from empirical.bitstream import (MAGIC, VERSION, Bitstream, BitstreamError, BitstreamTruncatedWarning, _varint,
+from empirical.rcc.bitstream import (MAGIC, VERSION, Bitstream, BitstreamError, BitstreamTruncatedWarning, _varint,
                                  content_hash)
 
 MODEL = content_hash(b"model weights")

@@ -86,7 +86,7 @@ def test_round_trip_every_source(source, model):
 def test_prefixes_and_truncation():
     """Every prefix n decodes to the sender's z after n steps (= encoding with stop_step n); a stream cut inside
     a segment decodes its complete steps with a warning; Bitstream.prefix streams decode the same."""
-    from empirical.bitstream import Bitstream, BitstreamTruncatedWarning
+    from empirical.rcc.bitstream import Bitstream, BitstreamTruncatedWarning
 
     src = data.gaussian("powerlaw:1", dim=16)
     model = models.GaussianOracle.from_source(src)
@@ -110,7 +110,7 @@ def test_auto_budget_raises_the_budget_to_fit_the_largest_dimension():
     """A coarse step needs > 2 bits in one dimension: auto_budget re-encodes from the start with a budget that
     fits the failing dimension (repeating if the new path needs more), records it in the header, and the decoder
     uses it; without auto_budget, a ValueError."""
-    from empirical.bitstream import Bitstream
+    from empirical.rcc.bitstream import Bitstream
 
     model = models.GaussianOracle(np.zeros(3), np.array([1.0, 0.5, 0.2]), np.eye(3))
     x = np.array([0.9, -0.8, 0.5])
@@ -151,14 +151,16 @@ def test_rate_target_picks_the_first_step_that_reaches_it():
 @pytest.fixture(scope="module")
 def oracle_encodes():
     """30 encodes of 8-dim Gaussian samples (powerlaw:1, random basis) with the exact and the plug-in oracle,
-    17 grid points on [-3, 3], budget 6 and padding 6 bits (RCC TV bound per encode ~1e-3 / ~1e-2)."""
+    17 grid points on [-3, 3], budget 6 and padding 6 bits, 2^12 candidates in every chunk (tail_target=None; RCC TV
+    bound per encode ~1e-3 / ~1e-2)."""
     src = data.gaussian("powerlaw:1", dim=8, basis_seed=3)
     xs = src.sample(30, seed=7, split="test")
     out = {}
     for transitions in ("exact", "plugin"):
         model = models.GaussianOracle.from_source(src, transitions=transitions)
         out[transitions] = (model, [codec.encode_detailed(x, model, num_steps=17, log_snr_start=-3, log_snr_stop=3,
-                                                           seed=100 + i, budget_bits=6, padding_bits=6)
+                                                           seed=100 + i, budget_bits=6, padding_bits=6,
+                                                           tail_target=None)
                                     for i, x in enumerate(xs)])
     return src, xs, out
 
@@ -252,7 +254,7 @@ def test_decoded_distortions_match_closed_forms(oracle_encodes):
         mse[method] = sq.mean()
         assert abs(sq.mean() - pred) < 4 * sq.std(ddof=1) / np.sqrt(sq.size), (method, sq.mean(), pred)
     assert 1.6 < mse["ancestral"] / mse["mean"] < 2.4
-    assert max(r.tv_bound_per_step.sum() for r in results) < 0.02
+    assert max(r.tv_bound_per_step.sum() for r in results) < 0.05   # z ~ q up to this TV distance per encode
 
 
 def test_same_bytes_decode_bit_for_bit_in_another_process(tmp_path):
@@ -319,7 +321,7 @@ def small_stream():
         (dict(budget_bits=1, padding_bits=0, num_steps=2, log_snr_start=-2, log_snr_stop=12, auto_budget=False),
          r"budget_bits: step 1 \(log-SNR 12\) has a dimension with .* bits of KL, above budget_bits=1"),
         (dict(budget_bits=1, padding_bits=16, num_steps=2, log_snr_start=-2, log_snr_stop=30),
-         "budget_bits: step 1 .* above the largest budget 14 with padding_bits=16"),
+         "budget_bits: step 1 .* above the largest automatic budget max_budget_bits=12"),
     ],
 )
 def test_encode_bad_input(small_stream, kwargs, match):
@@ -332,7 +334,7 @@ def test_encode_bad_input(small_stream, kwargs, match):
 
 
 def test_decode_bad_input(small_stream):
-    from empirical.bitstream import BitstreamError
+    from empirical.rcc.bitstream import BitstreamError
 
     model, blob = small_stream
     other = models.GaussianOracle(np.zeros(4), np.array([2.0, 1.0, 0.5, 0.2]), np.eye(4))

@@ -1,5 +1,6 @@
 """The benchmark CLI ``python -m empirical.rcc_bench``: JSON output, one-line errors, no torch."""
 import json
+import math
 import os
 import pathlib
 import subprocess
@@ -7,11 +8,14 @@ import sys
 
 import pytest
 
-from empirical import rcc_bench
+from empirical import rcc_bench as entry
+from empirical.rcc import bench as rcc_bench
+from empirical.rcc import frontier
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 SMALL = ["--kl-totals", "10,40", "--max-dims", "64", "--budget-bits", "4", "--padding-bits", "4",
-         "--fidelity-trials", "30", "--fidelity-paddings", "0,3", "--fidelity-dims", "3", "--unequal-std"]
+         "--fidelity-trials", "30", "--fidelity-paddings", "0,3", "--fidelity-dims", "3", "--unequal-std", "--quick",
+         "--no-progress", "--workers", "2"]
 
 
 def test_json_report(capsys):
@@ -28,14 +32,18 @@ def test_json_report(capsys):
         assert row["tv_bound_exact"] == (row["std"] == "equal")
     fid = {r["padding_bits"]: r for r in result["fidelity"]}
     assert fid[0]["tv_bound"] > fid[3]["tv_bound"] and fid[0]["sampler"].startswith("naive")
-    assert result["throughput"]["candidates_per_s"] > 0
+    thr = result["throughput"]
+    rates = [g["normals_per_s"] for g in thr["generators"]]
+    assert thr["floor"]["normals_per_s"] == max(rates) and len(rates) >= 9
+    assert thr["sampler_over_floor"] == pytest.approx(thr["sampler_coordinates_per_s_one_core"] / max(rates))
+    assert any(g["name"].startswith("this package") and g["qualifies"] for g in thr["generators"])
 
 
 def test_table_report(capsys):
     """The default format is a text table with the three sections."""
     assert rcc_bench.main(SMALL) == 0
     out = capsys.readouterr().out
-    assert "coded bits" in out and "fidelity" in out and "throughput" in out
+    assert "coded bits" in out and "fidelity" in out and "floor:" in out and "of the floor" in out
 
 
 @pytest.mark.parametrize("argv", [
@@ -63,7 +71,7 @@ def test_cli_does_not_import_torch():
     """Light imports: running the benchmark module never imports torch."""
     code = ("import sys, runpy; sys.argv = ['x', '--help']\n"
             "try:\n    runpy.run_module('empirical.rcc_bench', run_name='__main__')\nexcept SystemExit:\n    pass\n"
-            "import empirical.rcc, empirical.bitstream\nprint('torch' in sys.modules)")
+            "import empirical.rcc, empirical.rcc.bitstream\nprint('torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True,
                          env=dict(os.environ, PYTHONPATH=str(REPO)), timeout=60)
     assert out.stdout.strip().splitlines()[-1] == "False"
@@ -79,3 +87,45 @@ def test_exact_pfr_column_interpolates_the_exact_entropy():
     kl = np.array([0.02, 0.07, 0.3, 1.1, 2.9, 5.5, 8.0])
     exact = rcc.pfr_index_entropy_bits(kl) - kl
     assert np.all(np.abs(rcc_bench.exact_pfr_overhead_bits(kl, 8) - exact) < 0.01)
+
+
+def test_image_scale_report(capsys):
+    """--image-scale --quick: one oracle chain on a 32x48x3 image, timed on 1 and 2 workers with the same stream."""
+    assert rcc_bench.main(["--image-scale", "--quick", "--tail-target", "0.3", "--workers", "2", "--no-progress",
+                           "--format", "json"]) == 0
+    rows = json.loads(capsys.readouterr().out)["image_scale"]
+    assert [r["workers"] for r in rows] == [1, 2] and rows[0]["dims"] == 32 * 48 * 3
+    assert rows[0]["coded_bits"] == rows[1]["coded_bits"] and rows[0]["kl_bits"] == rows[1]["kl_bits"]
+    assert rows[0]["coded_over_kl"] == pytest.approx(rows[0]["coded_bits"] / rows[0]["kl_bits"])
+
+
+def test_reference_chunk_sizes_follow_the_reference_rule():
+    """ceil(D) + 2 m bits over m = ceil(ceil(D) / 14) chunks, as evenly as possible, each at most 16."""
+    assert frontier.reference_chunk_bits(10.2) == [13]
+    assert frontier.reference_chunk_bits(14.0) == [16]
+    assert frontier.reference_chunk_bits(28.5) == [12, 12, 11]       # ceil = 29, m = 3: 35 bits
+    for kl in (0.3, 7.0, 100.0, 1234.5):
+        bits = frontier.reference_chunk_bits(kl)
+        assert max(bits) <= 16 and max(bits) - min(bits) <= 1 and sum(bits) == math.ceil(kl) + 2 * len(bits)
+
+
+def test_zipf_code_lengths_are_a_complete_code():
+    """Kraft equality: sum_k 2^-len(k) = 1 for the truncated Zipf law."""
+    import numpy as np
+
+    lengths = np.array([frontier.zipf_code_length_bits(k, 1.3, 64) for k in range(64)])
+    assert float(np.sum(2.0 ** -lengths)) == pytest.approx(1.0, rel=1e-12)
+    assert np.all(np.diff(lengths) > 0)
+
+
+def test_frontier_rows_on_a_small_step():
+    """Both coders deliver one projection per chunk; heavy truncation (the reference point) shifts them below 0."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    mu = rng.normal(size=400) * 0.35          # ~35 bits
+    ref = frontier.reference(mu, 1, 2)
+    ours = frontier.ours(mu, 1, 2, 8, 8, 0.02)
+    assert ref[1] == pytest.approx(ours[1]) and len(ref[3]) == len(frontier.reference_chunk_bits(ref[1]))
+    row = frontier.summarise("x", {}, [ref, ours])
+    assert row["chunks"] == len(ref[3]) + len(ours[3]) and row["coded_over_kl"] > 0

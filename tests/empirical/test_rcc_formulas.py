@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 from scipy import stats
 
 from empirical import rcc
-from empirical._gaussian_ratio import kl_nats_per_dim, log_ratio_coefficients, renyi_nats_per_dim
-from empirical._index_coding import index_buckets, split_index
-from empirical._pfr_law import geometric_means_equal_std, pfr_survival, renyi_tv_bound
+from empirical.rcc.gaussian_ratio import kl_nats_per_dim, log_ratio_coefficients, renyi_nats_per_dim
+from empirical.rcc.index_coding import index_buckets, split_index
+from empirical.rcc.pfr_law import geometric_means_equal_std, pfr_survival, renyi_tv_bound
 
 mp.mp.dps = 30
 
@@ -99,7 +99,7 @@ def test_geometric_mean_closed_form(kl_nats, z):
     cut = (mp.log(rx) + a**2 / 2) / a                        # r(y') < r(x) iff y' < cut
     want = mp.quad(lambda y: phi(y) * (rx - r(y)), [-mp.inf, cut])
     grid_c = geometric_means_equal_std([kl_nats])[0]
-    from empirical._pfr_law import _QUAD_Z
+    from empirical.rcc.pfr_law import _QUAD_Z
     idx = int(np.argmin(np.abs(_QUAD_Z - z)))
     assert _QUAD_Z[idx] == pytest.approx(z, abs=1e-12)
     assert grid_c[idx] == pytest.approx(float(want), rel=1e-12, abs=1e-15)

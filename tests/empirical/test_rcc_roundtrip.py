@@ -13,7 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from empirical import rcc
-from empirical._index_coding import (equal_chunk_sizes, index_code_length_bits, partition_code_length_bits,
+from empirical.rcc.index_coding import index_code_length_bits
+from empirical.rcc.partition import (equal_chunk_sizes, partition_code_length_bits,
                                      split_flag_code_length_bits)
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
@@ -251,7 +252,7 @@ def test_segment_round_trip_and_cost(data, budget, padding, mode):
 def test_expected_index_cost_within_li_el_gamal_bound(budget, padding):
     """Inequality: under the shipped index model, the expected code length of a chunk's index (exact PFR law on
     [0, N), equal stds) is at most KL + log2(KL + 1) + 4 (Li & El Gamal 2018) at every KL in [0, budget]."""
-    from empirical._index_coding import _expected_index_bits_table
+    from empirical.rcc.index_coding import _expected_index_bits_table
 
     kl, expected = _expected_index_bits_table(budget, padding)
     assert np.all(expected <= kl + np.log2(kl + 1.0) + 4.0)

@@ -12,8 +12,9 @@ import pytest
 from scipy import stats
 
 from empirical import rcc
-from empirical._gaussian_ratio import log_ratio_coefficients
-from empirical._pfr_law import pfr_survival
+from empirical.rcc import sampler
+from empirical.rcc.gaussian_ratio import log_ratio_coefficients
+from empirical.rcc.pfr_law import pfr_survival
 
 ALPHA = 1e-3
 
@@ -31,7 +32,7 @@ def test_index_law_matches_simulation():
     kl_bits, dims, trials, num_candidates = 1.5, 3, 3000, 2**14
     assert trials * rcc.pfr_tail_probability(kl_bits, num_candidates)[0] < 1e-4
     coefficients, _ = _mean_shift_chunk(kl_bits, dims)
-    k = np.array([rcc._scan_chunk(coefficients, 5, t, 0, num_candidates)[0] for t in range(trials)])
+    k = np.array([sampler.scan_chunk(coefficients, 5, t, 0, num_candidates)[0] for t in range(trials)])
     edges = np.array([0, 1, 2, 4, 8, 16, 32, 64, 128, 256, num_candidates])
     surv = pfr_survival([kl_bits * math.log(2.0)], edges)[0]
     expected = trials * (surv[:-1] - surv[1:]) / (1.0 - surv[-1])
@@ -50,7 +51,7 @@ def test_truncation_tail_matches_simulation():
     """
     kl_bits, dims, trials, scan = 2.0, 4, 3000, 2**13
     coefficients, _ = _mean_shift_chunk(kl_bits, dims)
-    k = np.array([rcc._scan_chunk(coefficients, 9, t, 0, scan)[0] for t in range(trials)])
+    k = np.array([sampler.scan_chunk(coefficients, 9, t, 0, scan)[0] for t in range(trials)])
     slack = rcc.pfr_tail_probability(kl_bits, scan)[0]
     assert slack < 1e-4
     for n in (1, 2, 16, 128):
@@ -72,17 +73,20 @@ def test_checkpoints_equal_separate_truncated_runs():
     """Identity: PFR truncated at N' selects argmin over the first N' candidates, whether or not it scans on."""
     coefficients, _ = _mean_shift_chunk(6.0, 5)
     for step in range(5):
-        _, found = rcc._scan_chunk(coefficients, 1, step, 0, 2**14, checkpoints=(3, 256, 4096, 2**14))
+        _, found = sampler.scan_chunk(coefficients, 1, step, 0, 2**14, checkpoints=(3, 256, 4096, 2**14))
         for n, k in found.items():
-            assert rcc._scan_chunk(coefficients, 1, step, 0, n)[0] == k
+            assert sampler.scan_chunk(coefficients, 1, step, 0, n)[0] == k
 
 
-def _delivered(q_mean, q_std, p_mean, p_std, trials, budget_bits, padding_bits):
-    """Samples delivered by encode_step (public API) over ``trials`` steps, and the tail bounds."""
+def _delivered(q_mean, q_std, p_mean, p_std, trials, budget_bits, padding_bits, tail_target=None):
+    """Samples delivered by encode_step (public API) over ``trials`` steps, and the tail bounds.
+
+    ``tail_target=None``: every chunk scans ``2^(budget + padding)`` candidates (the fixed-N sampler).
+    """
     out, tails = [], []
     for step in range(trials):
-        code = rcc.encode_step(q_mean, q_std, p_mean, p_std, seed=2024, step=step,
-                               budget_bits=budget_bits, padding_bits=padding_bits)
+        code = rcc.encode_step(q_mean, q_std, p_mean, p_std, seed=2024, step=step, budget_bits=budget_bits,
+                               padding_bits=padding_bits, tail_target=tail_target)
         out.append(code.samples)
         tails.append(code.tv_bound_total)
     return np.array(out), max(tails)

@@ -174,7 +174,7 @@ def test_step_bound_between_its_per_step_limits():
     """The codec's per-step bound sum_c (D_c + log2(D_c + 1) + 5) over the chunks the decoder reads lies between
     D + 5m (every log2 term >= 0) and D + m log2(D/m + 1) + 5m (concavity: equal chunks are the worst case)."""
     from empirical import rcc
-    from empirical.bitstream import Bitstream
+    from empirical.rcc.bitstream import Bitstream
 
     spec = _spec(n=2, stop_steps=(24,))
     source, model = sweep.build(spec)

@@ -16,8 +16,8 @@ Integers are little-endian; ``shape`` is ``ndim`` (u8, 1..8) followed by
 bytes). The header CRC-32 covers every header byte before it, so corrupted
 lengths, shapes or parameters are caught before any segment is read; the
 payload CRC-32 covers all segments. ``index model`` is
-``empirical.rcc.index_model_checksum(budget, padding)`` of the encoder; a
-decoder whose table differs refuses the stream.
+``empirical.rcc.index_model_checksum(budget, padding)`` of the encoder's
+index table (package data); a decoder whose table differs refuses the stream.
 
 Progressive decoding: the header lists every segment's length, so the first
 ``k`` segments decode without the rest. ``Bitstream.prefix(k)`` repacks a
@@ -48,8 +48,9 @@ import warnings
 import zlib
 from dataclasses import dataclass
 
-from ._errors import BitstreamError, BitstreamTruncatedWarning
-from ._errors import check_int as _check_int
+from .._errors import BitstreamError, BitstreamTruncatedWarning
+from .._errors import check_int as _check_int
+from .checks import BUDGET_BITS_RANGE, MAX_INDEX_BITS, PADDING_BITS_RANGE
 
 __all__ = [
     "MAGIC",
@@ -62,17 +63,13 @@ __all__ = [
 ]
 
 MAGIC = b"DFRC"
-VERSION = 2
+VERSION = 3
 HASH_BYTES = 16
 MAX_NDIM = 8
 MAX_NUM_DIMS = 2**32 - 1
 MAX_NUM_STEPS = 2**32 - 1
 MAX_SEGMENT_BYTES = 2**40
 _MAX_VARINT_BYTES = 10
-# Mirrors empirical.rcc (checked there too); kept here so that importing the container stays light.
-BUDGET_BITS_RANGE = (1, 24)
-PADDING_BITS_RANGE = (0, 16)
-MAX_INDEX_BITS = 30
 
 
 def content_hash(data):
@@ -143,7 +140,7 @@ class Bitstream:
     schedule_hash: bytes              # 16 bytes identifying the noise schedule and step grid
     seed: int                         # shared seed in [0, 2^64)
     budget_bits: int                  # chunk KL budget in bits, [1, 24]
-    padding_bits: int                 # candidates per chunk 2^(budget + padding), padding in [0, 16]
+    padding_bits: int                 # index range 2^(budget + padding): the most candidates a chunk scans
     segments: tuple = ()              # one bytes object per step, in step order
     declared_num_steps: int | None = None
 
@@ -208,7 +205,7 @@ class Bitstream:
 
     def header_bytes(self):
         """The serialized header, checksums included."""
-        from .rcc import index_model_checksum
+        from .index_coding import index_model_checksum
 
         payload_crc = zlib.crc32(b"".join(self.segments))
         head = bytearray(MAGIC)
@@ -297,13 +294,13 @@ class Bitstream:
             cls(shape, stream_model_hash, stream_schedule_hash, seed, budget_bits, padding_bits)  # validates fields
         except ValueError as exc:
             raise BitstreamError(f"corrupted header: {exc}") from None
-        from .rcc import index_model_checksum
+        from .index_coding import index_model_checksum
 
         if model_crc != index_model_checksum(budget_bits, padding_bits):
             raise BitstreamError(
                 f"index model checksum mismatch: the stream's index table (budget {budget_bits}, padding "
                 f"{padding_bits}) has CRC {model_crc:08x}, this decoder builds "
-                f"{index_model_checksum(budget_bits, padding_bits):08x} (different NumPy/SciPy numerics?)")
+                f"{index_model_checksum(budget_bits, padding_bits):08x} (a stream from another version of the index tables)")
         for name, expected, got in (("model", model_hash, stream_model_hash),
                                     ("schedule", schedule_hash, stream_schedule_hash)):
             if expected is not None and bytes(expected) != got:

@@ -1,0 +1,183 @@
+"""Shared randomness and the PFR scan: counter-based Philox words -> Box-Muller candidates -> the selected index.
+
+Every random number is a pure function of integers both sides know::
+
+    word(seed, step, chunk, domain, w) = output (w mod 4) of Philox4x64-10 with
+        key = (seed, step), counter = (w div 4 + 1, 0, chunk, domain)
+
+which is NumPy's ``Philox(key=(seed, step), counter=(w0 div 4, 0, chunk, domain))``
+read from position ``w0`` on (NumPy's Philox is the Random123 algorithm, so the
+words are fixed by the algorithm, not by a NumPy version, a machine or a thread
+count; ``tests/empirical/test_rcc_sampler.py`` checks them against a pure-Python
+Philox). Domains: 0 candidates, 1 the dimension permutation, 2 arrival times.
+
+Candidates. A chunk of ``d`` dimensions uses ``h = ceil(d / 2)`` words per
+candidate: candidate ``k`` is words ``k h .. k h + h - 1`` of its chunk's domain-0
+stream. Word ``i`` of a candidate, split into its low and high 32 bits ``a``, ``b``,
+gives coordinates ``2i`` and ``2i + 1`` by Box-Muller::
+
+    u = (a + 1/2) 2^-32,   phi = 2 pi b 2^-32,   z_2i = sqrt(-2 ln u) cos(phi),   z_2i+1 = sqrt(-2 ln u) sin(phi)
+
+(for odd ``d`` the last sine is unused). ``u`` lies in ``(0, 1)`` and the radius
+reaches ``sqrt(2 ln 2^33) = 6.76``: the candidates are standard normal up to
+that 32-bit resolution (mass beyond the radius 1.4e-11 per pair). The delivered
+sample and the decoder use these formulas in float64 (``selected_normals``);
+the encoder's scan evaluates the same formulas in float32 (``scan_chunk``), so
+its scores equal the float64 ones up to float32 rounding and the selected index
+can differ from exact arithmetic only where two scores tie to ~1e-6. Arrival
+gaps: candidate ``k``'s ``Exp(1)`` gap is ``-ln((w >> 11) + 1/2) 2^-53)`` of word ``k``
+of the domain-2 stream; arrival times are their cumulative sums (float64).
+
+The scan (the encoder's cost) computes, per candidate, the log density ratio
+``ln r = offset + sum_j linear_j z_j + quadratic_j z_j^2`` and keeps
+``argmin_k ln T_k - ln r(z_k)`` over the first ``N`` candidates: PFR truncated to
+``N`` (Li & El Gamal 2018; ordered random coding, Theis & Yosri 2022).
+``scan_chunks`` runs chunks on a thread pool (NumPy releases the GIL in its
+kernels); each chunk is scanned by one thread with a fixed block size, so the
+result does not depend on the number of workers. ``empirical.rcc.gpu`` scans the
+same candidates with torch on a CUDA device.
+"""
+from __future__ import annotations
+
+import math
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+DOMAIN_CANDIDATES = 0
+DOMAIN_PERMUTATION = 1
+DOMAIN_ARRIVALS = 2
+UINT64_LIMIT = 2**64
+#: Words of one scan block: candidates per block = max(1, BLOCK_WORDS // h) rounded down to a multiple of 4.
+BLOCK_WORDS = 1 << 15
+_TWO_PI = 2.0 * math.pi
+_F32_U_SCALE = np.float32(2.0**-32)
+_F32_PHI_SCALE = np.float32(_TWO_PI * 2.0**-32)
+_LOW32 = np.uint64(0xFFFFFFFF)
+
+
+def words(seed, step, chunk, domain, start, count):
+    """``count`` uint64 words of stream ``(seed, step, chunk, domain)`` from position ``start`` (see module doc)."""
+    block, skip = divmod(int(start), 4)
+    key = np.array([seed, step], dtype=np.uint64)
+    counter = np.array([block, 0, chunk, domain], dtype=np.uint64)
+    raw = np.random.Philox(key=key, counter=counter).random_raw(int(count) + skip)
+    return raw[skip:]
+
+
+def words_per_candidate(dims):
+    """``h = ceil(dims / 2)``: Philox words per candidate of a ``dims``-dimensional chunk."""
+    return (int(dims) + 1) // 2
+
+
+def normals_from_words(w, dims):
+    """float64 ``[len(w) // h, dims]`` Box-Muller normals of whole candidates' words (the defining formulas)."""
+    w = np.asarray(w, dtype=np.uint64)
+    h = words_per_candidate(dims)
+    low = (w & _LOW32).astype(np.float64)
+    high = (w >> np.uint64(32)).astype(np.float64)
+    radius = np.sqrt(-2.0 * np.log((low + 0.5) * 2.0**-32))
+    phi = (_TWO_PI * 2.0**-32) * high
+    out = np.empty((w.size // h, 2 * h))
+    out[:, 0::2] = (radius * np.cos(phi)).reshape(-1, h)
+    out[:, 1::2] = (radius * np.sin(phi)).reshape(-1, h)
+    return out[:, :dims]
+
+
+def selected_normals(seed, step, chunk, index, dims):
+    """float64 ``[dims]`` standard normals of candidate ``index`` of a chunk: what encoder and decoder deliver."""
+    h = words_per_candidate(dims)
+    return normals_from_words(words(seed, step, chunk, DOMAIN_CANDIDATES, int(index) * h, h), dims)[0]
+
+
+def arrival_gaps(seed, step, chunk, first, count):
+    """float64 ``Exp(1)`` arrival gaps of candidates ``first .. first + count - 1``."""
+    w = words(seed, step, chunk, DOMAIN_ARRIVALS, first, count)
+    return -np.log(((w >> np.uint64(11)).astype(np.float64) + 0.5) * 2.0**-53)
+
+
+def dimension_permutation(seed, step, num_dims):
+    """Permutation of ``range(num_dims)`` for ``(seed, step)``: stable argsort of the domain-1 words."""
+    return np.argsort(words(seed, step, 0, DOMAIN_PERMUTATION, 0, num_dims), kind="stable")
+
+
+def block_candidates(dims):
+    """Candidates per scan block for a ``dims``-dimensional chunk (a multiple of 4, at least 4)."""
+    return max(4, (BLOCK_WORDS // words_per_candidate(dims)) // 4 * 4)
+
+
+def _pair_coefficients(values, h):
+    """float32 ``(even, odd)`` coefficient rows of length ``h`` (the odd one zero-padded for odd dims)."""
+    values = np.asarray(values, dtype=np.float64)
+    even = values[0::2].astype(np.float32)
+    odd = np.zeros(h, dtype=np.float32)
+    odd[: values.size // 2] = values[1::2]
+    return even, odd
+
+
+def scan_chunk(coefficients, seed, step, chunk, num_candidates, checkpoints=()):
+    """PFR over the first ``num_candidates`` candidates of a chunk: ``(best index, {N': best index below N'})``.
+
+    ``coefficients = (offset, linear, quadratic)`` per dimension (float64, see
+    ``gaussian_ratio.log_ratio_coefficients``); ``checkpoints`` are candidate
+    counts ``N' <= num_candidates``, each mapped to the index that PFR truncated
+    at ``N'`` selects (they share candidates).
+    """
+    offset, linear, quadratic = coefficients
+    dims = int(np.size(linear))
+    h = words_per_candidate(dims)
+    lin_even, lin_odd = _pair_coefficients(linear, h)
+    use_quadratic = bool(np.any(np.asarray(quadratic) != 0.0))
+    if use_quadratic:
+        quad_even, quad_odd = _pair_coefficients(quadratic, h)
+    const = float(np.sum(offset))
+    rows = block_candidates(dims)
+    pending = sorted(int(c) for c in checkpoints)
+    found = {}
+    best_score, best_index, arrival_offset = np.inf, -1, 0.0
+    for first in range(0, int(num_candidates), rows):
+        used = min(rows, int(num_candidates) - first)
+        raw = words(seed, step, chunk, DOMAIN_CANDIDATES, first * h, used * h)
+        pairs = raw.view(np.uint32).reshape(used, h, 2)              # [..., 0] low word, [..., 1] high (little endian)
+        if raw.dtype.byteorder == ">":                               # pragma: no cover - big-endian hosts
+            pairs = pairs[..., ::-1]
+        radius = np.sqrt(np.float32(-2.0) * np.log((pairs[..., 0].astype(np.float32) + np.float32(0.5))
+                                                  * _F32_U_SCALE))
+        phi = pairs[..., 1].astype(np.float32) * _F32_PHI_SCALE
+        cos, sin = np.cos(phi), np.sin(phi)
+        log_ratio = np.einsum("ij,ij->i", radius, cos * lin_even + sin * lin_odd)
+        if use_quadratic:
+            log_ratio = log_ratio + np.einsum("ij,ij->i", radius * radius, cos * cos * quad_even + sin * sin * quad_odd)
+        arrivals = arrival_offset + np.cumsum(arrival_gaps(seed, step, chunk, first, used))
+        arrival_offset = float(arrivals[-1])
+        score = np.log(arrivals) - const - log_ratio     # float64; the float32 log-ratio sum is rounded at ~1e-7
+        while pending and pending[0] <= first + used:
+            limit = pending.pop(0) - first
+            k = int(np.argmin(score[:limit]))
+            found[first + limit] = first + k if score[k] < best_score else best_index
+        k = int(np.argmin(score))
+        if score[k] < best_score:
+            best_score, best_index = float(score[k]), first + k
+    return best_index, found
+
+
+def scan_chunks(jobs, seed, step, workers=1):
+    """Best index of each chunk, ``[len(jobs)]`` int64; ``jobs[c] = (coefficients, num_candidates)`` for chunk ``c``.
+
+    ``workers`` threads share the chunks (largest first); the result is the
+    same for any number of workers.
+    """
+    out = np.empty(len(jobs), dtype=np.int64)
+
+    def one(c):
+        coefficients, n = jobs[c]
+        out[c] = scan_chunk(coefficients, seed, step, c, n)[0]
+
+    order = sorted(range(len(jobs)), key=lambda c: -np.size(jobs[c][0][1]) * jobs[c][1])
+    if workers <= 1 or len(jobs) <= 1:
+        for c in order:
+            one(c)
+    else:
+        with ThreadPoolExecutor(max_workers=int(workers)) as pool:
+            list(pool.map(one, order))
+    return out
