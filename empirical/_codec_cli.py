@@ -293,3 +293,17 @@ def model_and_source(args):
 
 MODEL_FLAGS = {name: "--" + name.replace("_", "-") for name in (
     "model", "data", "spectrum", "dim", "basis", "basis_seed", "num_components", "std", "means_seed", "threads")}
+
+
+def tail_target(text):
+    """``--tail-target``: a number in (0, 1), or ``none`` (every chunk scans ``2^(budget + padding)``)."""
+    if text.strip().lower() == "none":
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in (0, 1) or 'none', got {text!r}") from None
+    if not 0.0 < value < 1.0:
+        raise argparse.ArgumentTypeError(f"must lie in (0, 1), got {text!r}")
+    return value
+

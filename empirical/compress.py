@@ -33,9 +33,16 @@ from gaussian._io import run_cli
 
 FLAGS = dict(_codec_cli.MODEL_FLAGS, **{name: "--" + name.replace("_", "-") for name in (
     "index", "input", "num_steps", "log_snr_start", "log_snr_stop", "stop_step", "rate_bits_per_dim", "seed",
-    "budget_bits", "padding_bits", "x")})
+    "budget_bits", "padding_bits", "x", "max_budget_bits", "tail_target", "workers", "device")})
 FLAGS["num_steps"] = "--steps"
 FLAGS["x"] = "--input"
+
+
+def codec_tail_default():
+    """The codec's default tail target (``empirical.rcc.DEFAULT_TAIL_TARGET``)."""
+    from empirical import rcc
+
+    return rcc.DEFAULT_TAIL_TARGET
 
 
 def build_parser():
@@ -55,14 +62,63 @@ def build_parser():
     p.add_argument("--log-snr-stop", type=float, default=None, help="last log-SNR (default: min(model's max - 2, 12))")
     p.add_argument("--seed", type=int, default=0, help="shared seed written to the header (default: %(default)s)")
     p.add_argument("--budget-bits", type=int, default=8,
-                   help="RCC chunk KL budget, 1..24; raised automatically if one dimension needs more (default: %(default)s)")
+                   help="RCC chunk KL budget, 1..24; raised automatically if one dimension needs more, up to "
+                        "--max-budget-bits (default: %(default)s)")
+    p.add_argument("--max-budget-bits", type=int, default=None,
+                   help=f"the automatic raise stops here (default: max(--budget-bits, {codec.DEFAULT_MAX_BUDGET_BITS}))")
     p.add_argument("--fixed-budget", action="store_true", help="fail instead of raising --budget-bits")
     p.add_argument("--padding-bits", type=int, default=8,
-                   help="RCC extra candidate bits, 0..16; 2^(budget+padding) candidates per chunk (default: %(default)s)")
+                   help="RCC index range 2^(budget+padding), 0..16: the most candidates a chunk may scan "
+                        "(default: %(default)s)")
+    p.add_argument("--tail-target", type=_codec_cli.tail_target, default=codec_tail_default(),
+                   help="RCC candidates per chunk: the fewest with P(K > N) <= this at the chunk's KL, or 'none' for "
+                        "2^(budget+padding) (default: %(default)s)")
+    p.add_argument("--workers", type=int, default=1, help="CPU threads scanning RCC candidates (default: %(default)s)")
+    p.add_argument("--device", default="cpu", choices=("cpu", "cuda", "auto"),
+                   help="where RCC candidates are scanned; 'auto' uses CUDA when torch sees it (default: %(default)s)")
+    p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar on stderr")
     p.add_argument("--out", required=True, help="output file")
     p.add_argument("--save-input", default=None, help="also save the compressed sample here (a name ending in .npy)")
     p.add_argument("--json", default=None, help="also write the accounting as JSON here")
     return p
+
+
+class _ProgressBar:
+    """``progress(step, total, budget)`` for the codec: a tqdm bar over the steps, reset when the budget is raised."""
+
+    def __init__(self, enabled):
+        self.bar = None
+        self.enabled = enabled
+        self.budget = None
+
+    def __call__(self, step, total, budget):
+        if not self.enabled:
+            return
+        from tqdm import tqdm
+
+        if self.bar is None or budget != self.budget:
+            if self.bar is not None:
+                self.bar.close()
+            desc = "encoding" if self.budget is None else f"budget raised to {budget} bits, encoding again"
+            self.bar = tqdm(total=total, desc=desc, unit="step", leave=False, disable=None)
+            self.budget = budget
+        self.bar.n = step
+        self.bar.refresh()
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _budget_message(err) -> str:
+    """A ``codec.BudgetError`` in the CLI's words (its flags, not API arguments)."""
+    where = f"step {err.step} (log-SNR {err.log_snr:.4g}) has a dimension with {err.kl_bits:.4g} bits of KL"
+    if err.auto_budget:
+        return (f"budget_bits: {where}, above --max-budget-bits={err.limit_bits} (where the automatic raise of "
+                "--budget-bits stops); use more --steps, or raise --max-budget-bits (slower: a full chunk scans up "
+                "to 2^(budget + padding) candidates)")
+    return (f"budget_bits: {where}, above --budget-bits={err.budget_bits} with --fixed-budget; raise --budget-bits, "
+            "use more --steps, or drop --fixed-budget")
 
 
 def run(args) -> dict:
@@ -80,10 +136,18 @@ def run(args) -> dict:
             raise ValueError(f"index: must be in 0..{test.shape[0] - 1} (the test examples of {source.name}), got {args.index}")
         x = test[args.index].reshape(source.shape)
         where = f"{source.name} test example {args.index}"
-    result = codec.encode_detailed(
-        x, model, num_steps=args.steps, log_snr_start=args.log_snr_start, log_snr_stop=args.log_snr_stop,
-        stop_step=args.stop_step, rate_bits_per_dim=args.rate_bits_per_dim, seed=args.seed,
-        budget_bits=args.budget_bits, padding_bits=args.padding_bits, auto_budget=not args.fixed_budget)
+    bar = _ProgressBar(args.progress)
+    try:
+        result = codec.encode_detailed(
+            x, model, num_steps=args.steps, log_snr_start=args.log_snr_start, log_snr_stop=args.log_snr_stop,
+            stop_step=args.stop_step, rate_bits_per_dim=args.rate_bits_per_dim, seed=args.seed,
+            budget_bits=args.budget_bits, padding_bits=args.padding_bits, auto_budget=not args.fixed_budget,
+            max_budget_bits=args.max_budget_bits, tail_target=args.tail_target, workers=args.workers,
+            device=args.device, progress=bar)
+    except codec.BudgetError as err:
+        raise ValueError(_budget_message(err)) from None
+    finally:
+        bar.close()
     with _codec_cli.atomic_output(args.out) as tmp:
         tmp.write_bytes(result.data)
     if args.save_input:
@@ -97,7 +161,7 @@ def run(args) -> dict:
         "payload_bits": result.payload_bits, "coded_bits_per_dim_no_header": result.payload_bits / d,
         "coded_bits_total": result.coded_bits_total, "coded_bits_per_dim": result.coded_bits_total / d,
         "header_bits": result.header_bits, "tv_bound_max_step": float(np.max(result.tv_bound_per_step)),
-        "budget_bits": result.budget_bits, "padding_bits": args.padding_bits,
+        "budget_bits": result.budget_bits, "padding_bits": args.padding_bits, "tail_target": args.tail_target,
         "kl_bits_per_step": result.kl_bits_per_step.tolist(), "coded_bits_per_step": result.coded_bits_per_step.tolist(),
     }
     print(f"wrote {args.out}: {where}, {result.num_steps_coded} of {result.grid.num_points} steps "

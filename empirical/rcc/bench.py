@@ -53,6 +53,7 @@ import time
 
 import numpy as np
 
+from .._codec_cli import tail_target as _tail_arg
 from .step import DEFAULT_TAIL_TARGET
 
 DEFAULT_KL_TOTALS = (10.0, 100.0, 1000.0, 10000.0)
@@ -285,19 +286,6 @@ def fidelity_rows(kl_bits, num_dims, trials, budget_bits, paddings, seed):
     return rows, elapsed
 
 
-def _tail_arg(text):
-    """``--tail-target``: a number in (0, 1), or ``none`` for a fixed ``2^(budget + padding)``."""
-    if text.strip().lower() == "none":
-        return None
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number in (0, 1) or 'none', got {text!r}") from None
-    if not 0.0 < value < 1.0:
-        raise argparse.ArgumentTypeError(f"must lie in (0, 1), got {text!r}")
-    return value
-
-
 def _progress(total, desc, enabled):
     """A tqdm bar on stderr (or a no-op object when disabled or tqdm is missing)."""
     class _Null:
@@ -313,7 +301,7 @@ def _progress(total, desc, enabled):
         from tqdm import tqdm
     except ImportError:
         return _Null()
-    return tqdm(total=total, desc=desc, leave=False, file=sys.stderr)
+    return tqdm(total=total, desc=desc, leave=False, file=sys.stderr, disable=None)
 
 
 def _timed(fn, repeats):

@@ -1,0 +1,33 @@
+"""The encoder's automatic budget raise is bounded, and its error names the CLI's flags."""
+import pytest
+
+from empirical import compress
+
+
+def _run(tmp_path, capsys, *extra):
+    argv = ["--model", "oracle", "--data", "gaussian", "--spectrum", "powerlaw:1", "--dim", "16", "--steps", "2",
+            "--log-snr-stop", "30", "--out", str(tmp_path / "g.dfrc"), "--no-progress", *extra]
+    with pytest.raises(SystemExit) as exc:
+        compress.main(argv)
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    return err
+
+
+def test_raise_stops_at_max_budget_bits(tmp_path, capsys):
+    """A step needing ~22 bits in one dimension: refused at --max-budget-bits (default 12), naming the flags."""
+    err = _run(tmp_path, capsys)
+    assert "--max-budget-bits=12" in err and "--steps" in err and "max_budget_bits" not in err
+    assert not (tmp_path / "g.dfrc").exists()
+
+
+def test_fixed_budget_names_its_flags(tmp_path, capsys):
+    err = _run(tmp_path, capsys, "--fixed-budget")
+    assert "--budget-bits=8 with --fixed-budget" in err and "auto_budget" not in err
+
+
+@pytest.mark.parametrize("value", ["0", "1", "x"])
+def test_tail_target_is_checked(tmp_path, capsys, value):
+    err = _run(tmp_path, capsys, "--tail-target", value)
+    assert "--tail-target" in err
