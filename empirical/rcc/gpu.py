@@ -72,28 +72,47 @@ def _mulhilo(tensor, constant):
     return _join(out[4:]), _join(out[:4])
 
 
-def philox_words(key, counter0, counter2, counter3):
+def _round_keys(key):
+    """The ten round keys of Philox4x64-10 for ``key = (seed, step)``: two lists of int64 bit patterns."""
+    k0, k1 = int(key[0]) & _MASK64, int(key[1]) & _MASK64
+    first, second = [], []
+    for _ in range(PHILOX_ROUNDS):
+        first.append(_signed(k0))
+        second.append(_signed(k1))
+        k0, k1 = (k0 + PHILOX_W0) & _MASK64, (k1 + PHILOX_W1) & _MASK64
+    return first, second
+
+
+def _philox_core(c0, c2, c3, k0, k1):
+    """Ten Philox4x64 rounds on int64 counter tensors (``c1 = 0``) with round keys ``k0``, ``k1`` (``[10]`` tensors)."""
+    import torch
+
+    c1 = torch.zeros_like(c0)
+    for r in range(PHILOX_ROUNDS):
+        hi0, lo0 = _mulhilo(c0, PHILOX_M0)
+        hi1, lo1 = _mulhilo(c2, PHILOX_M1)
+        c0, c1, c2, c3 = hi1 ^ c1 ^ k0[r], lo1, hi0 ^ c3 ^ k1[r], lo0
+    return torch.stack([c0, c1, c2, c3], dim=-1)
+
+
+def philox_words(key, counter0, counter2, counter3, core=None):
     """Philox4x64-10 of counters ``(counter0 + 1, 0, counter2, counter3)``: ``[..., 4]`` int64 bit patterns.
 
     ``counter0`` is an int64 tensor (the 4-word block index, NumPy's counter
     before its increment); ``counter2``, ``counter3`` tensors or ints; ``key`` the
     pair ``(seed, step)`` of Python ints. Word ``j`` of the last axis is output
     ``j`` of the block, as ``numpy.random.Philox(...).random_raw`` returns it.
+    ``core`` replaces ``_philox_core`` (e.g. its compiled version).
     """
     import torch
 
-    k0, k1 = int(key[0]) & _MASK64, int(key[1]) & _MASK64
     c2 = counter2 if torch.is_tensor(counter2) else torch.full_like(counter0, _signed(int(counter2)))
     c3 = counter3 if torch.is_tensor(counter3) else torch.full_like(counter0, _signed(int(counter3)))
     c0, c2, c3 = torch.broadcast_tensors(counter0 + 1, c2, c3)
-    c1 = torch.zeros_like(c0)
-    for r in range(PHILOX_ROUNDS):
-        if r:
-            k0, k1 = (k0 + PHILOX_W0) & _MASK64, (k1 + PHILOX_W1) & _MASK64
-        hi0, lo0 = _mulhilo(c0, PHILOX_M0)
-        hi1, lo1 = _mulhilo(c2, PHILOX_M1)
-        c0, c1, c2, c3 = hi1 ^ c1 ^ _signed(k0), lo1, hi0 ^ c3 ^ _signed(k1), lo0
-    return torch.stack([c0, c1, c2, c3], dim=-1)
+    first, second = _round_keys(key)
+    k0 = torch.tensor(first, dtype=torch.int64, device=c0.device)
+    k1 = torch.tensor(second, dtype=torch.int64, device=c0.device)
+    return (core or _philox_core)(c0.contiguous(), c2.contiguous(), c3.contiguous(), k0, k1)
 
 
 def stream_words(seed, step, chunks, domain, start, count, device="cpu"):
@@ -125,16 +144,13 @@ def _box_muller_scores(w, lin_even, lin_odd, quad_even, quad_odd):
 
 
 @functools.lru_cache(maxsize=4)
-def _kernels(device_type):
-    """``(scores, words)`` callables: ``torch.compile``d on CUDA when possible, eager otherwise."""
-    if device_type != "cuda":
-        return _box_muller_scores, philox_words
+def _kernels(device_type, compiled):
+    """``(scores, philox core)``: ``torch.compile``d when asked (CUDA), else the eager functions."""
+    if not compiled:
+        return _box_muller_scores, _philox_core
     import torch
 
-    try:
-        return torch.compile(_box_muller_scores, dynamic=True), torch.compile(philox_words, dynamic=True)
-    except Exception:  # noqa: BLE001 - no compiler: the eager functions compute the same values
-        return _box_muller_scores, philox_words
+    return torch.compile(_box_muller_scores), torch.compile(_philox_core)
 
 
 def _pairs(values, h):
@@ -146,15 +162,22 @@ def _pairs(values, h):
     return even, odd
 
 
-def scan_chunks(jobs, seed, step, device="cuda", compiled=True):
+def scan_chunks(jobs, seed, step, device="cuda", compiled=None):
     """Best index of each chunk (``[len(jobs)]`` int64), as ``sampler.scan_chunks`` computes it, on ``device``.
 
     ``jobs[c] = ((offset, linear, quadratic), num_candidates)`` for chunk ``c``.
+    ``compiled``: use ``torch.compile`` (default: on CUDA; a failed compilation
+    falls back to the eager functions, which compute the same values).
     """
     import torch
 
     device = torch.device(device)
-    scores_fn, words_fn = _kernels(device.type) if compiled else (_box_muller_scores, philox_words)
+    if compiled is None:
+        compiled = device.type == "cuda"
+    scores_fn, core = _kernels(device.type, bool(compiled))
+
+    def words_fn(key, counter0, counter2, counter3):
+        return philox_words(key, counter0, counter2, counter3, core=core)
     out = np.empty(len(jobs), dtype=np.int64)
     groups = {}
     for c, ((_, linear, _), n) in enumerate(jobs):
@@ -164,7 +187,13 @@ def scan_chunks(jobs, seed, step, device="cuda", compiled=True):
         batch = max(1, SLAB_WORDS // max(per_chunk, 1))
         for first in range(0, len(members), batch):
             chunk_ids = members[first:first + batch]
-            out[chunk_ids] = _scan_group(jobs, chunk_ids, h, n, seed, step, device, scores_fn, words_fn)
+            try:
+                out[chunk_ids] = _scan_group(jobs, chunk_ids, h, n, seed, step, device, scores_fn, words_fn)
+            except Exception:  # noqa: BLE001 - a compiler failure: the eager path computes the same values
+                if scores_fn is _box_muller_scores:
+                    raise
+                scores_fn, core = _kernels(device.type, False)
+                out[chunk_ids] = _scan_group(jobs, chunk_ids, h, n, seed, step, device, scores_fn, words_fn)
     return out
 
 
