@@ -13,7 +13,7 @@ Source grammar for --source (all numbers are floats unless noted):
 Accepted ranges (where the quadrature is checked to about 1e-9): scales (VAR^1/2,
 SCALE, HALFWIDTH, STEP, AMPLITUDE, Sk) in [1e-3, 1e3]; locations (MEAN, LOC, CENTER,
 Xk, Mk) within +-1e3, atoms at least 1e-3 apart; probabilities and weights >= 1e-6
-(P of binary in [1e-6, 1 - 1e-6]); at most 256 atoms or components (the quadrature's
+(P of binary in [1e-6, 1 - 1e-6]); at most 1024 atoms and 64 mixture components (the
 work grows as their square); --snr in [1e-10, 1e10]; --dim up to 1e6.
 
 --dim D makes D i.i.d. copies. Rates are bits per dimension, distortions MSE per
@@ -41,11 +41,15 @@ SCALE_RANGE = (1e-3, 1e3)
 LOCATION_MAX = 1e3
 ATOM_SPACING_MIN = 1e-3
 WEIGHT_MIN = 1e-6
-MAX_COMPONENTS = 256
+MAX_COMPONENTS = 1024
+#: Gaussian mixtures: DiffC-F's quantile map solves for every output against every component (~9 s at 64).
+MAX_MIXTURE_COMPONENTS = 64
 MAX_DIM = 10**6
 SNR_RANGE = (1e-10, 1e10)
-# seconds per snr value and per (atoms or components)^2, measured for pam on 2 cores (pam:256: ~33 s per snr)
-_SECONDS_PER_COMPONENT_SQUARED = 5e-4
+# worst-case seconds per snr value and per (atoms or components)^2 (low snr, where every atom weighs on
+# every output), measured for pam on 2 cores: pam:1024 at snr 1e-4 ~ 20 s; at snr >= 1 the work is linear
+_SECONDS_PER_COMPONENT_SQUARED = 2e-5
+_SECONDS_PER_MIXTURE_COMPONENT_SQUARED = 2.2e-3
 
 
 def _numbers(text, name, count_min, count_max):
@@ -93,11 +97,11 @@ def parse_source(spec, dim=1):
             width = 2 if kind == "discrete" else 3
             items = params.split(";")
             if not params.strip():
-                raise ValueError(f"{kind} needs at least one component, got {params!r}")
+                raise ValueError(f"{kind} needs at least one component, got {_short(params)}")
             if any(not c.strip() for c in items):
-                raise ValueError(f"{kind} has an empty component (';;' or a trailing ';') in {params!r}")
-            if len(items) > MAX_COMPONENTS:
-                raise ValueError(_too_many(len(items), "components"))
+                raise ValueError(f"{kind} has an empty component (';;' or a trailing ';') in {_short(params)}")
+            if len(items) > (MAX_MIXTURE_COMPONENTS if kind == "mixture" else MAX_COMPONENTS):
+                raise ValueError(_too_many(len(items), "components" if kind == "mixture" else "atoms"))
             comps = [_numbers(c, kind, width, width) for c in items]
             cols = list(zip(*comps))
             src = S.Discrete(cols[0], cols[1]) if kind == "discrete" else S.GaussianMixture(*cols)
@@ -106,7 +110,7 @@ def parse_source(spec, dim=1):
                 f"unknown kind {kind!r} (accepted: gaussian, laplace, uniform, pam, binary, discrete, mixture)")
         _check_ranges(kind, src)
     except ValueError as exc:
-        raise ValueError(f"--source {spec!r}: {exc}") from None
+        raise ValueError(f"--source {_short(spec)}: {exc}") from None
     if isinstance(dim, bool) or int(dim) != dim or not 1 <= int(dim) <= MAX_DIM:
         raise ValueError(f"--dim must be an integer in [1, {MAX_DIM}], got {dim!r}")
     return src if int(dim) == 1 else S.Product.iid(src, int(dim))
@@ -114,9 +118,20 @@ def parse_source(spec, dim=1):
 
 def _too_many(count, what):
     """The refusal of a source with ``count`` atoms or components, with the time it would take."""
-    seconds = _SECONDS_PER_COMPONENT_SQUARED * float(count) ** 2
-    return (f"{count} {what} is more than the {MAX_COMPONENTS} this tool handles: the quadrature's work grows "
-            f"as their square: about {seconds:.2g} s per snr value on 2 cores, ~33 s at {MAX_COMPONENTS})")
+    if what == "components":
+        limit, rate = MAX_MIXTURE_COMPONENTS, _SECONDS_PER_MIXTURE_COMPONENT_SQUARED
+        why = "DiffC-F's quantile map weighs every component at every output"
+    else:
+        limit, rate = MAX_COMPONENTS, _SECONDS_PER_COMPONENT_SQUARED
+        why = "at low snr every atom weighs on every output"
+    seconds = rate * float(count) ** 2
+    return (f"{count} {what} is more than the {limit} this tool handles: {why}, so the work grows as their "
+            f"square (about {seconds:.2g} s per snr value on 2 cores, against ~{rate * limit ** 2:.0f} s at {limit})")
+
+
+def _short(spec, limit=60):
+    """``spec`` as it appears in a message: repr, cut to ``limit`` characters."""
+    return repr(spec) if len(spec) <= limit else repr(spec[:limit]) + f"... ({len(spec)} characters)"
 
 
 def _check_ranges(kind, src):
@@ -152,8 +167,9 @@ def _check_ranges(kind, src):
         if len(atoms) > MAX_COMPONENTS:
             raise ValueError(_too_many(len(atoms), "atoms"))
         weights("probabilities", src.probs)
-        for x in atoms:
-            location("atom", x)
+        if kind != "pam":  # pam's atoms are centred multiples of STEP (at most 512 steps out)
+            for x in atoms:
+                location("atom", x)
         gaps = [b - a for a, b in zip(atoms[:-1], atoms[1:])]
         if gaps and min(gaps) < ATOM_SPACING_MIN:
             raise ValueError(f"{kind} atoms must be at least {ATOM_SPACING_MIN:g} apart, got a gap of {min(gaps)!r}")
@@ -162,6 +178,8 @@ def _check_ranges(kind, src):
         if kind == "binary":
             scale("AMPLITUDE", atoms[1])
     elif kind == "mixture":
+        if len(src.weights) > MAX_MIXTURE_COMPONENTS:
+            raise ValueError(_too_many(len(src.weights), "components"))
         weights("weights", src.weights)
         for m in src.means:
             location("mean", m)

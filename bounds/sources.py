@@ -93,6 +93,10 @@ __all__ = [
 _GAUSS_REACH = 13.0
 _EXP_REACH = 80.0
 _WEIGHT_ATOL = 1e-9
+# Mixtures with more components evaluate only those within reach of each output (see _MixtureMixin._window).
+_WINDOW_MIN_COMPONENTS = 16
+# exp(-750) underflows to 0 in float64: components that far below the top weigh exactly nothing.
+_NEGLIGIBLE_LOG = 750.0
 
 
 def check_snr(snr, name="snr"):
@@ -260,8 +264,11 @@ class ScalarSource(abc.ABC):
     # ----- information and estimation -------------------------------------------
     def _integrate(self, integrand, a, lo, hi, points, **options):
         """``integrate_adaptive`` of ``integrand`` in bounded memory (evaluated in chunks of points)."""
-        width = self._pieces(np.zeros(1), a)[0].shape[1]
-        return integrate_adaptive(chunked(integrand, width), lo, hi, points, **options)
+        return integrate_adaptive(chunked(integrand, self._max_pieces(a)), lo, hi, points, **options)
+
+    def _max_pieces(self, a):
+        """Most columns ``_pieces`` returns at ``a`` (sizes the chunks of the quadrature)."""
+        return self._pieces(np.zeros(1), a)[0].shape[1]
 
     def _label_entropy_given_output(self, a, scale=0.0):
         """``H(C | Y)`` in nats: entropy of the posterior over the pieces of ``_pieces`` (atoms or components).
@@ -366,6 +373,7 @@ class ScalarSource(abc.ABC):
             return centred.mse_diffc_f_total(s)
         a = math.sqrt(s)
         lo, hi, points = self._y_range(a)
+        points = list(points) + list(self._flow_jumps(a, lo, hi))
 
         def integrand(y):
             log_norm, _, mean, _ = mixture_reduce(*self._pieces(y, a))
@@ -374,6 +382,10 @@ class ScalarSource(abc.ABC):
         mmse = self.mmse(s)
         value, _ = self._integrate(integrand, a, lo, hi, points, scale=mmse)
         return mmse + value
+
+    def _flow_jumps(self, a, lo, hi):
+        """Outputs ``y`` where the flow map jumps (none for a source with a density)."""
+        return []
 
     def entropy_nats(self):
         """``H(X)`` in nats for a purely discrete source, else ``None``."""
@@ -444,13 +456,63 @@ class _MixtureMixin(ScalarSource):
         s = check_snr(snr)
         return float(np.dot(self._w, self._v / (1.0 + s * self._v)))
 
+    @cached_property
+    def _order(self):
+        return np.argsort(self._m, kind="stable")
+
+    @cached_property
+    def _log_w(self):
+        return np.log(self._w)
+
+    def _max_pieces(self, a):
+        return self._w.size
+
+    def _window(self, y, a):
+        """``(idx [n, W], valid [n, W])``: the components that can carry weight at outputs ``y``; None if all can.
+
+        Only for more than ``_WINDOW_MIN_COMPONENTS`` components. A component
+        ``k`` at distance ``d_k`` from ``y`` (centres ``a m_k``, output
+        variances ``ov_k = 1 + snr v_k``) has a log-weight below the top one by
+        more than ``_NEGLIGIBLE_LOG`` (its weight underflows to exactly 0) once
+        ``d_k^2 > ov_max (d_near^2 / ov_min + 2 L)``,
+        ``L = _NEGLIGIBLE_LOG + ln(w_max / w_min) + 1/2 ln(ov_max / ov_min)``,
+        ``d_near`` the distance to the nearest centre; the rest is a contiguous
+        run of the sorted centres. Work per point is then ``O(W)``, not ``O(J)``.
+        """
+        size = self._w.size
+        if size <= _WINDOW_MIN_COMPONENTS:
+            return None
+        ov = 1.0 + a * a * self._v
+        centres = a * self._m[self._order]
+        pos = np.searchsorted(centres, y)
+        d_near = np.minimum(np.abs(y - centres[np.clip(pos - 1, 0, size - 1)]),
+                            np.abs(y - centres[np.clip(pos, 0, size - 1)]))
+        spread = (_NEGLIGIBLE_LOG + math.log(self._w.max() / self._w.min())
+                  + 0.5 * math.log(ov.max() / ov.min()))
+        reach = np.sqrt(ov.max() * (d_near * d_near / ov.min() + 2.0 * spread))
+        lo = np.searchsorted(centres, y - reach, side="left")
+        hi = np.searchsorted(centres, y + reach, side="right")
+        width = int((hi - lo).max()) if y.size else 0
+        if width >= size:
+            return None
+        idx = lo[:, None] + np.arange(width)
+        valid = idx < hi[:, None]
+        return self._order[np.minimum(idx, size - 1)], valid
+
     def _pieces(self, y, a):
         s = a * a
-        out_var = 1.0 + s * self._v
-        d = y[:, None] - a * self._m
-        log_w = np.log(self._w) - 0.5 * d * d / out_var - 0.5 * np.log(2.0 * math.pi * out_var)
-        means = self._m + a * self._v * d / out_var
-        variances = np.broadcast_to(self._v / out_var, log_w.shape)
+        window = self._window(y, a)
+        if window is None:
+            m, v, log_prior = self._m, self._v, self._log_w
+        else:
+            idx, valid = window
+            m, v = self._m[idx], self._v[idx]
+            log_prior = np.where(valid, self._log_w[idx], -np.inf)
+        out_var = 1.0 + s * v
+        d = y[:, None] - a * m
+        log_w = log_prior - 0.5 * d * d / out_var - 0.5 * np.log(2.0 * math.pi * out_var)
+        means = m + a * v * d / out_var
+        variances = np.broadcast_to(v / out_var, log_w.shape)
         return log_w, means, variances
 
     def _y_range(self, a):
@@ -465,6 +527,10 @@ class _MixtureMixin(ScalarSource):
         c, sd = centers[order], sds[order]
         mids = 0.5 * (c[1:] + c[:-1])
         points = [*_around(c, sd), *_around(mids, np.ones_like(mids)), *_around([g_center], [g_sd])]
+        if self._w.size > _WINDOW_MIN_COMPONENTS:
+            # features of p_Y are at least one noise sd wide: break points closer than 1/4 add nothing
+            # (and would make the panel count grow with the atoms even where their images overlap)
+            points = _thinned(points, 0.25)
         return lo, hi, points
 
     def sample(self, n, rng):
@@ -488,6 +554,15 @@ class _MixtureMixin(ScalarSource):
         sds = np.sqrt(1.0 + a * a * self._v)
         terms = np.log(self._w) + special.log_ndtr(-(y[:, None] - a * self._m) / sds)
         return special.logsumexp(terms, axis=1)
+
+
+def _thinned(points, min_gap):
+    """The sorted ``points`` with every point closer than ``min_gap`` to the previous kept one dropped."""
+    kept = []
+    for p in sorted(points):
+        if not kept or p - kept[-1] >= min_gap:
+            kept.append(p)
+    return kept
 
 
 def _around(centers, widths, multiples=(0.0, 1.0, 3.0, 8.0)):
@@ -705,21 +780,53 @@ class Discrete(_MixtureMixin):
         idx = np.where(np.asarray(log_sf) < np.asarray(log_cdf), upper_idx, lower_idx)
         return self._m[np.clip(idx, 0, len(self.atoms) - 1)]
 
+    def _flow_jumps(self, a, lo, hi):
+        """The ``M - 1`` outputs where ``T`` steps from atom ``k`` to ``k + 1`` (bisection of ``_flow_y``'s test).
+
+        The step functions's jumps are break points of the flow quadrature: an
+        adaptive rule only estimates its error reliably on smooth pieces (without
+        them DiffC-F of 20-PAM at snr 0.01 was off by 1e-5).
+        """
+        size = self._m.size
+        k = np.arange(size - 1)
+        y_lo, y_hi = np.full(size - 1, float(lo)), np.full(size - 1, float(hi))
+        for _ in range(200):
+            y = 0.5 * (y_lo + y_hi)
+            past = self._flow_index(y, a) > k
+            y_lo, y_hi = np.where(past, y_lo, y), np.where(past, y, y_hi)
+            if np.all(y_hi - y_lo <= 4 * np.finfo(float).eps * np.maximum(1.0, np.abs(y))):
+                break
+        return 0.5 * (y_lo + y_hi)
+
     def _flow_y(self, y, a):
-        """Quantile map decided boundary by boundary without forming ``F_Y(y) - cum_k``.
+        """Quantile map ``F_X^{-1}(F_Y(y))``: the atom of ``_flow_index``."""
+        return self._m[self._flow_index(y, a)]
+
+    def _flow_index(self, y, a):
+        """Index of the atom the flow maps ``y`` to, decided boundary by boundary without forming ``F_Y(y) - cum_k``.
 
         ``F_Y(y) > sum_{j<=k} p_j`` iff ``sum_{j>k} p_j Phi(y - a x_j) > sum_{j<=k} p_j Q(y - a x_j)``;
         both sides are evaluated in log space, so the step between two atoms
         is placed correctly even where ``F_Y`` is flat to machine precision.
+
+        With many atoms only those in ``_window`` are summed: every boundary left
+        of it is passed (its right side holds the window's mass, its left side
+        only masses ``exp(-750)`` smaller) and none right of it, so the index is
+        the window's first atom plus the boundaries passed inside it.
         """
-        d = y[:, None] - a * self._m
-        log_p = np.log(self._w)
+        window = self._window(y, a) if a > 0.0 else None
+        if window is None:
+            first, m, log_p = 0, self._m, np.log(self._w)
+        else:
+            idx, valid = window                   # atoms are sorted: idx[:, j] = idx[:, 0] + j
+            first, m = idx[:, 0], self._m[idx]
+            log_p = np.where(valid, np.log(self._w)[idx], -np.inf)
+        d = y[:, None] - a * m
         below = log_p + special.log_ndtr(d)     # ln P(X = x_j, Y <= y)
         above = log_p + special.log_ndtr(-d)    # ln P(X = x_j, Y > y)
         left_mass = np.logaddexp.accumulate(above, axis=1)[:, :-1]            # sum_{j<=k}, k=0..M-2
         right_mass = np.logaddexp.accumulate(below[:, ::-1], axis=1)[:, ::-1][:, 1:]  # sum_{j>k}
-        idx = (right_mass > left_mass).sum(axis=1)
-        return self._m[idx]
+        return first + (right_mass > left_mass).sum(axis=1)
 
 
 # ======================================================================================

@@ -176,3 +176,59 @@ def test_bad_input_raises_value_error_naming_the_argument(bad, match):
     """Invalid parameters raise ValueError that names the argument."""
     with pytest.raises(ValueError, match=match):
         bad()
+
+
+@pytest.mark.parametrize("snr", [30.0, 1e3])
+def test_windowed_mixture_numerics_equal_the_full_sums(snr, monkeypatch):
+    """With many atoms or components only those within reach of an output are summed (work O(W), not O(J)):
+    rate, mmse, DiffC-F error, H(C|Z) and the flow map equal the full sums (dropped weights are below exp(-750))."""
+    import bounds.sources as S
+
+    def values(src, y, with_flow):
+        out = [src.mutual_information_nats(snr), src.mmse(snr), src.component_posterior_entropy_nats(snr),
+               src.posterior_mean(y, snr)]
+        return out + [src.mse_diffc_f_total(snr), src.flow_map(y, snr)] if with_flow else out
+
+    # (the Gaussian mixture's flow map solves against every component: not windowed, so not compared)
+    sources = [(lambda: Discrete.pam(64, 1.0), True),
+               (lambda: GaussianMixture(tuple([1 / 40] * 40), tuple(float(k - 20) for k in range(40)),
+                                        tuple(0.01 + 0.002 * k for k in range(40))), False)]
+    a = math.sqrt(snr)
+    for make, with_flow in sources:
+        windowed = make()
+        y_out = a * np.linspace(windowed._m.min(), windowed._m.max(), 801)
+        assert windowed._window(y_out, a)[1].shape[1] < windowed._m.size
+        y = y_out / math.sqrt(1 + snr)   # the VP observations z = y sigma
+        got = values(windowed, y, with_flow)
+        monkeypatch.setattr(S, "_WINDOW_MIN_COMPONENTS", 10**9)
+        full = make()
+        assert full._window(y_out, a) is None
+        want = values(full, y, with_flow)
+        monkeypatch.undo()
+        for g, w in zip(got, want):   # (posterior means near 0 differ by rounding of the atoms' scale)
+            np.testing.assert_allclose(g, w, rtol=1e-12, atol=16 * np.finfo(float).eps * np.abs(full._m).max())
+        if with_flow:
+            np.testing.assert_array_equal(got[-1], want[-1])
+
+
+def test_discrete_flow_error_resolves_the_jumps_of_the_flow_map():
+    """DiffC-F of 20-PAM at snr 0.01: the step function's jumps are break points (it was 8e-5 off without them).
+
+    Reference: the same integrand with the jumps found by root-finding F_Y(y) = k/20 (scipy brentq), at 1e-13.
+    """
+    from scipy import optimize
+
+    from bounds._numerics import integrate_adaptive, mixture_reduce
+
+    src, snr = Discrete.pam(20), 0.01
+    a = math.sqrt(snr)
+    lo, hi, points = src._y_range(a)
+    jumps = [optimize.brentq(lambda t, k=k: math.exp(src._output_log_cdf(np.array([t]), a)[0]) - k / 20, lo, hi,
+                             xtol=1e-14) for k in range(1, 20)]
+
+    def integrand(t):
+        log_norm, _, mean, _ = mixture_reduce(*src._pieces(t, a))
+        return np.exp(log_norm) * (mean - src._flow_y(t, a)) ** 2
+
+    ref, _ = integrate_adaptive(integrand, lo, hi, list(points) + jumps, epsrel=1e-13)
+    assert src.mse_diffc_f_total(snr) - src.mmse(snr) == pytest.approx(ref, rel=1e-9)
