@@ -50,7 +50,8 @@ def main(argv=None) -> int:
         if not pathlib.Path(path).is_file():
             p.exit(2, f"{p.prog}: error: --checkpoint: no such file {path!r}\n")
         checkpoints[data] = path
-    if checkpoints and (args.only or FIGURES) != ["reconstructions"]:
+    selected = list(dict.fromkeys(args.only)) if args.only else list(FIGURES)  # a repeated name runs once
+    if checkpoints and selected != ["reconstructions"]:
         p.exit(2, f"{p.prog}: error: --checkpoint: applies to --only reconstructions alone\n")
     from gaussian._io import check_writable_folder, describe_os_error
 
@@ -61,7 +62,7 @@ def main(argv=None) -> int:
         p.exit(2, f"{p.prog}: error: {err}\n")
     except OSError as err:
         p.exit(2, f"{p.prog}: error: --out: cannot create {out} ({err.strerror or err})\n")
-    for name in args.only or FIGURES:
+    for name in selected:
         start = time.perf_counter()
         try:
             module = importlib.import_module(f"figures.fig_{name}")

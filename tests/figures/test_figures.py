@@ -278,3 +278,10 @@ def test_write_error_names_the_file_and_leaves_no_partial_file(tmp_path, capsys,
     assert names == ([] if failing == ".json" else ["gap_db.json"])
     if names:
         assert json.loads((tmp_path / "gap_db.json").read_text())["rate_bits_per_dim"]
+
+
+def test_repeated_only_makes_the_figure_once(tmp_path, capsys):
+    """--only gap_db --only dp_frontier --only gap_db makes gap_db then dp_frontier, once each."""
+    assert figures_main.main(["--only", "gap_db", "--only", "dp_frontier", "--only", "gap_db", "--quick",
+                              "--out", str(tmp_path)]) == 0
+    assert [line.split()[0] for line in capsys.readouterr().out.splitlines()] == ["gap_db", "dp_frontier"]
