@@ -38,7 +38,8 @@ squared errors against their expectations given the image.
 Frontier (``--frontier``): coded bits / KL, the delivered projections' mean shift
 and KS distance, and candidate coordinates per coded bit, for a grid of chunk
 budgets and tail targets and for the reference operating point of
-JeremyIV/diffc, on the same DiffC steps (``rcc.frontier``).
+JeremyIV/diffc, on the same DiffC steps: steps 24, 28 and 32 of the image chain
+(plug-in transitions, equal stds; ``rcc.frontier``).
 """
 from __future__ import annotations
 
@@ -145,6 +146,8 @@ def build_parser():
     mode.add_argument("--frontier", action="store_true",
                       help="only the rate-bias-compute frontier with the reference operating point")
     add("--image-seeds", type=_int_list, default=(0,), help="image scale: chains (images) to code (default: 0)")
+    add("--image-workers", type=_int_list, default=None,
+        help="image scale: time each chain with these worker counts (default: 1 and --workers)")
     return parser
 
 
@@ -408,9 +411,10 @@ def image_scale(args):
     options = dict(budget_bits=args.budget_bits, padding_bits=args.padding_bits, tail_target=args.tail_target,
                    device=args.device)
     rows = []
-    bar = _progress(len(args.image_seeds) * (2 if args.workers > 1 else 1), "image-scale chains", args.progress)
+    worker_counts = args.image_workers or sorted({1, args.workers})
+    bar = _progress(len(args.image_seeds) * len(worker_counts), "image-scale chains", args.progress)
     for seed in args.image_seeds:
-        for workers in sorted({1, args.workers}):
+        for workers in worker_counts:
             r = workload.measure_chain(eigvals, log_snrs, seed, workers=workers, **options)
             bar.update()
             rows.append({
@@ -437,11 +441,11 @@ def frontier_rows(args):
 
     shape = (32, 48, 3) if args.quick else workload.IMAGE_SHAPE
     eigvals = workload.image_eigvals(*shape)
-    log_snrs = workload.image_grid(eigvals, 16)
-    steps = [11, 13, 15]
+    log_snrs = workload.image_grid(eigvals, workload.IMAGE_NUM_STEPS)
+    steps = [23, 27, 31]
     mus = frontier.workload_steps(eigvals, log_snrs, args.seed, steps)
-    budgets = (8, 12) if args.quick else FRONTIER_BUDGETS
-    tails = (0.3, 0.02) if args.quick else FRONTIER_TAILS
+    budgets = (6, 8) if args.quick else FRONTIER_BUDGETS
+    tails = (0.3, 0.1) if args.quick else FRONTIER_TAILS
     bar = _progress(1 + len(budgets) * len(tails), "frontier", args.progress)
     rows = [frontier.summarise("reference (JeremyIV/diffc)", {"budget_bits": 14, "padding_bits": 2, "tail_target": None},
                                [frontier.reference(mu, args.seed, s, args.workers) for s, mu in zip(steps, mus)])]
@@ -454,7 +458,8 @@ def frontier_rows(args):
                                                     "tail_target": tail}, runs))
             bar.update()
     bar.close()
-    return {"config": _config(args, shape=list(shape), steps=steps, grid_steps=16), "frontier": rows}
+    return {"config": _config(args, shape=list(shape), steps=steps, grid_steps=workload.IMAGE_NUM_STEPS),
+            "frontier": rows}
 
 
 def _config(args, **extra):

@@ -1,7 +1,7 @@
 """Rate, bias and compute of reverse channel coding on the same DiffC steps: ours and the reference operating point.
 
-Workload: the equal-std steps of the image oracle chain (``workload``, plug-in
-transitions): step ``k`` sends ``q = N(mu, I)`` under ``p = N(0, I)`` in standardised
+Workload: equal-std steps of the image oracle chain (``workload``, plug-in
+transitions; ``bench`` uses steps 24, 28 and 32 of 32): step ``k`` sends ``q = N(mu, I)`` under ``p = N(0, I)`` in standardised
 coordinates, ``mu`` the step's mean shift in units of the step's std.
 
 Reference operating point (JeremyIV/diffc, ``lib/diffc/rcc``): a step with

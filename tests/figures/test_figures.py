@@ -139,6 +139,22 @@ def check_reconstructions(fig, data):
         assert tuple(decoded.ravel()) in shown
 
 
+def check_rcc_frontier(fig, data):
+    """Every panel plots the JSON's rows at their compute; the reference row's chunks are the reference rule's count
+    for its KL (ceil(D) + 2m bits over m = ceil(ceil(D)/14) chunks per step, recomputed here from the step KLs)."""
+    rows = data["frontier"]
+    for ax, key in zip(fig.axes, ("coded_over_kl", "mean_shift", "ks_distance")):
+        plotted = set()
+        for line in ax.get_lines():
+            xs, ys = line.get_data()
+            plotted |= {(float(a), float(b)) for a, b in zip(np.atleast_1d(xs), np.atleast_1d(ys))}
+        for r in rows:
+            assert (float(r["coordinates_per_coded_bit"]), float(r[key])) in plotted
+    ref = [r for r in rows if r["method"] != "ours"][0]
+    assert ref["chunks"] >= math.ceil(ref["kl_bits"] / 14.0)
+    assert ref["coded_over_kl"] == pytest.approx(ref["coded_bits"] / ref["kl_bits"], rel=1e-12)
+
+
 CHECKS = {name: globals().get(f"check_{name}") for name in figures_main.FIGURES}  # a new figure needs its check
 
 
