@@ -12,3 +12,13 @@ Modules (numpy/scipy only; nothing heavy is imported here):
 - ``rcc_cost``: channel-simulation cost bounds (bits) and exact index costs;
 - ``report`` and ``python -m bounds``: everything side by side.
 """
+
+
+def __getattr__(name):
+    """``__version__``: the installed distribution's version, looked up on first use (keeps the import light)."""
+    if name == "__version__":
+        from gaussian._io import package_version
+
+        return package_version()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+

@@ -242,6 +242,9 @@ def main(argv=None):
     parser.add_argument("--immse-integral", action="store_true",
                         help="add the integral form of the I-MMSE identity, I = 1/2 int mmse "
                              "(a few hundred MMSE evaluations per snr) (default: off)")
+    from gaussian._io import add_version
+
+    add_version(parser)
     args = parser.parse_args(argv)
     try:
         source = parse_source(args.source, args.dim)

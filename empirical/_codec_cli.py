@@ -37,7 +37,11 @@ class Parser(argparse.ArgumentParser):
 
 def parser(prog: str, doc: str) -> Parser:
     """A :class:`Parser` with the module docstring as description (defaults shown in each help)."""
-    return Parser(prog=prog, description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    from gaussian._io import add_version
+
+    p = Parser(prog=prog, description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_version(p)
+    return p
 
 
 def flag_message(err: Exception, flags: dict) -> str:

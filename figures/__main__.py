@@ -43,6 +43,9 @@ def main(argv=None) -> int:
     p.add_argument("--checkpoint", action="append", default=[], metavar="DATA=PATH",
                    help="reconstructions: decode DATA (digits or patches) with this learned checkpoint instead "
                         "of the fitted Gaussian oracle (repeatable)")
+    from gaussian._io import add_version
+
+    add_version(p)
     args = p.parse_args(argv)
     checkpoints = {}
     for item in args.checkpoint:

@@ -173,3 +173,32 @@ def _quiet_stdout() -> None:
     with contextlib.suppress(Exception):
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
+
+
+DISTRIBUTION = "diffc-toolkit"
+
+
+def package_version() -> str:
+    """The installed distribution's version (``setup.cfg``), or ``0+unknown`` when run from an uninstalled tree."""
+    from importlib import metadata
+
+    try:
+        return metadata.version(DISTRIBUTION)
+    except metadata.PackageNotFoundError:
+        return "0+unknown"
+
+
+def add_version(parser) -> None:
+    """Add ``--version`` to an ``argparse`` parser (prints ``prog version`` and exits 0)."""
+    import argparse
+
+    class Version(argparse.Action):
+        def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, help=None):
+            super().__init__(option_strings=option_strings, dest=dest, default=default, nargs=0, help=help)
+
+        def __call__(self, parser, namespace, values, option_string=None):
+            sys.stdout.write(f"{parser.prog} {package_version()}\n")
+            parser.exit(0)
+
+    parser.add_argument("--version", action=Version, help="print the toolkit's version and exit")
+

@@ -79,6 +79,9 @@ def main(argv=None) -> int:
                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--repeats", type=int, default=7, help="runs per measurement (default 7)")
     p.add_argument("--format", choices=("text", "json"), default="text", help="output format (default text)")
+    from ._io import add_version
+
+    add_version(p)
     args = p.parse_args(argv)
     if args.repeats < 1:
         p.exit(2, f"{p.prog}: error: --repeats: must be >= 1, got {args.repeats}\n")

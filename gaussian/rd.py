@@ -76,6 +76,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="peak-to-peak signal range for PSNR columns (e.g. 2 for pixels in [-1, 1]); off by default")
     p.add_argument("--plot", default=None, metavar="FILE.png",
                    help="also write a plot of MSE and gaps vs rate (imports matplotlib)")
+    from ._io import add_version
+
+    add_version(p)
     return p
 
 

@@ -148,6 +148,9 @@ def build_parser():
     add("--image-seeds", type=_int_list, default=(0,), help="image scale: chains (images) to code (default: 0)")
     add("--image-workers", type=_int_list, default=None,
         help="image scale: time each chain with these worker counts (default: 1 and --workers)")
+    from gaussian._io import add_version
+
+    add_version(parser)
     return parser
 
 
