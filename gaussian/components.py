@@ -9,7 +9,8 @@ All functions broadcast over their arguments. ``eigvals`` are variances
 signal-to-noise ratio of ``Z = alpha X + sigma U`` (VP: ``alpha^2 + sigma^2 = 1``).
 Rates are in nats here; conversion to bits happens at the edge (``curves``).
 Each formula is written in a form that keeps full relative precision from
-``snr * lam = 1e-30`` to ``1e30`` (no ``1 - (1 - eps)`` cancellations).
+``snr * lam = 1e-30`` to ``1e30`` (no ``1 - (1 - eps)`` cancellations), except
+``chain_kl_nats_given_x``, which is accurate in absolute terms (its docstring).
 """
 from __future__ import annotations
 
@@ -106,7 +107,9 @@ def mse_linear_decoder_given_x(x, snr, gain):
     Given ``x``, ``z / alpha = x + eps / sqrt(snr)`` with ``eps ~ N(0, 1)``; the
     expectation is over the channel noise only. Averaged over ``x ~ N(0, lam)``
     it is ``mse_linear_decoder``. ``x`` is the component's value in the model's
-    basis with the model mean removed.
+    basis with the model mean removed. ``gain = rho^2`` gives the posterior
+    mean, ``gain = rho`` DiffC-F; DiffC-A adds ``mse_mmse`` to the posterior
+    mean's value (claim ``conditional_mse_linear_decoder``).
     """
     gain = np.asarray(gain, dtype=float)
     return (1.0 - gain) ** 2 * np.square(x) + gain**2 / np.asarray(snr, dtype=float)
@@ -119,7 +122,13 @@ def chain_kl_nats_given_x(eigvals, snr, x):
     reverse steps the chain's expected cost telescopes to the KL of the final
     latent's channel ``N(alpha x, sigma^2)`` against the model marginal
     ``N(0, alpha^2 lam + sigma^2)``. Averaged over ``x ~ N(0, lam)`` it is
-    ``rate_nats``. Written as ``1/2 [log1p(s) + (snr x^2 - s) / (1 + s)]``, ``s = snr lam``.
+    ``rate_nats`` (claim ``conditional_chain_kl``; the telescoping is argued
+    there, not derived). Written as ``1/2 [log1p(s) + (snr x^2 - s) / (1 + s)]``,
+    ``s = snr lam``: the absolute error is a few ulp of
+    ``1/2 [log1p(s) + (snr x^2 + s) / (1 + s)]``, about ``s`` for small ``s``,
+    while the value is about ``s^2 / 4 + snr x^2 / 2``: where ``s << 1`` and
+    ``x^2 << lam`` the terms cancel and the relative error is up to about
+    ``eps / (s / 4 + x^2 / (2 lam))``.
     """
     s = np.multiply(snr, eigvals)
     return 0.5 * (np.log1p(s) + (np.multiply(snr, np.square(x)) - s) / (1.0 + s))

@@ -10,6 +10,11 @@ The claims derive each closed form from definitions: the rate as the expected
 log-density ratio, distortions as second moments of the estimators (exact
 Gaussian moment algebra, :func:`theory.moments.expect_normals`), the posterior
 by completing the square, optima by calculus.
+
+The ``*_given_x`` forms condition on one image: the component's value ``X = x``
+is fixed and only the channel noise is random, ``z / alpha = x + eps / sqrt(snr)``
+(DESIGN.md, "One image, one Gaussian model"); averaged over ``x ~ N(0, lam)``
+they give the population forms above.
 """
 
 from __future__ import annotations
@@ -40,6 +45,11 @@ __all__ = [
     "w2_sq_linear_decoder",
     "mse_dp_frontier",
     "score_scaled_flow_gain",
+    "mse_linear_decoder_given_x",
+    "mse_mmse_given_x",
+    "mse_diffc_f_given_x",
+    "mse_diffc_a_given_x",
+    "chain_kl_nats_given_x",
     "rate_nats_binary",
     "mse_mmse_binary",
     "CLAIMS",
@@ -134,6 +144,35 @@ def mse_dp_frontier(eigval=S.eigval, snr=S.snr, perception=S.perception):
 def score_scaled_flow_gain(eigval=S.eigval, snr=S.snr, score_scale=S.score_scale):
     """Gain ``rho^c`` of the score-scaled flow map ``x_hat = rho^c z / alpha`` (``c = 1`` DiffC-F, ``c = 2`` MMSE)."""
     return flow_gain(eigval, snr) ** score_scale
+
+
+def mse_linear_decoder_given_x(x=S.x_value, snr=S.snr, gain=S.gain):
+    """Squared error ``(1 - k)^2 x^2 + k^2 / snr`` of ``x_hat = k z / alpha`` given ``X = x`` (channel noise only)."""
+    return (1 - gain) ** 2 * x**2 + gain**2 / snr
+
+
+def mse_mmse_given_x(eigval=S.eigval, snr=S.snr, x=S.x_value):
+    """Squared error ``(1 - rho^2)^2 x^2 + rho^4 / snr`` of the posterior mean given ``X = x`` (``k = rho^2``)."""
+    return mse_linear_decoder_given_x(x, snr, flow_gain(eigval, snr) ** 2)
+
+
+def mse_diffc_f_given_x(eigval=S.eigval, snr=S.snr, x=S.x_value):
+    """Squared error ``(1 - rho)^2 x^2 + rho^2 / snr`` of the DiffC-F map given ``X = x`` (``k = rho``)."""
+    return mse_linear_decoder_given_x(x, snr, flow_gain(eigval, snr))
+
+
+def mse_diffc_a_given_x(eigval=S.eigval, snr=S.snr, x=S.x_value):
+    """Squared error ``(1 - rho^2)^2 x^2 + rho^4 / snr + lam / (1 + snr lam)`` of DiffC-A given ``X = x``."""
+    return mse_mmse_given_x(eigval, snr, x) + posterior_variance(eigval, snr)
+
+
+def chain_kl_nats_given_x(eigval=S.eigval, snr=S.snr, x=S.x_value):
+    """Expected chain ``sum KL`` given ``X = x`` in nats, ``KL(N(alpha x, sigma^2) || N(0, alpha^2 lam + sigma^2))``.
+
+    ``1/2 [ln(1 + snr lam) + (1 + snr x^2) / (1 + snr lam) - 1]``; the telescoping of the chain to this final
+    KL (exact reverse steps) is argued in claim ``conditional_chain_kl``, not derived.
+    """
+    return (sp.log(1 + snr * eigval) + (1 + snr * x**2) / (1 + snr * eigval) - 1) / 2
 
 
 _Y = sp.Symbol("y", real=True)
@@ -384,6 +423,95 @@ def _derive_i_mmse(e, d: Derivation):
     d.equal("claimed I(snr) equals the derived rate", e["rate_nats"], rate)
     d.equal("claimed mmse(snr) equals the derived MMSE", e["mse_mmse"], mmse)
     d.equal("d I / d snr = mmse / 2", sp.diff(e["rate_nats"], _SNR), e["mse_mmse"] / 2)
+
+
+def _channel_given_x():
+    """``Z = alpha x + sigma N_u`` for a fixed component value ``x``: only the channel noise is random."""
+    return _A * S.x_value + _SG * S.n_u
+
+
+def _mse_given_x(estimate):
+    """``E[(estimate - x)^2 | X = x]`` by moments over the channel and decoder noise ``N_u``, ``N_v``."""
+    return expect_normals((estimate - S.x_value) ** 2, (S.n_u, S.n_v))
+
+
+def _average_over_source(expr):
+    """Mean of ``expr`` (polynomial in ``x``) over ``x ~ N(0, lam)``: ``x = sqrt(lam) N_x``, by moments."""
+    return expect_normals(sp.sympify(expr).subs(S.x_value, sp.sqrt(_LAM) * S.n_x), (S.n_x,))
+
+
+def _derive_conditional_mse_linear_decoder(e, d: Derivation):
+    """Derives each decoder's squared error given x by moments over the channel noise, and averages it over x."""
+    k = S.gain
+    z = d.define("channel given X = x: Z = alpha x + sigma N_u", sp.Symbol("Z"), _channel_given_x())
+    _, z_joint = _source_and_channel()
+    d.equal("E[(k Z/alpha - x)^2 | x] by moments, in snr", _to_snr(_mse_given_x(k * z / _A)), e["mse_linear_given_x"])
+    averaged = _average_over_source(e["mse_linear_given_x"])
+    d.equal(
+        "averaged over x ~ N(0, lam): E[(X - k Z/alpha)^2] by joint moments", averaged, _to_snr(_mse(k * z_joint / _A))
+    )
+    d.equal("averaged over x: the population form (1 - k)^2 lam + k^2/snr", averaged, mse_linear_decoder())
+    # the posterior mean, from completing the square (claim posterior_gaussian), is k = rho^2
+    gain, variance = _derived_posterior()
+    d.equal("posterior mean as a linear decoder: k = alpha g = rho^2", _to_snr(_A * gain), flow_gain() ** 2)
+    d.equal("E[(E[X|Z] - x)^2 | x] by moments", _to_snr(_mse_given_x(gain * z)), e["mse_mmse_given_x"])
+    d.equal("k = rho^2 in the linear form", e["mse_linear_given_x"].subs(k, flow_gain() ** 2), e["mse_mmse_given_x"])
+    d.equal("averaged over x: the MMSE lam/(1 + snr lam)", _average_over_source(e["mse_mmse_given_x"]), mse_mmse())
+    # the DiffC-F map sqrt(lam/(alpha^2 lam + sigma^2)) z (claim distortion_diffc_f) is k = rho
+    d.equal("DiffC-F map as a linear decoder: k = rho", _to_snr(_A * flow_map_gain()), flow_gain())
+    d.equal("E[(g_F Z - x)^2 | x] by moments", _to_snr(_mse_given_x(flow_map_gain() * z)), e["mse_diffc_f_given_x"])
+    d.equal("k = rho in the linear form", e["mse_linear_given_x"].subs(k, flow_gain()), e["mse_diffc_f_given_x"])
+    d.equal("averaged over x: D_F = 2 lam (1 - rho)", _average_over_source(e["mse_diffc_f_given_x"]), mse_diffc_f())
+    # DiffC-A: the posterior mean plus independent noise N(0, Var[X|Z])
+    sample = gain * z + sp.sqrt(variance) * S.n_v
+    d.equal(
+        "E[(X_hat - x)^2 | x], X_hat = E[X|Z] + sqrt(Var[X|Z]) N_v, by moments",
+        _to_snr(_mse_given_x(sample)),
+        e["mse_diffc_a_given_x"],
+    )
+    d.equal(
+        "DiffC-A given x = posterior mean given x + lam/(1 + snr lam)",
+        e["mse_diffc_a_given_x"] - e["mse_mmse_given_x"],
+        posterior_variance(),
+    )
+    d.equal("averaged over x: D_A = 2 lam/(1 + snr lam)", _average_over_source(e["mse_diffc_a_given_x"]), mse_diffc_a())
+
+
+def _derive_conditional_chain_kl(e, d: Derivation):
+    """Derives the Gaussian KL from the densities by moments, puts in q(z|x) and p(z), and averages it over x."""
+    m_q, m_p = sp.symbols("m_q m_p", real=True)
+    v_q, v_p = sp.symbols("v_q v_p", positive=True)
+
+    def log_density(z, mean, variance):
+        return -sp.log(2 * sp.pi * variance) / 2 - (z - mean) ** 2 / (2 * variance)
+
+    z = m_q + sp.sqrt(v_q) * S.n_u
+    kl = d.define(
+        "KL(N(m_q, v_q) || N(m_p, v_p)) = E_q[ln q(Z) - ln p(Z)], Z = m_q + sqrt(v_q) N_u, by moments",
+        sp.Symbol("KL"),
+        expect_normals(log_density(z, m_q, v_q) - log_density(z, m_p, v_p), (S.n_u,)),
+    )
+    d.equal(
+        "the Gaussian KL formula 1/2 [ln(v_p/v_q) + (v_q + (m_q - m_p)^2)/v_p - 1]",
+        kl,
+        (sp.log(v_p / v_q) + (v_q + (m_q - m_p) ** 2) / v_p - 1) / 2,
+    )
+    final = {m_q: _A * S.x_value, v_q: _SG**2, m_p: 0, v_p: _A**2 * _LAM + _SG**2}
+    kl_final = d.define(
+        "q(z|x) = N(alpha x, sigma^2) against the model marginal p(z) = N(0, alpha^2 lam + sigma^2)",
+        sp.Symbol("KL_x"),
+        kl.subs(final),
+    )
+    d.equal("in terms of snr = alpha^2/sigma^2", _to_snr(kl_final), e["chain_kl_given_x"])
+    vp = {_A: sp.sqrt(_SNR / (1 + _SNR)), _SG: 1 / sp.sqrt(1 + _SNR)}
+    d.equal("VP schedule (alpha^2 + sigma^2 = 1, alpha^2/sigma^2 = snr)", kl_final.subs(vp), e["chain_kl_given_x"])
+    averaged = _average_over_source(e["chain_kl_given_x"])
+    d.equal(
+        "averaged over x ~ N(0, lam): I(X;Z) = E[ln q(Z|X) - ln p(Z)] by joint moments",
+        averaged,
+        _to_snr(_derived_rate_nats()),
+    )
+    d.equal("averaged over x: the rate 1/2 ln(1 + snr lam) of claim rate_gaussian", averaged, rate_nats())
 
 
 _BINARY_SNRS = (sp.Rational(1, 4), sp.Integer(2))
@@ -730,6 +858,49 @@ CLAIMS = check_unique_ids(
                 "score_scaled_gain": score_scaled_flow_gain(),
             },
             derive=_derive_dp_frontier,
+        ),
+        Claim(
+            id="conditional_mse_linear_decoder",
+            kind="identity",
+            statement=(
+                "given X = x (mean over the channel noise, z/alpha = x + eps/sqrt(snr)): E[(k z/alpha - x)^2 | x] = "
+                "(1 - k)^2 x^2 + k^2/snr; posterior mean (k = rho^2): (1 - rho^2)^2 x^2 + rho^4/snr; "
+                "DiffC-F (k = rho): (1 - rho)^2 x^2 + rho^2/snr; "
+                "DiffC-A (posterior mean plus independent N(0, lam/(1 + snr lam))): "
+                "(1 - rho^2)^2 x^2 + rho^4/snr + lam/(1 + snr lam); "
+                f"averaged over x ~ N(0, lam) they are the population MSEs, {_RHO_TEXT}"
+            ),
+            domain="x real, k > 0, " + _SCALAR_DOMAIN + "; any schedule (VP included): only snr enters",
+            source=(
+                "derived here (Gaussian moment algebra over the channel noise); "
+                "DESIGN.md, one image, one Gaussian model"
+            ),
+            expressions={
+                "mse_linear_given_x": mse_linear_decoder_given_x(),
+                "mse_mmse_given_x": mse_mmse_given_x(),
+                "mse_diffc_f_given_x": mse_diffc_f_given_x(),
+                "mse_diffc_a_given_x": mse_diffc_a_given_x(),
+            },
+            derive=_derive_conditional_mse_linear_decoder,
+        ),
+        Claim(
+            id="conditional_chain_kl",
+            kind="identity",
+            statement=(
+                "given X = x: KL(N(alpha x, sigma^2) || N(0, alpha^2 lam + sigma^2)) = 1/2 [ln(1 + snr lam) + "
+                "(1 + snr x^2)/(1 + snr lam) - 1] nats, with mean 1/2 ln(1 + snr lam) = I(X;Z) over x ~ N(0, lam); "
+                "it is the chain's expected sum KL given x with exact reverse steps (telescoping argued, not derived)"
+            ),
+            domain="x real, " + _SCALAR_DOMAIN + "; VP (alpha^2 + sigma^2 = 1) or any schedule: only snr enters",
+            source=(
+                "derived here (Gaussian KL from the densities by moments, in snr); the telescoping of the chain's "
+                "expected sum KL to KL(q(z_S|x) || p(z_S)) is argued, not derived: with exact reverse steps the "
+                "p chain shares q's kernels between the final latent z_S and the noisier latents, q(z_T..z_S|x) = "
+                "q(z_S|x) q(z_T..z_S+1|z_S) and p(z_T..z_S) = p(z_S) q(z_T..z_S+1|z_S), so the chain rule leaves "
+                "the final KL"
+            ),
+            expressions={"chain_kl_given_x": chain_kl_nats_given_x()},
+            derive=_derive_conditional_chain_kl,
         ),
     ]
 )

@@ -24,6 +24,7 @@ __all__ = [
     "water_level",
     "multiplier",
     "gain",
+    "x_value",
     "score_scale",
     "perception",
     "w",
@@ -56,6 +57,8 @@ water_level = sp.Symbol("theta", positive=True)
 multiplier = sp.Symbol("mu", positive=True)
 #: Gain ``k > 0`` of a linear decoder ``x_hat = k z / alpha``.
 gain = sp.Symbol("k", positive=True)
+#: Value ``x`` (real) of one component of one image, in the model's basis with the model mean removed.
+x_value = sp.Symbol("x", real=True)
 #: Scale ``c > 0`` of the score in a score-scaled flow ODE.
 score_scale = sp.Symbol("c", positive=True)
 #: Perception index ``P >= 0``: W2 distance between the data and reconstruction laws.

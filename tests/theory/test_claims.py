@@ -31,6 +31,8 @@ REQUIRED_IDS = (
     "waterfilling",
     "i_mmse",
     "dp_frontier",
+    "conditional_mse_linear_decoder",
+    "conditional_chain_kl",
 )
 # the only claims allowed to rest on a numeric check (no symbolic route: quadrature of non-Gaussian integrals)
 NUMERIC_BY_DESIGN = {"i_mmse_binary"}

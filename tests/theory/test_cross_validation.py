@@ -3,7 +3,9 @@
 Per-component functions are compared with the lambdified sympy expression
 evaluated by mpmath at 50 digits at the very same float inputs (hypothesis,
 ``snr * lam`` from 1e-12 to 1e12), and with the exact sympy value
-(``evalf(50)``) at exact Rational inputs. The vector curves of
+(``evalf(50)``) at exact Rational inputs. The conditional forms given one
+image's component value ``x`` (claims ``conditional_mse_linear_decoder`` and
+``conditional_chain_kl``) are compared the same way over ``x`` as well. The vector curves of
 ``gaussian.curves`` are compared with exact water levels for rational spectra
 and with 50-digit solutions of the isotropic and perfect-realism allocations,
 and the KKT conditions of claim ``rdp_vector_kkt`` are checked at the numeric
@@ -30,7 +32,7 @@ REL = 1e-12  # per-component closed forms: a few ulp of double precision, with m
 SETTINGS = settings(max_examples=40, deadline=None, derandomize=True)
 LN2 = sp.log(2)
 
-LAM, SNR, R, K = S.eigval, S.snr, S.rate_nats, S.gain
+LAM, SNR, R, K, X = S.eigval, S.snr, S.rate_nats, S.gain, S.x_value
 # name -> (numpy function, sympy expression, argument symbols in the numpy order)
 SNR_FORMS = {
     "rate_nats": (components.rate_nats, scalar.rate_nats(), (LAM, SNR)),
@@ -47,6 +49,14 @@ RATE_FORMS = {
 GAIN_FORMS = {
     "mse_linear_decoder": (components.mse_linear_decoder, scalar.mse_linear_decoder(), (LAM, SNR, K)),
 }
+GIVEN_X_FORMS = {
+    "mse_linear_decoder_given_x": (
+        components.mse_linear_decoder_given_x,
+        scalar.mse_linear_decoder_given_x(),
+        (X, SNR, K),
+    ),
+    "chain_kl_nats_given_x": (components.chain_kl_nats_given_x, scalar.chain_kl_nats_given_x(), (LAM, SNR, X)),
+}
 
 
 def _mp(expr, args):
@@ -54,7 +64,10 @@ def _mp(expr, args):
     return sp.lambdify(args, expr, "mpmath")
 
 
-MP = {name: _mp(expr, args) for name, (_, expr, args) in {**SNR_FORMS, **RATE_FORMS, **GAIN_FORMS}.items()}
+MP = {
+    name: _mp(expr, args)
+    for name, (_, expr, args) in {**SNR_FORMS, **RATE_FORMS, **GAIN_FORMS, **GIVEN_X_FORMS}.items()
+}
 MP_W2_SQ = _mp(scalar.w2_sq_linear_decoder(), (LAM, SNR, K))
 MP_RHO = _mp(scalar.flow_gain(), (LAM, SNR))
 
@@ -91,6 +104,15 @@ def lam_rate(draw):
 
 
 positive_fraction = st.fractions(min_value=Fraction(1, 1000), max_value=Fraction(1000), max_denominator=1000)
+real_fraction = st.fractions(min_value=Fraction(-1000), max_value=Fraction(1000), max_denominator=1000)
+
+
+@st.composite
+def lam_snr_x(draw):
+    """(lam, snr, x): (lam, snr) as lam_snr; x = 0 or +-sqrt(lam) 10^u, u in [-8, 3] (atypically small to far out)."""
+    lam, snr = draw(lam_snr())
+    size = draw(st.one_of(st.just(0.0), st.floats(-8, 3).map(lambda u: 10.0**u)))
+    return lam, snr, draw(st.sampled_from((-1.0, 1.0))) * float(np.sqrt(lam)) * size
 
 
 # ------------------------------------------------------------------ per component, random points
@@ -139,6 +161,80 @@ def test_linear_decoder_forms_match_theory(point, position):
     assert abs(float(components.w2_sq_linear_decoder(lam, snr, k)) - float(w2_ref)) <= REL * float(w2_ref) + slack
 
 
+def _chain_kl_slack(lam, snr, x):
+    """Rounding bound of ``components.chain_kl_nats_given_x``: 8 eps times ``1/2 [log1p(s) + (snr x^2 + s)/(1 + s)]``.
+
+    The numpy form ``1/2 [log1p(s) + (snr x^2 - s)/(1 + s)]`` (``s = snr lam``) rounds each term to a few ulp of
+    its magnitude (2 eps measured over 2e4 random points). The terms are about ``s`` for small ``s`` while
+    the value is about ``s^2/4 + snr x^2/2``: where ``s << 1`` and ``x^2 << lam`` they cancel, the absolute
+    error stays at a few eps times ``s`` and the relative error is up to about ``eps / (s/4 + x^2/(2 lam))``
+    (about 1e-10 at ``s = 1e-6``, ``x = 0``).
+    """
+    with mpmath.workdps(DPS):
+        s = mpmath.mpf(snr) * mpmath.mpf(lam)
+        terms = (mpmath.log1p(s) + (mpmath.mpf(snr) * mpmath.mpf(x) ** 2 + s) / (1 + s)) / 2
+    return 8 * np.finfo(float).eps * float(terms)
+
+
+@SETTINGS
+@given(point=lam_snr_x(), log10_gain=st.floats(-6, 1))
+@example(point=(1.0, 1e12, 1.0), log10_gain=0.0)  # k = 1: only the noise term k^2/snr
+@example(point=(1.0, 1e-12, 0.0), log10_gain=-6.0)  # x = 0
+@example(point=(1e6, 1e6, -1e9), log10_gain=1.0)  # far out, k = 10
+def test_mse_linear_decoder_given_x_matches_theory(point, log10_gain):
+    """numpy (1 - k)^2 x^2 + k^2/snr equals the sympy expression (50-digit mpmath) to 1e-12 relative.
+
+    A sum of two non-negative terms: no cancellation, so no slack.
+    """
+    _, snr, x = point
+    gain = 10.0**log10_gain
+    with mpmath.workdps(DPS):
+        ref = MP["mse_linear_decoder_given_x"](mpmath.mpf(x), mpmath.mpf(snr), mpmath.mpf(gain))
+    assert _rel_err(components.mse_linear_decoder_given_x(x, snr, gain), ref) < REL
+
+
+@SETTINGS
+@given(point=lam_snr_x())
+@example(point=(1.0, 1e-12, 0.0))  # deepest cancellation: value ~ s^2/4 = 2.5e-25
+@example(point=(1.0, 1e12, 0.0))
+@example(point=(1.0, 1.0, 1.0))  # x^2 = lam: the value is the rate 1/2 ln 2
+@example(point=(1e-6, 1e18, 1e3))  # far out at high snr
+def test_chain_kl_given_x_matches_theory(point):
+    """|numpy - sympy (50-digit mpmath)| <= 1e-12 |ref| + 8 eps 1/2 [log1p(s) + (snr x^2 + s)/(1 + s)], s = snr lam."""
+    lam, snr, x = point
+    with mpmath.workdps(DPS):
+        ref = MP["chain_kl_nats_given_x"](mpmath.mpf(lam), mpmath.mpf(snr), mpmath.mpf(x))
+    assert float(ref) > 0  # a KL between distinct Gaussians
+    err = abs(float(components.chain_kl_nats_given_x(lam, snr, x)) - float(ref))
+    assert err <= REL * float(ref) + _chain_kl_slack(lam, snr, x)
+
+
+def test_chain_kl_given_x_cancellation_is_bounded_in_absolute_terms():
+    """Where the numpy form cancels (x = 0, s = 1e-8) its error exceeds 1e-12 relative (so the slack above is
+    needed) yet stays below 8 eps times the magnitude of its terms."""
+    with mpmath.workdps(DPS):
+        ref = MP["chain_kl_nats_given_x"](mpmath.mpf(1), mpmath.mpf("1e-8"), mpmath.mpf(0))
+    err = abs(float(components.chain_kl_nats_given_x(1.0, 1e-8, 0.0)) - float(ref))
+    assert err <= _chain_kl_slack(1.0, 1e-8, 0.0)
+    assert err > REL * float(ref)
+
+
+@SETTINGS
+@given(point=lam_snr(), log10_gain=st.floats(-6, 1))
+def test_given_x_forms_at_x_squared_equal_lam_are_the_population_forms(point, log10_gain):
+    """Both conditional forms are affine in x^2, so their mean over x ~ N(0, lam) is their value at x = sqrt(lam):
+    mse_linear_decoder_given_x(sqrt(lam)) = mse_linear_decoder and chain_kl_nats_given_x(sqrt(lam)) = rate_nats
+    (numpy against numpy, 1e-12 relative)."""
+    lam, snr = point
+    gain = 10.0**log10_gain
+    x = np.sqrt(lam)
+    mse = components.mse_linear_decoder_given_x(x, snr, gain)
+    assert float(mse) == pytest.approx(float(components.mse_linear_decoder(lam, snr, gain)), rel=REL)
+    kl = components.chain_kl_nats_given_x(lam, snr, x)
+    rate = float(components.rate_nats(lam, snr))
+    assert abs(float(kl) - rate) <= REL * rate + _chain_kl_slack(lam, snr, x)
+
+
 # ------------------------------------------------------------------ per component, exact rational points
 def _exact(expr, values: dict) -> sp.Float:
     """The sympy expression at exact Rational values, to 50 digits."""
@@ -185,6 +281,41 @@ def test_linear_decoder_at_rational_points(lam, snr, gain):
     ) <= REL * float(mse_ref)
     w2_num = float(components.w2_sq_linear_decoder(float(lam), float(snr), float(gain)))
     assert abs(w2_num - float(w2_ref)) <= REL * float(w2_ref) + slack
+
+
+@settings(max_examples=15, deadline=None, derandomize=True)
+@given(
+    x=real_fraction,
+    snr=positive_fraction,
+    gain=st.fractions(min_value=Fraction(1, 1000), max_value=Fraction(10), max_denominator=1000),
+)
+@example(x=Fraction(0), snr=Fraction(1, 1000), gain=Fraction(1, 1000))
+def test_mse_linear_decoder_given_x_at_rational_points(x, snr, gain):
+    """(1 - k)^2 x^2 + k^2/snr at exact rationals (x, snr, k): evalf(50) and numpy at rounded inputs agree to 1e-12."""
+    ref = _exact(scalar.mse_linear_decoder_given_x(), {X: x, SNR: snr, K: gain})
+    num = components.mse_linear_decoder_given_x(float(x), float(snr), float(gain))
+    assert abs(float(num) - float(ref)) <= REL * float(ref)
+
+
+@settings(max_examples=15, deadline=None, derandomize=True)
+@given(lam=positive_fraction, snr=positive_fraction, x=real_fraction)
+@example(lam=Fraction(1, 1000), snr=Fraction(1, 1000), x=Fraction(0))  # s = 1e-6 at x = 0: the cancellation
+@example(lam=Fraction(4), snr=Fraction(1, 4), x=Fraction(2))  # x^2 = lam, s = 1: the rate 1/2 ln 2
+def test_chain_kl_given_x_at_rational_points(lam, snr, x):
+    """The chain KL given x at exact rationals (lam, snr, x): evalf(50) and numpy at the rounded inputs agree to
+    1e-12 relative plus the rounding slack of the cancelling form (see _chain_kl_slack)."""
+    ref = _exact(scalar.chain_kl_nats_given_x(), {LAM: lam, SNR: snr, X: x})
+    num = components.chain_kl_nats_given_x(float(lam), float(snr), float(x))
+    slack = _chain_kl_slack(float(lam), float(snr), float(x))
+    assert abs(float(num) - float(ref)) <= REL * float(ref) + slack
+
+
+def test_chain_kl_given_x_exact_value():
+    """At lam = 4, snr = 1/4, x = 2 (s = 1, x^2 = lam) the sympy form is exactly 1/2 ln 2 (by hand), numpy to 2 ulp."""
+    assert sp.simplify(scalar.chain_kl_nats_given_x(4, sp.Rational(1, 4), 2) - LN2 / 2) == 0
+    assert float(components.chain_kl_nats_given_x(4.0, 0.25, 2.0)) == pytest.approx(
+        0.5 * np.log(2), rel=2 * np.finfo(float).eps
+    )
 
 
 # ------------------------------------------------------------------ schedule conversions

@@ -73,6 +73,32 @@ def test_mmse_gain_in_place_of_flow_gain_fails():
     assert result.status == "failed" and "realism" in result.detail
 
 
+def test_conditional_forms_reject_swapped_gains_and_missing_noise():
+    """Given x: the DiffC-F form (k = rho) as the posterior mean's, the MMSE form as DiffC-A's (its decoder noise
+    dropped) and the population MSE in place of the conditional one (x^2 -> lam) each fail."""
+    claim = theory.get_claim("conditional_mse_linear_decoder")
+    e = claim.expressions
+    for name, wrong in (
+        ("mse_mmse_given_x", e["mse_diffc_f_given_x"]),
+        ("mse_diffc_a_given_x", e["mse_mmse_given_x"]),
+        ("mse_linear_given_x", e["mse_linear_given_x"].subs(S.x_value, sp.sqrt(S.eigval))),
+    ):
+        result = claim.with_expressions(**{name: wrong}).verify()
+        assert result.status == "failed" and "counterexample" in result.detail, name
+
+
+def test_conditional_chain_kl_rejects_the_rate_and_the_reversed_kl():
+    """Given x the chain's KL is not the rate 1/2 ln(1 + snr lam) (that is only its mean over x), nor the reversed
+    KL(p(z) || q(z|x)) = 1/2 [-ln(1 + snr lam) + snr lam + snr x^2]; both fail, as does dropping the - 1."""
+    claim = theory.get_claim("conditional_chain_kl")
+    s_lam = S.snr * S.eigval
+    reversed_kl = (-sp.log(1 + s_lam) + s_lam + S.snr * S.x_value**2) / 2
+    no_minus_one = claim.expressions["chain_kl_given_x"] + sp.Rational(1, 2)
+    for wrong in (theory.scalar.rate_nats(), reversed_kl, no_minus_one):
+        result = claim.with_expressions(chain_kl_given_x=wrong).verify()
+        assert result.status == "failed" and "counterexample" in result.detail
+
+
 # ------------------------------------------------------------------ the individual checks
 
 
