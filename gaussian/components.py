@@ -9,8 +9,7 @@ All functions broadcast over their arguments. ``eigvals`` are variances
 signal-to-noise ratio of ``Z = alpha X + sigma U`` (VP: ``alpha^2 + sigma^2 = 1``).
 Rates are in nats here; conversion to bits happens at the edge (``curves``).
 Each formula is written in a form that keeps full relative precision from
-``snr * lam = 1e-30`` to ``1e30`` (no ``1 - (1 - eps)`` cancellations), except
-``chain_kl_nats_given_x``, which is accurate in absolute terms (its docstring).
+``snr * lam = 1e-30`` to ``1e30`` (no ``1 - (1 - eps)`` cancellations).
 """
 from __future__ import annotations
 
@@ -123,13 +122,14 @@ def chain_kl_nats_given_x(eigvals, snr, x):
     latent's channel ``N(alpha x, sigma^2)`` against the model marginal
     ``N(0, alpha^2 lam + sigma^2)``. Averaged over ``x ~ N(0, lam)`` it is
     ``rate_nats`` (claim ``conditional_chain_kl``; the telescoping is argued
-    there, not derived). Written as ``1/2 [log1p(s) + (snr x^2 - s) / (1 + s)]``,
-    ``s = snr lam``: the absolute error is a few ulp of
-    ``1/2 [log1p(s) + (snr x^2 + s) / (1 + s)]``, about ``s`` for small ``s``,
-    while the value is about ``s^2 / 4 + snr x^2 / 2``: where ``s << 1`` and
-    ``x^2 << lam`` the terms cancel and the relative error is up to about
-    ``eps / (s / 4 + x^2 / (2 lam))``.
+    there, not derived). Written as ``1/2 [g(s) + snr x^2 / (1 + s)]``, ``s = snr
+    lam``, with ``g(s) = log1p(s) - s / (1 + s) >= 0`` from its alternating series
+    ``sum_{n >= 2} (-1)^n (n - 1) s^n / n`` below ``s = 1e-3`` (no cancellation),
+    so every term is non-negative and the value keeps full relative precision.
     """
-    s = np.multiply(snr, eigvals)
-    return 0.5 * (np.log1p(s) + (np.multiply(snr, np.square(x)) - s) / (1.0 + s))
+    s = np.asarray(np.multiply(snr, eigvals), dtype=float)
+    direct = np.log1p(s) - s / (1.0 + s)
+    series = s * s * (0.5 + s * (-2.0 / 3.0 + s * (0.75 + s * (-0.8 + s * (5.0 / 6.0 + s * (-6.0 / 7.0))))))
+    g = np.where(np.abs(s) < 1e-3, series, direct)
+    return 0.5 * (g + np.multiply(snr, np.square(x)) / (1.0 + s))
 

@@ -25,6 +25,10 @@ _SUBMODULES = ("asymptotics", "claims", "flow", "latex", "moments", "scalar", "s
 
 def __getattr__(name):
     """Load the ledger's names and the submodules on first use (PEP 562)."""
+    if name == "__version__":
+        from gaussian._io import package_version
+
+        return package_version()
     if name in __all__:
         value = getattr(importlib.import_module("theory._ledger"), name)
     elif name in _SUBMODULES:

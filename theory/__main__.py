@@ -29,6 +29,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--only", metavar="ID", action="append", default=None, help="verify only this claim (repeatable)"
     )
+    from gaussian._io import add_version
+
+    add_version(parser)
     return parser
 
 

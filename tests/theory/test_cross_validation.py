@@ -161,21 +161,6 @@ def test_linear_decoder_forms_match_theory(point, position):
     assert abs(float(components.w2_sq_linear_decoder(lam, snr, k)) - float(w2_ref)) <= REL * float(w2_ref) + slack
 
 
-def _chain_kl_slack(lam, snr, x):
-    """Rounding bound of ``components.chain_kl_nats_given_x``: 8 eps times ``1/2 [log1p(s) + (snr x^2 + s)/(1 + s)]``.
-
-    The numpy form ``1/2 [log1p(s) + (snr x^2 - s)/(1 + s)]`` (``s = snr lam``) rounds each term to a few ulp of
-    its magnitude (2 eps measured over 2e4 random points). The terms are about ``s`` for small ``s`` while
-    the value is about ``s^2/4 + snr x^2/2``: where ``s << 1`` and ``x^2 << lam`` they cancel, the absolute
-    error stays at a few eps times ``s`` and the relative error is up to about ``eps / (s/4 + x^2/(2 lam))``
-    (about 1e-10 at ``s = 1e-6``, ``x = 0``).
-    """
-    with mpmath.workdps(DPS):
-        s = mpmath.mpf(snr) * mpmath.mpf(lam)
-        terms = (mpmath.log1p(s) + (mpmath.mpf(snr) * mpmath.mpf(x) ** 2 + s) / (1 + s)) / 2
-    return 8 * np.finfo(float).eps * float(terms)
-
-
 @SETTINGS
 @given(point=lam_snr_x(), log10_gain=st.floats(-6, 1))
 @example(point=(1.0, 1e12, 1.0), log10_gain=0.0)  # k = 1: only the noise term k^2/snr
@@ -200,23 +185,24 @@ def test_mse_linear_decoder_given_x_matches_theory(point, log10_gain):
 @example(point=(1.0, 1.0, 1.0))  # x^2 = lam: the value is the rate 1/2 ln 2
 @example(point=(1e-6, 1e18, 1e3))  # far out at high snr
 def test_chain_kl_given_x_matches_theory(point):
-    """|numpy - sympy (50-digit mpmath)| <= 1e-12 |ref| + 8 eps 1/2 [log1p(s) + (snr x^2 + s)/(1 + s)], s = snr lam."""
+    """|numpy - sympy (50-digit mpmath)| <= 1e-12 |ref|: full relative precision, cancellation included."""
     lam, snr, x = point
     with mpmath.workdps(DPS):
         ref = MP["chain_kl_nats_given_x"](mpmath.mpf(lam), mpmath.mpf(snr), mpmath.mpf(x))
     assert float(ref) > 0  # a KL between distinct Gaussians
     err = abs(float(components.chain_kl_nats_given_x(lam, snr, x)) - float(ref))
-    assert err <= REL * float(ref) + _chain_kl_slack(lam, snr, x)
+    assert err <= REL * float(ref)
 
 
-def test_chain_kl_given_x_cancellation_is_bounded_in_absolute_terms():
-    """Where the numpy form cancels (x = 0, s = 1e-8) its error exceeds 1e-12 relative (so the slack above is
-    needed) yet stays below 8 eps times the magnitude of its terms."""
+def test_chain_kl_given_x_keeps_precision_where_the_direct_form_cancels():
+    """At x = 0, s = 1e-8 the direct form 1/2 [log1p(s) + (snr x^2 - s)/(1 + s)] loses more than 1e-12 relative;
+    the series form of components keeps it."""
     with mpmath.workdps(DPS):
-        ref = MP["chain_kl_nats_given_x"](mpmath.mpf(1), mpmath.mpf("1e-8"), mpmath.mpf(0))
-    err = abs(float(components.chain_kl_nats_given_x(1.0, 1e-8, 0.0)) - float(ref))
-    assert err <= _chain_kl_slack(1.0, 1e-8, 0.0)
-    assert err > REL * float(ref)
+        ref = float(MP["chain_kl_nats_given_x"](mpmath.mpf(1), mpmath.mpf("1e-8"), mpmath.mpf(0)))
+    s = 1e-8
+    direct = 0.5 * (np.log1p(s) + (0.0 - s) / (1.0 + s))
+    assert abs(direct - ref) > REL * ref
+    assert abs(float(components.chain_kl_nats_given_x(1.0, 1e-8, 0.0)) - ref) <= REL * ref
 
 
 @SETTINGS
@@ -232,7 +218,7 @@ def test_given_x_forms_at_x_squared_equal_lam_are_the_population_forms(point, lo
     assert float(mse) == pytest.approx(float(components.mse_linear_decoder(lam, snr, gain)), rel=REL)
     kl = components.chain_kl_nats_given_x(lam, snr, x)
     rate = float(components.rate_nats(lam, snr))
-    assert abs(float(kl) - rate) <= REL * rate + _chain_kl_slack(lam, snr, x)
+    assert abs(float(kl) - rate) <= REL * rate
 
 
 # ------------------------------------------------------------------ per component, exact rational points
@@ -303,11 +289,10 @@ def test_mse_linear_decoder_given_x_at_rational_points(x, snr, gain):
 @example(lam=Fraction(4), snr=Fraction(1, 4), x=Fraction(2))  # x^2 = lam, s = 1: the rate 1/2 ln 2
 def test_chain_kl_given_x_at_rational_points(lam, snr, x):
     """The chain KL given x at exact rationals (lam, snr, x): evalf(50) and numpy at the rounded inputs agree to
-    1e-12 relative plus the rounding slack of the cancelling form (see _chain_kl_slack)."""
+    1e-12 relative (the series form keeps full precision where the direct form cancels)."""
     ref = _exact(scalar.chain_kl_nats_given_x(), {LAM: lam, SNR: snr, X: x})
     num = components.chain_kl_nats_given_x(float(lam), float(snr), float(x))
-    slack = _chain_kl_slack(float(lam), float(snr), float(x))
-    assert abs(float(num) - float(ref)) <= REL * float(ref) + slack
+    assert abs(float(num) - float(ref)) <= REL * float(ref)
 
 
 def test_chain_kl_given_x_exact_value():
