@@ -234,18 +234,98 @@ def set_threads(num_threads: int) -> None:
     torch.set_num_threads(num_threads)
 
 
-def add_source_parameters(p: argparse.ArgumentParser) -> None:
-    """The parameters of the synthetic data sources (all optional)."""
-    p.add_argument("--spectrum", default="patches", help="gaussian: spectrum (default: %(default)s)")
-    p.add_argument("--dim", type=int, default=None, help="gaussian: dim of a synthetic spectrum; mixture: dim (default 16)")
-    p.add_argument("--basis", default="random", choices=("random", "pixel"), help="gaussian: eigenbasis (default: %(default)s)")
-    p.add_argument("--basis-seed", type=int, default=0, help="gaussian: seed of the random basis (default: %(default)s)")
-    p.add_argument("--num-components", type=int, default=8, help="mixture: components (default: %(default)s)")
-    p.add_argument("--std", type=float, default=0.25, help="mixture: component std (default: %(default)s)")
-    p.add_argument("--means-seed", type=int, default=0, help="mixture: seed of the means (default: %(default)s)")
+#: Defaults of the synthetic sources' parameters, and which parameters each source reads.
+SOURCE_DEFAULTS = {"spectrum": "patches", "dim": None, "basis": "random", "basis_seed": 0, "num_components": 8,
+                   "std": 0.25, "means_seed": 0}
+SOURCE_PARAMETERS = {"gaussian": ("spectrum", "dim", "basis", "basis_seed"),
+                     "mixture": ("dim", "num_components", "std", "means_seed")}
+_SPEC_TYPES = {"spectrum": str, "dim": int, "basis": str, "basis_seed": int, "num_components": int, "std": float,
+               "means_seed": int}
 
 
-def add_model_arguments(p: argparse.ArgumentParser) -> None:
+def add_source_parameters(p: argparse.ArgumentParser, from_stream: bool = False) -> None:
+    """The parameters of the synthetic data sources (all optional).
+
+    ``from_stream``: no defaults (``None``), so that a decoder can tell the flags
+    given from those to take from the stream's model spec.
+    """
+    def default(name):
+        return None if from_stream else SOURCE_DEFAULTS[name]
+
+    def shown(name, text):
+        return "(default: from the stream)" if from_stream else text
+
+    p.add_argument("--spectrum", default=default("spectrum"), help=f"gaussian: spectrum {shown('spectrum', '(default: %(default)s)')}")
+    p.add_argument("--dim", type=int, default=None,
+                   help=f"gaussian: dim of a synthetic spectrum; mixture: dim {shown('dim', '(default 16)')}")
+    p.add_argument("--basis", default=default("basis"), choices=("random", "pixel"),
+                   help=f"gaussian: eigenbasis {shown('basis', '(default: %(default)s)')}")
+    p.add_argument("--basis-seed", type=int, default=default("basis_seed"),
+                   help=f"gaussian: seed of the random basis {shown('basis_seed', '(default: %(default)s)')}")
+    p.add_argument("--num-components", type=int, default=default("num_components"),
+                   help=f"mixture: components {shown('num_components', '(default: %(default)s)')}")
+    p.add_argument("--std", type=float, default=default("std"),
+                   help=f"mixture: component std {shown('std', '(default: %(default)s)')}")
+    p.add_argument("--means-seed", type=int, default=default("means_seed"),
+                   help=f"mixture: seed of the means {shown('means_seed', '(default: %(default)s)')}")
+
+
+def oracle_spec(args) -> str:
+    """The model spec an oracle stream records: ``model=M;data=D`` and the source's non-default parameters."""
+    parts = [f"model={args.model}", f"data={args.data}"]
+    for name in SOURCE_PARAMETERS.get(args.data, ()):
+        value = getattr(args, name)
+        if value is not None and value != SOURCE_DEFAULTS[name]:
+            parts.append(f"{name}={value}")
+    return ";".join(parts)
+
+
+def parse_spec(text: str) -> dict:
+    """``{key: value}`` of a model spec written by :func:`oracle_spec` (values typed); ValueError if malformed."""
+    out = {}
+    for item in text.split(";") if text else ():
+        key, sep, value = item.partition("=")
+        if not sep or key in out or key not in ("model", "data", *_SPEC_TYPES):
+            raise ValueError(f"file: the stream's model spec {text!r} is not one this decoder understands")
+        try:
+            out[key] = _SPEC_TYPES.get(key, str)(value)
+        except ValueError:
+            raise ValueError(f"file: the stream's model spec {text!r} has a bad value for {key}") from None
+    return out
+
+
+def apply_stream_spec(args, header_spec: bytes) -> None:
+    """Fill the oracle options not given on the command line from the stream's model spec; a given option that
+    differs from it is a ValueError naming the flag. For a checkpoint, check that the stream is not an oracle's."""
+    spec = parse_spec(header_spec.decode("ascii"))
+    is_oracle = args.model.split(":")[0] in ("oracle", "mixture-oracle")
+    if not spec:
+        if is_oracle:
+            raise ValueError(f"model: the stream was made with a checkpoint, not --model {args.model}; "
+                             "give that checkpoint (--model PATH)")
+        return
+    if not is_oracle:
+        raise ValueError(f"model: the stream was made with the oracle '{header_spec.decode()}'; decode it with "
+                         f"--model {spec['model']} (the data options come from the stream)")
+    if args.model != spec["model"]:
+        raise ValueError(f"model: the stream was made with --model {spec['model']}, not {args.model}")
+    if args.data is not None and args.data != spec["data"]:
+        raise ValueError(f"data: the stream was made with --data {spec['data']}, not {args.data}")
+    args.data = spec["data"]
+    for name in SOURCE_PARAMETERS.get(spec["data"], ()):
+        recorded = spec.get(name, SOURCE_DEFAULTS[name])
+        given = getattr(args, name)
+        if given is not None and given != recorded:
+            flag = "--" + name.replace("_", "-")
+            shown = f"{flag} {recorded}" if name in spec else f"the default {flag} {recorded}"
+            raise ValueError(f"{name}: the stream was made with {shown}, not {given}")
+        setattr(args, name, recorded)
+    for name in set(SOURCE_DEFAULTS) - set(SOURCE_PARAMETERS.get(spec["data"], ())):
+        if getattr(args, name) is None:
+            setattr(args, name, SOURCE_DEFAULTS[name])
+
+
+def add_model_arguments(p: argparse.ArgumentParser, from_stream: bool = False) -> None:
     """``--model``, ``--data`` (optional for checkpoints) and the synthetic-source parameters."""
     from empirical import data as data_mod
 
@@ -253,8 +333,9 @@ def add_model_arguments(p: argparse.ArgumentParser) -> None:
                    help="checkpoint of python -m empirical.train, or 'oracle' / 'oracle:plugin' (Gaussian oracle of "
                         "--data) / 'mixture-oracle'")
     p.add_argument("--data", choices=data_mod.SOURCES, default=None,
-                   help="data source (default for a checkpoint: the one it was trained on)")
-    add_source_parameters(p)
+                   help="data source (default for a checkpoint: the one it was trained on"
+                        + ("; for an oracle: the stream's)" if from_stream else ")"))
+    add_source_parameters(p, from_stream)
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads for a checkpoint (default: %(default)s)")
 
 

@@ -65,6 +65,7 @@ __all__ = [
     "default_grid",
     "METHODS",
     "BudgetError",
+    "read_header",
     "DEFAULT_MAX_BUDGET_BITS",
 ]
 
@@ -332,7 +333,8 @@ DEFAULT_MAX_BUDGET_BITS = 12
 def encode_detailed(x, model, *, num_steps: int = 32, log_snr_start=None, log_snr_stop=None, stop_step=None,
                     rate_bits_per_dim=None, seed: int = 0, budget_bits: int = 8, padding_bits: int = 8,
                     auto_budget: bool = True, max_budget_bits=None,
-                    tail_target="default", workers: int = 1, device: str = "cpu", progress=None) -> EncodeResult:
+                    tail_target="default", workers: int = 1, device: str = "cpu", progress=None,
+                    model_spec: str = "") -> EncodeResult:
     """Encode one sample ``x`` with DiffC; return the bytes and the accounting.
 
     Parameters
@@ -373,6 +375,9 @@ def encode_detailed(x, model, *, num_steps: int = 32, log_snr_start=None, log_sn
     progress : callable or None
         Called as ``progress(step, num_steps, budget_bits)`` after each coded step (and with
         ``step = 0`` when the budget is raised and the chain restarts).
+    model_spec : str
+        ASCII text recorded in the header that tells a decoder how to rebuild ``model`` (the CLIs write
+        the Gaussian oracles' data source there; empty for a checkpoint). The model hash is checked anyway.
 
     Returns
     -------
@@ -403,7 +408,9 @@ def encode_detailed(x, model, *, num_steps: int = 32, log_snr_start=None, log_sn
     if isinstance(tail_target, str) and tail_target == "default":
         tail_target = rcc.DEFAULT_TAIL_TARGET
     rcc.candidate_bits([0.0], 1, 0, tail_target)                     # validates tail_target
-    options = dict(tail_target=tail_target, workers=workers, device=device, progress=progress)
+    if not isinstance(model_spec, str) or not model_spec.isascii() or len(model_spec) > 1024:
+        raise ValueError(f"model_spec: must be ASCII text of at most 1024 characters, got {model_spec!r:.80}")
+    options = dict(tail_target=tail_target, workers=workers, device=device, progress=progress, model_spec=model_spec)
     budget = int(budget_bits)
     while True:
         try:
@@ -420,7 +427,7 @@ def encode_detailed(x, model, *, num_steps: int = 32, log_snr_start=None, log_sn
 
 
 def _encode_chain(x, shape, model, grid, stop_step, rate_bits_per_dim, seed, budget_bits, padding_bits,
-                  tail_target, workers, device, progress):
+                  tail_target, workers, device, progress, model_spec):
     """One encoding attempt of :func:`encode_detailed` with a fixed budget (raises ``_BudgetTooSmall``)."""
     from bounds.rcc_cost import li_el_gamal_length_bound_bits
     from empirical import rcc
@@ -459,7 +466,8 @@ def _encode_chain(x, shape, model, grid, stop_step, rate_bits_per_dim, seed, bud
             f"{grid.log_snr_stop:g} carry {sum(kl_bits) / d:.4g} bits/dim for this input; raise log_snr_stop "
             "(--log-snr-stop) or lower the rate"
         )
-    stream = Bitstream(shape, model_hash(model), grid.to_bytes(), seed, budget_bits, padding_bits, tuple(segments))
+    stream = Bitstream(shape, model_hash(model), grid.to_bytes(), seed, budget_bits, padding_bits, tuple(segments),
+                       model_spec=model_spec.encode("ascii"))
     return EncodeResult(
         data=stream.to_bytes(), grid=grid, num_steps_coded=len(segments), kl_bits_per_step=np.array(kl_bits),
         coded_bits_per_step=np.array([8 * len(s) for s in segments]), header_bits=8 * len(stream.header_bytes()),
@@ -478,6 +486,23 @@ def encode(x, model, **kwargs) -> bytes:
     (4, 4.0, (2,))
     """
     return encode_detailed(x, model, **kwargs).data
+
+
+def read_header(data):
+    """The stream's header fields (a ``Bitstream``; its model is not checked): shape, model hash and spec, grid.
+
+    For a decoder that must rebuild the model from ``model_spec`` before decoding.
+    A stream cut inside its payload parses to its complete steps without a warning.
+    """
+    import warnings
+
+    from empirical.rcc.bitstream import Bitstream
+
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise ValueError(f"data: expected bytes, got {type(data).__name__}")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return Bitstream.from_bytes(bytes(data))
 
 
 def _read(data, model, prefix_steps):

@@ -143,7 +143,8 @@ def run(args) -> dict:
             stop_step=args.stop_step, rate_bits_per_dim=args.rate_bits_per_dim, seed=args.seed,
             budget_bits=args.budget_bits, padding_bits=args.padding_bits, auto_budget=not args.fixed_budget,
             max_budget_bits=args.max_budget_bits, tail_target=args.tail_target, workers=args.workers,
-            device=args.device, progress=bar)
+            device=args.device, progress=bar,
+            model_spec=_codec_cli.oracle_spec(args) if args.model.split(":")[0] in ("oracle", "mixture-oracle") else "")
     except codec.BudgetError as err:
         raise ValueError(_budget_message(err)) from None
     finally:

@@ -2,14 +2,16 @@
 
     python -m empirical.decompress x.dfrc --model patches.pt --method flow --out x_flow.npy
     python -m empirical.decompress x.dfrc --model patches.pt --method ancestral --prefix-steps 20 --seed 3
-    python -m empirical.decompress g.dfrc --model oracle --data gaussian --method flow --original g.npy
+    python -m empirical.decompress g.dfrc --model oracle --method flow --original g.npy
 
 ``--method flow`` is DiffC-F (probability-flow ODE, ``--solver`` with
 ``--decoder-steps`` steps), ``ancestral`` is DiffC-A (ancestral sampling with
 the receiver's own ``--seed``), ``mean`` the posterior mean E[x | z]. The model
-must be the one the stream was made with (its hash is in the header); an
-oracle needs the same ``--data`` as at compression. A stream cut inside a
-step decodes to its complete steps (with a note on stderr).
+must be the one the stream was made with (its hash is in the header). For the
+Gaussian oracles the header also records the data source and its parameters:
+``--model oracle`` needs nothing else, and a ``--data``/``--spectrum``/... given
+that differs from the stream's is refused, naming the flag. A stream cut inside
+a step decodes to its complete steps (with a note on stderr).
 
 The stream must be a regular file of at most 256 MiB (pipes and devices are
 refused, not read). ``--out`` writes NumPy .npy (the name must end in .npy)
@@ -38,7 +40,7 @@ def build_parser():
     """The command-line parser."""
     p = _codec_cli.parser("python -m empirical.decompress", __doc__)
     p.add_argument("file", help="stream written by python -m empirical.compress")
-    _codec_cli.add_model_arguments(p)
+    _codec_cli.add_model_arguments(p, from_stream=True)
     p.add_argument("--method", choices=codec.METHODS, default="flow", help="receiver (default: %(default)s)")
     p.add_argument("--prefix-steps", type=int, default=None, help="decode only the first N steps (default: all)")
     p.add_argument("--decoder-steps", type=int, default=None,
@@ -85,7 +87,12 @@ def run(args) -> dict:
     _check_decoder_flags(args)
     data = _codec_cli.read_input(args.file, "file")
     original = None if args.original is None else _codec_cli.load_npy(args.original, "--original")
+    _codec_cli.apply_stream_spec(args, codec.read_header(data).model_spec)
     model, _ = _codec_cli.model_and_source(args)
+    if codec.model_hash(model) != codec.read_header(data).model_hash:
+        raise ValueError(f"model: the stream was encoded with another model (hash "
+                         f"{codec.read_header(data).model_hash.hex()[:16]}); --model {args.model} has "
+                         f"{codec.model_hash(model).hex()[:16]}: give the checkpoint the stream was made with")
     if original is not None and original.size != model.dim:
         raise ValueError(f"original: has {original.size} numbers, the model's samples {model.dim}")
     with warnings.catch_warnings(record=True) as caught:

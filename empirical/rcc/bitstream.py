@@ -2,10 +2,10 @@
 
 ::
 
-    +------+---------+-------+------------+---------------+------+--------+---------+-------------+
-    | DFRC | version | shape | model hash | schedule hash | seed | budget | padding | index model |
-    |  4B  |   u8    |  var  |    16B     |      16B      | u64  |   u8   |   u8    |  CRC-32 u32 |
-    +------+---------+-------+------------+---------------+------+--------+---------+-------------+
+    +------+---------+-------+------------+---------------+------------+------+--------+---------+-------------+
+    | DFRC | version | shape | model hash | schedule hash | model spec | seed | budget | padding | index model |
+    |  4B  |   u8    |  var  |    16B     |      16B      |  var + var | u64  |   u8   |   u8    |  CRC-32 u32 |
+    +------+---------+-------+------------+---------------+------------+------+--------+---------+-------------+
     | step count | segment lengths (one varint per step) | payload CRC-32 | header CRC-32 |
     +------------+---------------------------------------+----------------+---------------+
     | segment 0 | segment 1 | ... | segment S-1 |       <- payload: each one step's StepMessage
@@ -13,7 +13,10 @@
 
 Integers are little-endian; ``shape`` is ``ndim`` (u8, 1..8) followed by
 ``ndim`` varints; varints are LEB128 (7 bits per byte, low first, at most 10
-bytes). The header CRC-32 covers every header byte before it, so corrupted
+bytes). ``model spec`` is a varint length and that many bytes of ASCII text
+that tell a decoder how to rebuild the model besides its hash (for the Gaussian
+oracles: the data source and its parameters; empty for a checkpoint, whose file
+the decoder is given). The header CRC-32 covers every header byte before it, so corrupted
 lengths, shapes or parameters are caught before any segment is read; the
 payload CRC-32 covers all segments. ``index model`` is
 ``empirical.rcc.index_model_checksum(budget, padding)`` of the encoder's
@@ -69,6 +72,7 @@ MAX_NDIM = 8
 MAX_NUM_DIMS = 2**32 - 1
 MAX_NUM_STEPS = 2**32 - 1
 MAX_SEGMENT_BYTES = 2**40
+MAX_MODEL_SPEC_BYTES = 1024
 _MAX_VARINT_BYTES = 10
 
 
@@ -143,6 +147,7 @@ class Bitstream:
     padding_bits: int                 # index range 2^(budget + padding): the most candidates a chunk scans
     segments: tuple = ()              # one bytes object per step, in step order
     declared_num_steps: int | None = None
+    model_spec: bytes = b""           # ASCII text: how to rebuild the model (oracles), empty for checkpoints
 
     def __post_init__(self):
         try:
@@ -175,6 +180,13 @@ class Bitstream:
         if self.declared_num_steps is not None:
             object.__setattr__(self, "declared_num_steps", _check_int(
                 "declared_num_steps", self.declared_num_steps, len(segments), MAX_NUM_STEPS))
+        spec = self.model_spec
+        if isinstance(spec, str):
+            spec = spec.encode("ascii", errors="strict") if spec.isascii() else None
+        if not isinstance(spec, (bytes, bytearray)) or len(spec) > MAX_MODEL_SPEC_BYTES or not bytes(spec).isascii():
+            raise ValueError(f"model_spec must be ASCII text of at most {MAX_MODEL_SPEC_BYTES} bytes, "
+                             f"got {self.model_spec!r:.80}")
+        object.__setattr__(self, "model_spec", bytes(spec))
         object.__setattr__(self, "shape", shape)
         object.__setattr__(self, "segments", segments)
 
@@ -213,6 +225,7 @@ class Bitstream:
         for s in self.shape:
             head += _varint(s)
         head += self.model_hash + self.schedule_hash
+        head += _varint(len(self.model_spec)) + self.model_spec
         head += struct.pack("<QBBI", self.seed, self.budget_bits, self.padding_bits,
                             index_model_checksum(self.budget_bits, self.padding_bits))
         head += _varint(len(self.segments))
@@ -234,7 +247,7 @@ class Bitstream:
         """A complete stream of the first ``num_steps`` steps (new header and checksums)."""
         num_steps = _check_int("num_steps", num_steps, 0, len(self.segments))
         return Bitstream(self.shape, self.model_hash, self.schedule_hash, self.seed, self.budget_bits,
-                         self.padding_bits, self.segments[:num_steps])
+                         self.padding_bits, self.segments[:num_steps], model_spec=self.model_spec)
 
     @classmethod
     def from_bytes(cls, data, *, model_hash=None, schedule_hash=None):
@@ -278,6 +291,7 @@ class Bitstream:
         shape = tuple(reader.varint("shape entry", MAX_NUM_DIMS) for _ in range(ndim))
         stream_model_hash = reader.take(HASH_BYTES, "model hash")
         stream_schedule_hash = reader.take(HASH_BYTES, "schedule hash")
+        model_spec = reader.take(reader.varint("model spec length", MAX_MODEL_SPEC_BYTES), "model spec")
         seed = reader.unpack("<Q", "seed")
         budget_bits = reader.unpack("<B", "chunk budget")
         padding_bits = reader.unpack("<B", "padding")
@@ -291,7 +305,8 @@ class Bitstream:
             raise BitstreamError("header checksum mismatch: the header (shape, hashes, seed, budget, padding, "
                                  "step count or segment lengths) is corrupted")
         try:
-            cls(shape, stream_model_hash, stream_schedule_hash, seed, budget_bits, padding_bits)  # validates fields
+            cls(shape, stream_model_hash, stream_schedule_hash, seed, budget_bits, padding_bits,
+                model_spec=model_spec)  # validates fields
         except ValueError as exc:
             raise BitstreamError(f"corrupted header: {exc}") from None
         from .index_coding import index_model_checksum
@@ -323,8 +338,8 @@ class Bitstream:
                 f"prefix of {len(segments)} steps ({len(payload)} of {total} payload bytes present; the "
                 f"payload checksum cannot be verified on a cut stream)", BitstreamTruncatedWarning, stacklevel=2)
             return cls(shape, stream_model_hash, stream_schedule_hash, seed, budget_bits, padding_bits,
-                       tuple(segments), declared_num_steps=num_steps)
+                       tuple(segments), declared_num_steps=num_steps, model_spec=model_spec)
         if zlib.crc32(payload) != payload_crc:
             raise BitstreamError("payload checksum mismatch: segment bytes are corrupted")
         return cls(shape, stream_model_hash, stream_schedule_hash, seed, budget_bits, padding_bits,
-                   tuple(segments))
+                   tuple(segments), model_spec=model_spec)

@@ -119,7 +119,7 @@ def test_wrong_stream_errors_are_specific():
         Bitstream.from_bytes(data, model_hash=content_hash(b"other"))
     with pytest.raises(BitstreamError, match="schedule hash mismatch"):
         Bitstream.from_bytes(data, schedule_hash=content_hash(b"other"))
-    crc_at = 4 + 1 + 1 + 2 + 2 * 16 + 8 + 2           # magic, version, ndim, two 1-byte dims, hashes, seed, b, pad
+    crc_at = 4 + 1 + 1 + 2 + 2 * 16 + 1 + 8 + 2       # magic, version, ndim, two 1-byte dims, hashes, spec, seed, b, pad
 
     def bad_table(head):
         head[crc_at:crc_at + 4] = struct.pack("<I", rcc.index_model_checksum(8, 8) ^ 1)
@@ -143,7 +143,7 @@ def _flip_length(bs):
 def test_header_fields_are_validated_after_the_crc():
     """A header with a valid CRC but an impossible field (budget 0, ndim 0, huge varint) is a BitstreamError."""
     bs = _stream()
-    budget_at = 4 + 1 + 1 + 2 + 2 * 16 + 8
+    budget_at = 4 + 1 + 1 + 2 + 2 * 16 + 1 + 8           # ... hashes, empty model spec (one length byte), seed
 
     def zero_budget(head):
         head[budget_at] = 0
@@ -200,3 +200,23 @@ def test_multi_step_rcc_stream_decodes_every_cut():
                                          padding_bits=back.padding_bits)
             x = rcc.decode_step(message, p_mean, p_std, seed=back.seed, step=step, budget_bits=6, padding_bits=4)
             assert x.tobytes() == code.samples.tobytes()
+
+
+def test_model_spec_round_trips_and_is_checked():
+    """The model spec is header text: it round-trips (also through prefix()), the header CRC covers it, and
+    non-ASCII or oversized specs are refused."""
+    bs = Bitstream(shape=(4,), model_hash=content_hash(b"m"), schedule_hash=content_hash(b"s"), seed=1, budget_bits=8,
+                   padding_bits=8, segments=(b"ab", b"c"), model_spec=b"model=oracle;data=patches")
+    data = bs.to_bytes()
+    back = Bitstream.from_bytes(data)
+    assert back.model_spec == b"model=oracle;data=patches" and back == bs
+    assert Bitstream.from_bytes(bs.prefix(1).to_bytes()).model_spec == bs.model_spec
+    at = data.index(b"model=oracle")
+    flipped = data[:at] + b"M" + data[at + 1:]
+    with pytest.raises(BitstreamError, match="header checksum"):
+        Bitstream.from_bytes(flipped)
+    for bad in ("caf\u00e9", b"x" * 1025):
+        with pytest.raises(ValueError, match="model_spec"):
+            Bitstream(shape=(4,), model_hash=content_hash(b"m"), schedule_hash=content_hash(b"s"), seed=1,
+                      budget_bits=8, padding_bits=8, model_spec=bad)
+

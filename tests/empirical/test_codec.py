@@ -430,7 +430,7 @@ def test_cli_wrong_model_and_bad_nan_input(tmp_path, capsys):
                           "--budget-bits", "8", "--padding-bits", "2", "--out", str(f)]) == 0
     with pytest.raises(SystemExit):
         decompress.main([str(f), "--model", "oracle", "--data", "gaussian", "--spectrum", "powerlaw:1", "--dim", "4"])
-    assert "model hash mismatch" in capsys.readouterr().err
+    assert "--spectrum: the stream was made with --spectrum flat, not powerlaw:1" in capsys.readouterr().err
     bad = tmp_path / "nan.npy"
     np.save(bad, np.array([0.0, np.nan, 1.0, 2.0]))
     with pytest.raises(SystemExit):
