@@ -1,4 +1,4 @@
-"""Exception and warning classes, and the integer check, shared by ``empirical.rcc`` and ``empirical.bitstream``."""
+"""Exception and warning classes, and the integer check, shared by the modules of ``empirical.rcc``."""
 
 import operator
 

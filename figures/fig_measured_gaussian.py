@@ -18,7 +18,7 @@ NAME = "measured_gaussian"
 
 def _measure(quick: bool) -> dict:
     """Run the sweep and return the JSON-ready measurements and closed-form curves."""
-    from empirical import compare, sweep
+    from empirical.measure import compare, sweep
 
     dim, n, steps = (4, 16, (16, 22)) if quick else (16, 200, (15, 18, 20, 24, 28))
     spec = sweep.SweepSpec(data={"name": "gaussian", "spectrum": "powerlaw:1", "dim": dim}, model="oracle", n=n,

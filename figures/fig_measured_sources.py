@@ -6,7 +6,7 @@ coordinates of every point have a closed form, although the data are not
 Gaussian: the decoders are linear in ``z`` (plus independent noise for
 DiffC-A), so the MSE at the stopping log-SNR is the Gaussian closed form, and
 the expected chain KL is ``I_G(X; Z)`` of the moment-matched Gaussian
-(``empirical.sweep.expected_kl_eigvals``). Each panel draws the closed-form
+(``empirical.measure.sweep.expected_kl_eigvals``). Each panel draws the closed-form
 curves (MSE against ``I_G``) and the measured points (MSE against the realised
 sum KL, both with 95% CIs; open markers: against the payload bits actually
 written, header excluded).
@@ -29,7 +29,7 @@ QUICK = {"mixture2d": (32, 8, (1.0,)), "digits": (32, 4, (0.5,)), "patches": (64
 
 
 def _measure_source(name: str, num_steps: int, n: int, rates, quick: bool) -> dict:
-    from empirical import compare, sweep
+    from empirical.measure import compare, sweep
 
     common = dict(data={"name": name}, model="oracle", n=n, num_steps=num_steps, split="train", seed=0,
                   ancestral_steps=64 if quick else 512, flow_steps=16 if quick else 64)

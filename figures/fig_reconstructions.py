@@ -31,7 +31,8 @@ SEED = 0
 
 
 def _reconstruct(name: str, num_steps: int, num_images: int, rates, quick: bool, checkpoint=None) -> dict:
-    from empirical import decoders, sweep
+    from empirical.codec import receivers
+    from empirical.measure import sweep
 
     common = dict(data={"name": name}, model=checkpoint or "oracle", n=POOL, num_steps=num_steps, split="test",
                   seed=SEED)
@@ -53,10 +54,10 @@ def _reconstruct(name: str, num_steps: int, num_images: int, rates, quick: bool,
             recon = []
             for j, (z, log_snr) in enumerate(zip(enc.latents, enc.log_snrs)):
                 if method == "flow":
-                    xh = decoders.flow(z, log_snr, model, None, num_steps=16 if quick else 64, solver="rk4")
+                    xh = receivers.flow(z, log_snr, model, None, num_steps=16 if quick else 64, solver="rk4")
                 else:
                     rng = np.random.default_rng(np.random.SeedSequence([SEED, i, j]))
-                    xh = decoders.ancestral(z, log_snr, model, rng, num_steps=64 if quick else 512)
+                    xh = receivers.ancestral(z, log_snr, model, rng, num_steps=64 if quick else 512)
                 recon.append(np.asarray(xh, dtype=np.float64).tolist())
             row[method] = recon
         images.append(row)

@@ -21,7 +21,7 @@ SCHEME_STYLES = {
     "mmse": dict(color="tab:gray", ls="--"),
 }
 
-# decoders of the real codec (empirical.sweep methods) -> the scheme whose colour and label they take
+# decoders of the real codec (empirical.measure.sweep methods) -> the scheme whose colour and label they take
 METHOD_SCHEMES = {"flow": "diffc_f", "ancestral": "diffc_a", "mmse": "mmse"}
 METHOD_COLOURS = {m: SCHEME_STYLES[s]["color"] for m, s in METHOD_SCHEMES.items()}
 METHOD_LABELS = {m: SCHEME_LABELS[s] for m, s in METHOD_SCHEMES.items()}

@@ -54,7 +54,7 @@ import time
 
 import numpy as np
 
-from .._codec_cli import tail_target as _tail_arg
+from .._cli import tail_target as _tail_arg
 from .step import DEFAULT_TAIL_TARGET
 
 DEFAULT_KL_TOTALS = (10.0, 100.0, 1000.0, 10000.0)

@@ -7,8 +7,9 @@ basis, without a dense ``d x d`` basis, so ``10^4``-dimensional images are cheap
     step 0: q = N(alpha_0 x, sigma_0^2)          p = N(0, alpha_0^2 lam + sigma_0^2)
     step k: q = N(a z + b x, v)                  p = N(a z + b m(z), v + b^2 lam / (1 + snr_t lam))
 
-with ``(a, b, v) = models.transition_coefficients(log_snr_t, log_snr_s)`` and the
-posterior mean ``m(z) = alpha_t lam z / (alpha_t^2 lam + sigma_t^2)``. For ``x`` drawn
+with ``(a, b, v) = _transition_coefficients(log_snr_t, log_snr_s)`` (the formula of
+``empirical.models.transition_coefficients``, restated here: ``rcc`` imports nothing from
+``models``) and the posterior mean ``m(z) = alpha_t lam z / (alpha_t^2 lam + sigma_t^2)``. For ``x`` drawn
 from the model, the chain's expected ``sum KL`` is ``I(X; Z_S) = sum_i 1/2 ln(1 + snr_S
 lam_i)`` and the final latent's decoders have the population closed forms of
 ``gaussian.components`` (posterior mean, DiffC-F ``sqrt(lam / (alpha^2 lam + sigma^2)) z``),
@@ -117,17 +118,34 @@ class ChainResult:
         return _z_score(self.sq_err_mean - self.expected_sq_err_mean)
 
 
+def _transition_coefficients(log_snr_t, log_snr_s):
+    """``(a, b, v)`` of the sender's step ``q(z_s | z_t, x) = N(a z_t + b x, v)`` for ``log_snr_s > log_snr_t``.
+
+    The formula of ``empirical.models.transition_coefficients``, float for float (a test checks it), written
+    here so that ``rcc`` imports nothing from ``models``: with ``c = -expm1(log_snr_t - log_snr_s)``,
+    ``a = (alpha_s / alpha_t) exp(log_snr_t - log_snr_s)``, ``b = alpha_s c``, ``v = sigma_s^2 c``.
+    Unlike the models' version it does not check its arguments (the workloads' grids are increasing).
+    """
+    from gaussian import schedule
+
+    log_snr_t = np.asarray(log_snr_t, dtype=np.float64)
+    log_snr_s = np.asarray(log_snr_s, dtype=np.float64)
+    delta = log_snr_t - log_snr_s
+    c = -np.expm1(delta)
+    alpha_t, _ = schedule.alpha_sigma_from_log_snr(log_snr_t)
+    alpha_s, sigma_s = schedule.alpha_sigma_from_log_snr(log_snr_s)
+    return (alpha_s / alpha_t) * np.exp(delta), alpha_s * c, sigma_s**2 * c
+
+
 def _step_pair(step, log_snrs, eigvals, x, z):
     """``(q_mean, q_std, p_mean, p_std)`` of chain step ``step`` in eigen-coordinates."""
     from gaussian import schedule
-
-    from ..models import transition_coefficients
 
     if step == 0:
         alpha, sigma = schedule.alpha_sigma_from_log_snr(log_snrs[0])
         return alpha * x, np.full(x.shape, sigma), np.zeros(x.shape), np.sqrt(alpha**2 * eigvals + sigma**2)
     t, s = log_snrs[step - 1], log_snrs[step]
-    a, b, v = transition_coefficients(t, s)
+    a, b, v = _transition_coefficients(t, s)
     alpha_t, sigma_t = schedule.alpha_sigma_from_log_snr(t)
     snr_t = math.exp(t)
     posterior_mean = alpha_t * eigvals * z / (alpha_t**2 * eigvals + sigma_t**2)

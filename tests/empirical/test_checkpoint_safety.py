@@ -14,7 +14,8 @@ from empirical import models
 torch = pytest.importorskip("torch")
 torch.set_num_threads(1)
 
-from empirical import _model_net, compress  # noqa: E402
+from empirical.codec import compress  # noqa: E402
+from empirical.models import learned  # noqa: E402
 
 CONFIG = {"dim": 6, "hidden": 16, "depth": 2, "num_freqs": 4, "prediction": "x", "log_snr_min": -10.0,
           "log_snr_max": 12.0}
@@ -23,16 +24,16 @@ CONFIG = {"dim": 6, "hidden": 16, "depth": 2, "num_freqs": 4, "prediction": "x",
 def _payload():
     """A valid checkpoint payload (dict) of a small perturbed network."""
     torch.manual_seed(0)
-    net = _model_net.DenoiserNet(dict(CONFIG), np.zeros(6), np.linspace(2.0, 0.5, 6), np.eye(6))
+    net = learned.DenoiserNet(dict(CONFIG), np.zeros(6), np.linspace(2.0, 0.5, 6), np.eye(6))
     state = {k: v.detach().clone() for k, v in net.state_dict().items()}
-    return {"format": _model_net.FORMAT, "version": _model_net.VERSION, "config": dict(CONFIG), "state_dict": state,
-            "sha256": _model_net.state_hash(CONFIG, state)}
+    return {"format": learned.FORMAT, "version": learned.VERSION, "config": dict(CONFIG), "state_dict": state,
+            "sha256": learned.state_hash(CONFIG, state)}
 
 
 def _save(path, payload, rehash=True):
     """``torch.save`` of ``payload``, with a sha256 that matches its (possibly edited) config and state."""
     if rehash:
-        payload["sha256"] = _model_net.state_hash(payload["config"], payload["state_dict"])
+        payload["sha256"] = learned.state_hash(payload["config"], payload["state_dict"])
     torch.save(payload, path)
     return str(path)
 
@@ -94,7 +95,7 @@ def test_hand_made_configs_are_refused_naming_the_key(tmp_path, monkeypatch, edi
     def forbidden(*args, **kwargs):
         raise AssertionError("a network was built from an unchecked config")
 
-    monkeypatch.setattr(_model_net.DenoiserNet, "__init__", forbidden)
+    monkeypatch.setattr(learned.DenoiserNet, "__init__", forbidden)
     with pytest.raises(ValueError, match=rf"^model: {re.escape(path)}: {match}"):
         models.load(path)
 
@@ -139,11 +140,11 @@ def test_malformed_payloads_are_refused(tmp_path, edit, match):
 def test_parameter_estimate_is_the_built_network():
     """parameter_count (closed form, used to refuse before building) equals the built network's weights."""
     for config in (CONFIG, dict(CONFIG, dim=3, hidden=5, depth=0, num_freqs=1), dict(CONFIG, hidden=33, depth=3)):
-        net = _model_net.DenoiserNet(config)
-        assert _model_net.parameter_count(config) == sum(p.numel() for p in net.parameters())
+        net = learned.DenoiserNet(config)
+        assert learned.parameter_count(config) == sum(p.numel() for p in net.parameters())
         tensors = list(net.parameters()) + list(net.buffers())
         stored = sum(t.numel() * t.element_size() for t in tensors)
-        assert _model_net.estimated_bytes(config) == stored + 8 * sum(t.numel() for t in tensors)
+        assert learned.estimated_bytes(config) == stored + 8 * sum(t.numel() for t in tensors)
 
 
 def test_a_fifo_or_folder_is_not_read_as_a_checkpoint(tmp_path):

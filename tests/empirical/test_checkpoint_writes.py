@@ -12,7 +12,7 @@ import pytest
 
 pytest.importorskip("torch")
 
-from empirical import train  # noqa: E402
+from empirical.models import train  # noqa: E402
 from tests.empirical.test_cli_files import child, finish, leftovers, wait_paused  # noqa: E402
 
 TINY = ["--data", "gaussian", "--spectrum", "flat", "--dim", "3", "--steps", "3", "--hidden", "8", "--depth", "1",

@@ -1,7 +1,7 @@
 """The encoder's automatic budget raise is bounded, and its error names the CLI's flags."""
 import pytest
 
-from empirical import compress
+from empirical.codec import compress
 
 
 def _run(tmp_path, capsys, *extra):

@@ -17,7 +17,8 @@ import textwrap
 import numpy as np
 import pytest
 
-from empirical import compress, data, decompress
+from empirical import data
+from empirical.codec import compress, decompress
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 GAUSS = ["--model", "oracle", "--data", "gaussian", "--spectrum", "powerlaw:1", "--dim", "8"]
@@ -157,13 +158,13 @@ def test_decompress_out_is_exactly_the_named_npy(tmp_path, capsys):
 ])
 def test_outputs_are_checked_before_any_work(tmp_path, monkeypatch, capsys, tool, argv, flag):
     """An output that cannot be written is refused naming its flag, before encoding or decoding starts."""
-    from empirical import codec
+    from empirical.codec import chain
 
     def forbidden(*args, **kwargs):
         raise AssertionError("the codec ran before the outputs were checked")
 
     for name in ("encode_detailed", "decode_latent"):
-        monkeypatch.setattr(codec, name, forbidden)
+        monkeypatch.setattr(chain, name, forbidden)
     (tmp_path / "g.dfrc").write_bytes(b"not looked at")
     main = compress.main if tool == "compress" else decompress.main
     with pytest.raises(SystemExit) as exc:
@@ -232,7 +233,7 @@ def test_compress_input_range_rule(tmp_path, capsys):
     """An 8x8 uint8 image (0..255) for the patches model, whose pixels are in [-1, 1], is refused saying the range
     and how to rescale; the rescaled image 2 v / 255 - 1 is accepted. For the Gaussian source the limit is 50 data
     standard deviations (sqrt of the largest eigenvalue) from the mean: 49 is accepted by the check, 51 is not."""
-    from empirical import _codec_cli
+    from empirical.codec import cli
 
     img = (np.arange(64, dtype=np.uint8) * 4).reshape(8, 8)
     path = _npy(tmp_path / "u8.npy", img)
@@ -242,17 +243,17 @@ def test_compress_input_range_rule(tmp_path, capsys):
     assert err.startswith("python -m empirical.compress: error: --input:") and "[-1, 1]" in err and "rescale" in err
     assert "\n" not in err
     patches = data.patches()
-    _codec_cli.check_input_range(2 * img / 255.0 - 1, patches, "--input", "x")
+    cli.check_input_range(2 * img / 255.0 - 1, patches, "--input", "x")
     for bad in (img.astype(float), np.full((8, 8), -1.0001)):
         with pytest.raises(ValueError, match=r"--input: .*outside \[-1, 1\]"):
-            _codec_cli.check_input_range(bad, patches, "--input", "x")
+            cli.check_input_range(bad, patches, "--input", "x")
     src = data.gaussian("powerlaw:1", dim=8)
     std = np.sqrt(src.eigvals.max())
     unit = np.zeros(8)
     unit[3] = 1.0
-    _codec_cli.check_input_range(49 * std * unit, src, "--input", "x")
+    cli.check_input_range(49 * std * unit, src, "--input", "x")
     with pytest.raises(ValueError, match="--input: x has a value .* away from the data mean, over 50 standard deviations"):
-        _codec_cli.check_input_range(51 * std * unit, src, "--input", "x")
+        cli.check_input_range(51 * std * unit, src, "--input", "x")
     assert "50 standard deviations" in compress.build_parser().format_help().replace("\n", " ")
 
 

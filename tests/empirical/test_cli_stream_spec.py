@@ -2,7 +2,8 @@
 import numpy as np
 import pytest
 
-from empirical import codec, compress, data, decompress, models
+from empirical import codec, data, models
+from empirical.codec import compress, decompress
 
 
 @pytest.fixture(scope="module")
@@ -61,14 +62,14 @@ def test_checkpoint_streams(oracle_stream, tmp_path, capsys):
     """A checkpoint stream records no spec; another checkpoint is refused by hash, naming --model; an oracle stream
     given a checkpoint says which oracle to use."""
     pytest.importorskip("torch")
-    from empirical import _model_net
+    from empirical.models import learned
     from tests.empirical.test_codec import _tiny_learned
 
     src = data.gaussian("powerlaw:1", dim=6, basis_seed=3)
     paths = []
     for seed in (1, 2):
         path = tmp_path / f"m{seed}.pt"
-        _model_net.save_checkpoint(path, _tiny_learned(6, (6,), seed=seed, source=src))
+        learned.save_checkpoint(path, _tiny_learned(6, (6,), seed=seed, source=src))
         paths.append(path)
     stream = tmp_path / "c.dfrc"
     assert compress.main(["--model", str(paths[0]), "--data", "gaussian", "--spectrum", "powerlaw:1", "--dim", "6",

@@ -12,7 +12,8 @@ import warnings
 import numpy as np
 import pytest
 
-from empirical import codec, data, decoders, models
+from empirical import codec, data, models
+from empirical.codec import receivers
 from gaussian import components, schedule
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -28,7 +29,7 @@ def _tiny_learned(dim, shape, seed=0, source=None):
     (default: a random Gaussian)."""
     torch = pytest.importorskip("torch")
     torch.set_num_threads(1)
-    from empirical import _model_net
+    from empirical.models import learned
 
     if source is None:
         mean, eigvals, basis = np.zeros(dim), np.linspace(1.0, 0.05, dim), data.haar_orthogonal(dim, seed)
@@ -39,7 +40,7 @@ def _tiny_learned(dim, shape, seed=0, source=None):
               "log_snr_min": -6.0, "log_snr_max": 8.0,
               "data": {"name": "digits"} if source is None else source.spec}
     torch.manual_seed(seed)
-    net = _model_net.DenoiserNet(config, mean, eigvals, basis)
+    net = learned.DenoiserNet(config, mean, eigvals, basis)
     g = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for p in net.parameters():
@@ -48,9 +49,9 @@ def _tiny_learned(dim, shape, seed=0, source=None):
 
 
 def _learned(dim, shape, seed=0, source=None):
-    from empirical import _model_net
+    from empirical.models import learned
 
-    return _model_net.LearnedDenoiser(_tiny_learned(dim, shape, seed, source))
+    return learned.LearnedDenoiser(_tiny_learned(dim, shape, seed, source))
 
 
 def _sources_and_models():
@@ -259,11 +260,11 @@ def test_decoded_distortions_match_closed_forms(oracle_encodes):
 
 def test_same_bytes_decode_bit_for_bit_in_another_process(tmp_path):
     """A fresh Python process decodes the same z (sha256 of its float64 bytes) for a learned model and an oracle."""
-    from empirical import _model_net
+    from empirical.models.learned import save_checkpoint
 
     net = _tiny_learned(8, (8,), seed=2, source=data.gaussian("powerlaw:1", dim=8))
     ckpt = tmp_path / "m.pt"
-    _model_net.save_checkpoint(ckpt, net)
+    save_checkpoint(ckpt, net)
     learned = models.load(str(ckpt))
     src = data.gaussian("powerlaw:1", dim=8)
     oracle = models.GaussianOracle.from_source(src)
@@ -292,7 +293,7 @@ def test_grid_descriptor():
     grid = codec.Grid(32, -10.0, 12.1)
     assert grid.log_snr_stop == float(np.float32(12.1)) and len(grid.to_bytes()) == 16
     assert codec.Grid.from_bytes(grid.to_bytes()) == grid
-    np.testing.assert_array_equal(grid.log_snrs, decoders.log_snr_grid(-10.0, float(np.float32(12.1)), 31))
+    np.testing.assert_array_equal(grid.log_snrs, receivers.log_snr_grid(-10.0, float(np.float32(12.1)), 31))
     with pytest.raises(ValueError, match="grid descriptor"):
         codec.Grid.from_bytes(b"\x00" * 16)
 
@@ -358,7 +359,7 @@ def test_decode_bad_input(small_stream):
 
 
 def test_cli_round_trip(tmp_path, capsys):
-    from empirical import compress, decompress
+    from empirical.codec import compress, decompress
 
     f, xin, rep = tmp_path / "g.dfrc", tmp_path / "x.npy", tmp_path / "c.json"
     common = ["--model", "oracle", "--data", "gaussian", "--spectrum", "powerlaw:1", "--dim", "8"]
@@ -382,10 +383,11 @@ def test_cli_round_trip(tmp_path, capsys):
 
 def test_cli_learned_checkpoint_knows_its_data(tmp_path, capsys):
     """A checkpoint supplies its data source (digits, shape 8x8): no --data needed; the output keeps the shape."""
-    from empirical import _model_net, compress, decompress
+    from empirical.codec import compress, decompress
+    from empirical.models import learned
 
     ckpt, xin = tmp_path / "m.pt", tmp_path / "x.npy"
-    _model_net.save_checkpoint(ckpt, _tiny_learned(64, (8, 8), source=data.digits()))
+    learned.save_checkpoint(ckpt, _tiny_learned(64, (8, 8), source=data.digits()))
     np.save(xin, data.digits().examples("train", 1)[0].reshape(8, 8))
     f, out = tmp_path / "d.dfrc", tmp_path / "d.npy"
     assert compress.main(["--model", str(ckpt), "--input", str(xin), "--stop-step", "4", "--steps", "8",
@@ -409,7 +411,7 @@ def test_cli_learned_checkpoint_knows_its_data(tmp_path, capsys):
     ],
 )
 def test_cli_bad_input_is_one_line_exit_2(tmp_path, capsys, monkeypatch, tool, argv, flag):
-    from empirical import compress, decompress
+    from empirical.codec import compress, decompress
 
     monkeypatch.chdir(tmp_path)
     main = compress.main if tool == "compress" else decompress.main
@@ -423,7 +425,7 @@ def test_cli_bad_input_is_one_line_exit_2(tmp_path, capsys, monkeypatch, tool, a
 
 
 def test_cli_wrong_model_and_bad_nan_input(tmp_path, capsys):
-    from empirical import compress, decompress
+    from empirical.codec import compress, decompress
 
     f = tmp_path / "g.dfrc"
     assert compress.main(["--model", "oracle", "--data", "gaussian", "--spectrum", "flat", "--dim", "4", "--steps", "4",

@@ -1,4 +1,4 @@
-"""empirical.compare: closed forms against mpmath, the rate-matched SNR, z-scores and the paired dB gap."""
+"""empirical.measure.compare: closed forms against mpmath, the rate-matched SNR, z-scores and the paired dB gap."""
 from __future__ import annotations
 
 import math
@@ -7,7 +7,7 @@ import mpmath
 import numpy as np
 import pytest
 
-from empirical import compare, sweep
+from empirical.measure import compare, sweep
 
 mpmath.mp.dps = 40
 EIGVALS = np.array([2.0, 1.0, 0.25, 0.05])

@@ -166,8 +166,9 @@ def test_dataset_sampling_draws_rows_of_the_split():
 
 
 def test_import_is_light():
-    """Importing empirical.data, models and decoders does not import torch."""
-    code = "import sys, empirical.data, empirical.models, empirical.decoders; print('torch' in sys.modules)"
+    """Importing empirical.data, models and codec (with its receivers and CLIs) does not import torch."""
+    code = ("import sys, empirical.data, empirical.models, empirical.codec, empirical.codec.compress, "
+            "empirical.codec.decompress; print('torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     assert out.stdout.strip() == "False"
 

@@ -1,11 +1,12 @@
-"""empirical.decoders: flow solver accuracy and order, ancestral sampling in distribution, bad input."""
+"""empirical.codec.receivers: flow solver accuracy and order, ancestral sampling in distribution, bad input."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 from scipy import stats
 
-from empirical import data, decoders, models
+from empirical import data, models
+from empirical.codec import receivers
 from gaussian import components, schedule
 
 
@@ -34,7 +35,7 @@ def test_flow_matches_closed_form_map_to_1e6(patch_oracle, log_snr):
     alpha, sigma = schedule.alpha_sigma_from_log_snr(log_snr)
     x = patch_oracle.mean + (rng.normal(size=(8, 64)) * np.sqrt(patch_oracle.eigvals)) @ patch_oracle.basis.T
     z = alpha * x + sigma * rng.normal(size=x.shape)
-    got = decoders.flow(z, log_snr, patch_oracle, num_steps=512, solver="rk4")
+    got = receivers.flow(z, log_snr, patch_oracle, num_steps=512, solver="rk4")
     want_w = _closed_form_flow(patch_oracle, z, log_snr)
     got_w = (got - patch_oracle.mean) @ patch_oracle.basis
     assert np.max(np.abs(got_w / want_w - 1)) < 1e-6
@@ -51,7 +52,7 @@ def test_flow_solver_orders():
     want = oracle.denoise(oracle.flow_map(z, 0.0, 16.0), 16.0)
 
     def err(solver, n):
-        got = decoders.flow(z, 0.0, oracle, num_steps=n, solver=solver, log_snr_end=16.0)
+        got = receivers.flow(z, 0.0, oracle, num_steps=n, solver=solver, log_snr_end=16.0)
         return np.max(np.abs(got / want - 1))
 
     for solver, order, n in [("euler", 1, 256), ("heun", 2, 128), ("rk4", 4, 64)]:
@@ -62,12 +63,12 @@ def test_flow_solver_orders():
 def test_flow_single_vector_and_zero_steps(patch_oracle):
     """A [dim] input gives a [dim] output; zero steps is the final Euler step: E[x | z]."""
     z = np.random.default_rng(2).normal(size=64)
-    out = decoders.flow(z, 3.0, patch_oracle, num_steps=8)
+    out = receivers.flow(z, 3.0, patch_oracle, num_steps=8)
     assert out.shape == (64,)
     want = patch_oracle.denoise(z, 3.0)[0]
-    np.testing.assert_allclose(decoders.flow(z, 3.0, patch_oracle, num_steps=0), want, rtol=1e-13, atol=1e-15)
+    np.testing.assert_allclose(receivers.flow(z, 3.0, patch_oracle, num_steps=0), want, rtol=1e-13, atol=1e-15)
     want = patch_oracle.denoise(z, 31.0)[0]
-    np.testing.assert_allclose(decoders.flow(z, 31.0, patch_oracle, num_steps=8), want, rtol=1e-13, atol=1e-15)
+    np.testing.assert_allclose(receivers.flow(z, 31.0, patch_oracle, num_steps=8), want, rtol=1e-13, atol=1e-15)
 
 
 def _posterior(mean, cov, z, log_snr):
@@ -94,7 +95,7 @@ def test_exact_ancestral_matches_posterior_in_distribution(num_steps):
     log_snr = 0.5
     z = rng.normal(size=4)
     n = 40_000
-    x = decoders.ancestral(np.tile(z, (n, 1)), log_snr, oracle, np.random.default_rng(4), num_steps=num_steps)
+    x = receivers.ancestral(np.tile(z, (n, 1)), log_snr, oracle, np.random.default_rng(4), num_steps=num_steps)
     post_mean, post_cov = _posterior(mean, cov, z, log_snr)
     se_mean = np.sqrt(np.diag(post_cov) / n)
     assert np.max(np.abs(x.mean(0) - post_mean) / se_mean) < 5
@@ -135,11 +136,11 @@ def test_plugin_ancestral_variance_deficit_and_convergence():
     oracle = models.GaussianOracle(np.zeros(4), lam, np.eye(4), transitions="plugin", log_snr_max=20.0)
     post_var = components.mse_mmse(lam, 1.0)
     n = 40_000
-    x = decoders.ancestral(np.zeros((n, 4)), 0.0, oracle, np.random.default_rng(5), num_steps=64)
-    _, want_var = _plugin_chain_variance(lam, decoders.log_snr_grid(0.0, 20.0, 64))
+    x = receivers.ancestral(np.zeros((n, 4)), 0.0, oracle, np.random.default_rng(5), num_steps=64)
+    _, want_var = _plugin_chain_variance(lam, receivers.log_snr_grid(0.0, 20.0, 64))
     assert np.max(np.abs(x.var(0) / want_var - 1) / np.sqrt(2 / n)) < 5
     assert np.max(want_var / post_var) < 0.88
-    deficits = [1 - _plugin_chain_variance(lam, decoders.log_snr_grid(0.0, 20.0, k))[1] / post_var for k in (512, 1024)]
+    deficits = [1 - _plugin_chain_variance(lam, receivers.log_snr_grid(0.0, 20.0, k))[1] / post_var for k in (512, 1024)]
     assert np.all(deficits[1] < 0.02)
     np.testing.assert_allclose(deficits[0] / deficits[1], 2.0, rtol=0.05)
 
@@ -147,33 +148,33 @@ def test_plugin_ancestral_variance_deficit_and_convergence():
 def test_ancestral_is_seeded():
     oracle = models.GaussianOracle(np.zeros(3), np.ones(3), np.eye(3))
     z = np.ones((2, 3))
-    a = decoders.ancestral(z, 1.0, oracle, np.random.default_rng(9), num_steps=4)
-    np.testing.assert_array_equal(a, decoders.ancestral(z, 1.0, oracle, np.random.default_rng(9), num_steps=4))
-    np.testing.assert_array_equal(decoders.ancestral(z, 1.0, oracle, 9, num_steps=4),
-                                  decoders.ancestral(z, 1.0, oracle, 9, num_steps=4))
-    assert not np.array_equal(a, decoders.ancestral(z, 1.0, oracle, np.random.default_rng(10), num_steps=4))
+    a = receivers.ancestral(z, 1.0, oracle, np.random.default_rng(9), num_steps=4)
+    np.testing.assert_array_equal(a, receivers.ancestral(z, 1.0, oracle, np.random.default_rng(9), num_steps=4))
+    np.testing.assert_array_equal(receivers.ancestral(z, 1.0, oracle, 9, num_steps=4),
+                                  receivers.ancestral(z, 1.0, oracle, 9, num_steps=4))
+    assert not np.array_equal(a, receivers.ancestral(z, 1.0, oracle, np.random.default_rng(10), num_steps=4))
 
 
 def test_log_snr_grid():
-    grid = decoders.log_snr_grid(-10.0, 12.0, 22)
+    grid = receivers.log_snr_grid(-10.0, 12.0, 22)
     np.testing.assert_allclose(np.diff(grid), 1.0, rtol=1e-13)
     assert grid[0] == -10.0 and grid[-1] == 12.0
-    np.testing.assert_array_equal(decoders.log_snr_grid(5.0, 1.0, 10), [5.0])
+    np.testing.assert_array_equal(receivers.log_snr_grid(5.0, 1.0, 10), [5.0])
 
 
 @pytest.mark.parametrize(
     "call, match",
     [
-        (lambda o: decoders.flow(np.zeros((1, 3)), 0.0, o), r"z: expected shape \[n, 2\]"),
-        (lambda o: decoders.flow(np.array([np.nan, 0.0]), 0.0, o), "z: entries must be finite"),
-        (lambda o: decoders.flow(np.zeros(2), np.nan, o), "log_snr: expected one finite number"),
-        (lambda o: decoders.flow(np.zeros(2), [0.0, 1.0], o), "log_snr: expected one finite number"),
-        (lambda o: decoders.flow(np.zeros(2), 0.0, o, solver="dopri"), "solver:"),
-        (lambda o: decoders.flow(np.zeros(2), 0.0, o, num_steps=-1), "num_steps:"),
-        (lambda o: decoders.flow(np.zeros(2), 0.0, o, num_steps=2.5), "num_steps:"),
-        (lambda o: decoders.ancestral(np.zeros(2), 0.0, o, rng="seed"), "rng:"),
-        (lambda o: decoders.ancestral(np.zeros(2), 0.0, o, rng=-1), "rng:"),
-        (lambda o: decoders.ancestral(np.zeros(2), 0.0, o, 0, log_snr_end=np.inf), "log_snr_end:"),
+        (lambda o: receivers.flow(np.zeros((1, 3)), 0.0, o), r"z: expected shape \[n, 2\]"),
+        (lambda o: receivers.flow(np.array([np.nan, 0.0]), 0.0, o), "z: entries must be finite"),
+        (lambda o: receivers.flow(np.zeros(2), np.nan, o), "log_snr: expected one finite number"),
+        (lambda o: receivers.flow(np.zeros(2), [0.0, 1.0], o), "log_snr: expected one finite number"),
+        (lambda o: receivers.flow(np.zeros(2), 0.0, o, solver="dopri"), "solver:"),
+        (lambda o: receivers.flow(np.zeros(2), 0.0, o, num_steps=-1), "num_steps:"),
+        (lambda o: receivers.flow(np.zeros(2), 0.0, o, num_steps=2.5), "num_steps:"),
+        (lambda o: receivers.ancestral(np.zeros(2), 0.0, o, rng="seed"), "rng:"),
+        (lambda o: receivers.ancestral(np.zeros(2), 0.0, o, rng=-1), "rng:"),
+        (lambda o: receivers.ancestral(np.zeros(2), 0.0, o, 0, log_snr_end=np.inf), "log_snr_end:"),
     ],
 )
 def test_bad_input(call, match):

@@ -14,7 +14,7 @@ from gaussian import components, schedule
 torch = pytest.importorskip("torch")
 torch.set_num_threads(1)
 
-from empirical import _model_net  # noqa: E402
+from empirical.models import learned  # noqa: E402
 
 log_snrs = st.floats(min_value=-12.0, max_value=14.0, allow_nan=False)
 
@@ -219,11 +219,11 @@ def test_oracle_constructor_validation_and_fingerprint():
 
 def _tiny_net(prediction="x", seed=0, dim=6):
     mean, cov, _ = _random_gaussian(dim, 8, zero_eigvals=1)
-    eigvals, basis = models._eig_from_covariance(cov)
+    eigvals, basis = models.base._eig_from_covariance(cov)
     config = {"dim": dim, "hidden": 16, "depth": 2, "num_freqs": 4, "prediction": prediction,
               "log_snr_min": -10.0, "log_snr_max": 12.0}
     torch.manual_seed(seed)
-    return _model_net.DenoiserNet(config, mean, eigvals, basis)
+    return learned.DenoiserNet(config, mean, eigvals, basis)
 
 
 def _perturb(net, scale=0.05, seed=1):
@@ -238,7 +238,7 @@ def _perturb(net, scale=0.05, seed=1):
 def test_untrained_net_is_the_gaussian_oracle_of_its_skip(prediction):
     """Zero-initialised output: the network equals the Gaussian oracle of its skip (mean, eigvals, basis), rel. 1e-10."""
     net = _tiny_net(prediction)
-    model = _model_net.LearnedDenoiser(net)
+    model = learned.LearnedDenoiser(net)
     oracle = models.GaussianOracle(net.skip_mean.numpy(), net.skip_eigvals.numpy(), net.skip_basis.numpy())
     z = np.random.default_rng(0).normal(size=(5, 6))
     for ls in (-10.0, -1.0, 3.0, 12.0):
@@ -249,7 +249,7 @@ def test_untrained_net_is_the_gaussian_oracle_of_its_skip(prediction):
 def test_learned_interface_contract(tmp_path):
     """Shapes, dtype, determinism, batch independence, plug-in steps, N(0, I) prior, errors, checkpoint hash."""
     net = _perturb(_tiny_net())
-    model = _model_net.LearnedDenoiser(net)
+    model = learned.LearnedDenoiser(net)
     rng = np.random.default_rng(3)
     z = rng.normal(size=(7, 6))
     out = model.denoise(z, 0.5)
@@ -268,7 +268,7 @@ def test_learned_interface_contract(tmp_path):
     lam = net.skip_eigvals.numpy()
     np.testing.assert_allclose(final.var, np.broadcast_to(lam / (1 + np.exp(0.5) * lam), (7, 6)), rtol=1e-13)
     assert final.var[0, -1] == 0.0  # the zero-variance direction of the fit stays a point mass
-    zero = _model_net.LearnedDenoiser(net, final_variance="zero").reverse_transition(z, 0.5, np.inf)
+    zero = learned.LearnedDenoiser(net, final_variance="zero").reverse_transition(z, 0.5, np.inf)
     np.testing.assert_array_equal(zero.var, 0.0)
     prior = model.prior(-10.0)
     np.testing.assert_array_equal(prior.mean, 0.0)
@@ -279,7 +279,7 @@ def test_learned_interface_contract(tmp_path):
         with pytest.raises(ValueError, match=match):
             model.denoise(bad, 0.0)
     path = tmp_path / "m.pt"
-    digest = _model_net.save_checkpoint(path, net)
+    digest = learned.save_checkpoint(path, net)
     loaded = models.load(str(path))
     assert loaded.fingerprint == digest == model.fingerprint
     # same tensors (test below), so only a different float64 summation order could differ: a few ulps
@@ -299,8 +299,8 @@ def test_in_memory_and_loaded_models_hold_the_same_contiguous_float64_tensors(tm
     net = _perturb(_tiny_net())
     assert all(t.is_contiguous() for t in net.state_dict().values())
     path = tmp_path / "m.pt"
-    _model_net.save_checkpoint(path, net)
-    mine, loaded = _model_net.LearnedDenoiser(net).net.state_dict(), models.load(str(path)).net.state_dict()
+    learned.save_checkpoint(path, net)
+    mine, loaded = learned.LearnedDenoiser(net).net.state_dict(), models.load(str(path)).net.state_dict()
     assert list(mine) == list(loaded) == list(net.state_dict())
     for name, tensor in mine.items():
         other = loaded[name]
@@ -314,7 +314,7 @@ def test_in_memory_and_loaded_models_hold_the_same_contiguous_float64_tensors(tm
 def test_checkpoint_tampering_and_garbage_are_rejected(tmp_path):
     net = _tiny_net()
     path = tmp_path / "m.pt"
-    _model_net.save_checkpoint(path, net)
+    learned.save_checkpoint(path, net)
     payload = torch.load(path, weights_only=True)
     payload["state_dict"]["out.bias"][0] += 1e-3
     torch.save(payload, tmp_path / "tampered.pt")

@@ -12,7 +12,9 @@ import dataclasses
 import numpy as np
 import pytest
 
-from empirical import codec, data, decoders, models, sweep
+from empirical import codec, data, models
+from empirical.codec import receivers
+from empirical.measure import sweep
 
 FAST = dict(budget_bits=8, padding_bits=4)
 
@@ -105,11 +107,11 @@ def test_sweep_flow_point_is_the_flow_map():
 
 
 def test_decoders_flow_matches_the_flow_map_at_several_snrs():
-    """decoders.flow (RK4) against the oracle's closed-form flow map from log-SNR -4, 0 and 6."""
+    """receivers.flow (RK4) against the oracle's closed-form flow map from log-SNR -4, 0 and 6."""
     src = data.gaussian("powerlaw:1", dim=8)
     oracle = models.GaussianOracle.from_source(src)
     z = np.random.default_rng(1).normal(size=(3, 8))
     for log_snr in (-4.0, 0.0, 6.0):
-        got = decoders.flow(z, log_snr, oracle, None, num_steps=64, solver="rk4")
+        got = receivers.flow(z, log_snr, oracle, None, num_steps=64, solver="rk4")
         want = oracle.flow_map(z, log_snr)
         assert np.max(np.abs(got - want)) <= 2e-4 * np.max(np.abs(want))

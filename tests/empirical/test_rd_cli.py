@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from empirical import rd
+from empirical.measure import rd
 
 TINY = ["--data", "gaussian", "--spectrum", "powerlaw:1", "--dim", "3", "--n", "9", "--workers", "1",
         "--no-progress", "--ancestral-steps", "64", "--flow-steps", "16"]

@@ -1,4 +1,4 @@
-"""empirical.sweep: measured points of the real codec against independent closed forms, determinism
+"""empirical.measure.sweep: measured points of the real codec against independent closed forms, determinism
 across worker counts, progressive prefixes, and the realism / bound helpers."""
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 import scipy.linalg
 
-from empirical import codec, sweep
+from empirical import codec
+from empirical.measure import sweep
 
 LN2 = math.log(2.0)
 TOL_SE = 4.0  # Monte Carlo tolerance: 4 standard errors (two-sided normal tail 6.3e-5 per check)
@@ -305,7 +306,7 @@ def test_workers_exit_when_the_sweep_is_killed():
     import sys
     import time
 
-    code = ("from empirical import sweep; sweep.measure(sweep.SweepSpec(data={'name': 'gaussian', "
+    code = ("from empirical.measure import sweep; sweep.measure(sweep.SweepSpec(data={'name': 'gaussian', "
             "'spectrum': 'powerlaw:1', 'dim': 16}, model='oracle', n=400, stop_steps=(28,)), workers=2)")
     proc = subprocess.Popen([sys.executable, "-c", code], start_new_session=True)
     try:

@@ -1,4 +1,4 @@
-"""empirical.train: determinism, learning beyond the linear skip, the MSE check, the CLI."""
+"""empirical.models.train: determinism, learning beyond the linear skip, the MSE check, the CLI."""
 from __future__ import annotations
 
 import json
@@ -11,7 +11,7 @@ from empirical import data, models
 torch = pytest.importorskip("torch")
 torch.set_num_threads(1)
 
-from empirical import _model_net, train  # noqa: E402
+from empirical.models import learned, train  # noqa: E402
 
 TINY = dict(hidden=32, depth=1, num_freqs=4, batch_size=64, skip_samples=4096)
 
@@ -23,7 +23,7 @@ def test_training_is_deterministic():
     a, losses_a, _ = train.train(src, cfg)
     b, losses_b, _ = train.train(src, cfg)
     c, _, _ = train.train(src, train.TrainConfig(steps=20, seed=1, **TINY))
-    h = [_model_net.state_hash(n.config, n.state_dict()) for n in (a, b, c)]
+    h = [learned.state_hash(n.config, n.state_dict()) for n in (a, b, c)]
     assert h[0] == h[1] != h[2]
     np.testing.assert_array_equal(losses_a, losses_b)
 
@@ -35,7 +35,7 @@ def test_training_learns_the_mixture_beyond_the_linear_skip():
     src = data.mixture2d()
     cfg = train.TrainConfig(steps=400, hidden=64, depth=2, num_freqs=8, batch_size=256, lr=3e-3)
     net, losses, _ = train.train(src, cfg)
-    model = _model_net.LearnedDenoiser(net)
+    model = learned.LearnedDenoiser(net)
     check = train.mmse_check(model, src, [2.0, 3.0], num_samples=4000)
     skip = train.mmse_check(models.GaussianOracle.from_source(src), src, [2.0, 3.0], num_samples=4000)
     assert check.reference == "mixture-oracle"

@@ -232,7 +232,7 @@ def test_checkpoint_errors(tmp_path, capsys, argv, word):
 def test_checkpoint_of_other_data_is_a_one_line_error(tmp_path, capsys):
     """A 3-dim learned model given for 64-dim digits: exit 2 naming the dimensions, no traceback."""
     pytest.importorskip("torch")
-    from empirical import train
+    from empirical.models import train
 
     ckpt = tmp_path / "g3.pt"
     assert train.main(["--data", "gaussian", "--spectrum", "flat", "--dim", "3", "--out", str(ckpt), "--steps", "2",

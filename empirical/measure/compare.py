@@ -33,7 +33,7 @@ import math
 
 import numpy as np
 
-from empirical.sweep import Z95, MeasuredPoint
+from .sweep import Z95, MeasuredPoint
 
 __all__ = [
     "SCHEME_OF_METHOD",
@@ -59,7 +59,7 @@ class PointComparison:
 
     Attributes
     ----------
-    method, stop_step, log_snr : as in the :class:`~empirical.sweep.MeasuredPoint`
+    method, stop_step, log_snr : as in the :class:`~empirical.measure.sweep.MeasuredPoint`
     mse, mse_ci95 : float
         Measured MSE per dimension and its 95% half-width.
     predicted_mse : float
@@ -120,7 +120,7 @@ class RateGap:
     rcc_overhead_bits_per_dim : float
         ``payload - kl``: what reverse channel coding and byte alignment cost.
     rcc_bound_bits_per_dim : float
-        Per-chunk Li-El Gamal bound on the payload (see :class:`~empirical.sweep.MeasuredPoint`).
+        Per-chunk Li-El Gamal bound on the payload (see :class:`~empirical.measure.sweep.MeasuredPoint`).
     within_rcc_bound : bool
         ``payload - payload_ci95 <= rcc_bound`` (the bound is on the expectation).
     header_bits_per_dim, coded_bits_per_dim : float

@@ -513,7 +513,7 @@ def encode_prefixes(x, model, spec: SweepSpec, index: int) -> EncodedPrefixes:
 
 def _measure_block(spec: SweepSpec, block: int) -> dict:
     """Encode, decode at every prefix and reconstruct the samples of one block; per-sample arrays."""
-    from empirical import decoders
+    from empirical.codec import receivers
 
     source, model = build(spec)
     if "torch" in sys.modules:  # a learned model: one intra-op thread in this worker process
@@ -539,10 +539,10 @@ def _measure_block(spec: SweepSpec, block: int) -> dict:
         for method in spec.methods:
             for role, decoder_model in decoding.items():
                 if method == "flow":
-                    xh = decoders.flow(z, log_snrs[j], decoder_model, None, num_steps=spec.flow_steps, solver="rk4")
+                    xh = receivers.flow(z, log_snrs[j], decoder_model, None, num_steps=spec.flow_steps, solver="rk4")
                 elif method == "ancestral":  # the same noise for the model and the reference (paired)
                     rng = np.random.default_rng(np.random.SeedSequence([RNG_TAG_SWEEP_ANCESTRAL, spec.seed, block, s]))
-                    xh = decoders.ancestral(np.repeat(z, draws, axis=0), log_snrs[j], decoder_model, rng,
+                    xh = receivers.ancestral(np.repeat(z, draws, axis=0), log_snrs[j], decoder_model, rng,
                                             num_steps=spec.ancestral_steps)
                 else:
                     xh = decoder_model.denoise(z, log_snrs[j])

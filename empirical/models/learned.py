@@ -58,7 +58,8 @@ import torch
 from torch import nn
 
 from gaussian import schedule
-from empirical import models
+
+from . import base
 
 FORMAT = "diffc-denoiser"
 VERSION = 1
@@ -400,26 +401,26 @@ class LearnedDenoiser:
 
     def denoise(self, z, log_snr) -> np.ndarray:
         """``E[x | z]`` estimated by the network, ``[n, dim]`` float64."""
-        z = models.as_batch(z, self.dim)
-        ls = models._log_snr_column(log_snr, z.shape[0], "log_snr")[:, 0]
+        z = base.as_batch(z, self.dim)
+        ls = base._log_snr_column(log_snr, z.shape[0], "log_snr")[:, 0]
         with torch.no_grad():
             out = self.net(torch.from_numpy(z), torch.from_numpy(ls))
         return out.numpy()
 
-    def prior(self, log_snr: float) -> models.Gaussian:
+    def prior(self, log_snr: float) -> base.Gaussian:
         """``N(0, I)``."""
-        return models.Gaussian(np.zeros((1, self.dim)), np.ones((1, self.dim)))
+        return base.Gaussian(np.zeros((1, self.dim)), np.ones((1, self.dim)))
 
-    def reverse_transition(self, z_t, log_snr_t, log_snr_s) -> models.Gaussian:
+    def reverse_transition(self, z_t, log_snr_t, log_snr_s) -> base.Gaussian:
         """Plug-in ``q(z_s | z_t, x = x_hat(z_t))``; to ``x`` (``log_snr_s = inf``) with the final variance of the class docstring."""
-        z_t = models.as_batch(z_t, self.dim, "z_t")
+        z_t = base.as_batch(z_t, self.dim, "z_t")
         n = z_t.shape[0]
-        ls_t = models._log_snr_column(log_snr_t, n, "log_snr_t")[:, 0]
-        ls_s = models._log_snr_column(log_snr_s, n, "log_snr_s", allow_inf=True)[:, 0]
-        mean, var = models.q_reverse(self.denoise(z_t, ls_t), z_t, ls_t, ls_s)
+        ls_t = base._log_snr_column(log_snr_t, n, "log_snr_t")[:, 0]
+        ls_s = base._log_snr_column(log_snr_s, n, "log_snr_s", allow_inf=True)[:, 0]
+        mean, var = base.q_reverse(self.denoise(z_t, ls_t), z_t, ls_t, ls_s)
         var = np.broadcast_to(var, (n, self.dim)).copy()
         final = np.isinf(ls_s)
         if self.final_variance == "gaussian" and final.any():
             snr_t = schedule.snr_from_log_snr(ls_t[final])[:, None]
             var[final] = self.skip_eigvals / (1.0 + snr_t * self.skip_eigvals)
-        return models.Gaussian(mean, var)
+        return base.Gaussian(mean, var)

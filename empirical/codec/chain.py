@@ -11,8 +11,8 @@
       |  stop after step S-1: stop_step, or the first step where the
       |  cumulative KL reaches rate_bits_per_dim * dim
       v
-    empirical.bitstream.Bitstream(shape, model hash, schedule descriptor, seed, budget, padding,
-                                  segments 0..S-1).to_bytes()
+    empirical.rcc.bitstream.Bitstream(shape, model hash, schedule descriptor, seed, budget, padding,
+                                      segments 0..S-1).to_bytes()
       |
       v                                                       decode_latent(bytes, model, prefix_steps=n)
     any prefix of n <= S steps  ------------------------->    z_{n-1} at log_snr_{n-1}, bit-identical to the
@@ -49,7 +49,9 @@ import struct
 import numpy as np
 
 from gaussian import schedule
-from empirical import decoders, models
+from empirical import models
+
+from . import receivers
 
 __all__ = [
     "Grid",
@@ -577,7 +579,7 @@ def decode(data, model, method: str = "flow", *, prefix_steps=None, decoder_step
     model : Denoiser
         The encoder's model.
     method : {"flow", "ancestral", "mean"}
-        DiffC-F (:func:`empirical.decoders.flow`), DiffC-A (:func:`empirical.decoders.ancestral`)
+        DiffC-F (:func:`empirical.codec.receivers.flow`), DiffC-A (:func:`empirical.codec.receivers.ancestral`)
         or the posterior mean ``E[x | z]``.
     prefix_steps : int or None
         Decode only the first steps (see :func:`decode_latent`).
@@ -612,9 +614,9 @@ def reconstruct(latent: Latent, model, method: str = "flow", *, decoder_steps=No
         decoder_steps = DEFAULT_DECODER_STEPS[method]
     z = latent.z.reshape(1, -1)
     if method == "flow":
-        x = decoders.flow(z, latent.log_snr, model, None, num_steps=decoder_steps, solver=solver, log_snr_end=log_snr_end)
+        x = receivers.flow(z, latent.log_snr, model, None, num_steps=decoder_steps, solver=solver, log_snr_end=log_snr_end)
     elif method == "ancestral":
-        x = decoders.ancestral(z, latent.log_snr, model, rng, num_steps=decoder_steps, log_snr_end=log_snr_end)
+        x = receivers.ancestral(z, latent.log_snr, model, rng, num_steps=decoder_steps, log_snr_end=log_snr_end)
     else:
         x = model.denoise(z, latent.log_snr)
     return x.reshape(latent.z.shape)

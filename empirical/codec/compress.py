@@ -1,0 +1,181 @@
+"""Compress one sample with DiffC: a progressive chain of reverse-channel-coded steps, written as bytes.
+
+    python -m empirical.compress --model patches.pt --index 0 --rate-bits-per-dim 1 --out x.dfrc
+    python -m empirical.compress --model oracle --data gaussian --stop-step 24 --steps 32 --out g.dfrc
+    python -m empirical.compress --model patches.pt --input image8x8.npy --rate-bits-per-dim 2 --out y.dfrc
+
+The input is test example ``--index`` of the data source (``--data``; a
+checkpoint defaults to the source it was trained on) or the array in
+``--input`` (a .npy file with one sample). The chain has ``--steps`` grid
+points, uniform in log-SNR from ``--log-snr-start`` to ``--log-snr-stop``
+(defaults: the model's min, and its max minus 2 capped at 12, which leaves
+the receivers room to integrate); it stops after
+``--stop-step`` steps, after the first step whose cumulative realised KL
+reaches ``--rate-bits-per-dim`` bits per dimension, or at the end of the grid.
+Decode with ``python -m empirical.decompress``.
+
+Input rule: an ``--input`` must hold finite real numbers (no complex, object
+or text arrays; at most 256 MiB) in the data's range: for image sources
+(digits, patches) every value inside their pixel range [-1, 1] (8-bit
+pixels v rescale as 2 v / 255 - 1); for the other sources every value within
+50 standard deviations (square root of the largest covariance eigenvalue)
+of the data mean. Outputs (``--out``, ``--save-input``, which must end in
+.npy, and ``--json``) are checked before encoding and written through a
+temporary file and a rename: an interrupted run leaves them absent or as
+they were.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from empirical import _cli
+
+from . import chain, cli
+
+FLAGS = dict(cli.MODEL_FLAGS, **{name: "--" + name.replace("_", "-") for name in (
+    "index", "input", "num_steps", "log_snr_start", "log_snr_stop", "stop_step", "rate_bits_per_dim", "seed",
+    "budget_bits", "padding_bits", "x", "max_budget_bits", "tail_target", "workers", "device")})
+FLAGS["num_steps"] = "--steps"
+FLAGS["x"] = "--input"
+
+
+def codec_tail_default():
+    """The codec's default tail target (``empirical.rcc.DEFAULT_TAIL_TARGET``)."""
+    from empirical import rcc
+
+    return rcc.DEFAULT_TAIL_TARGET
+
+
+def build_parser():
+    """The command-line parser."""
+    p = _cli.parser("python -m empirical.compress", __doc__)
+    cli.add_model_arguments(p)
+    src = p.add_mutually_exclusive_group()
+    src.add_argument("--index", type=int, default=0, help="test example of --data to compress (default: %(default)s)")
+    src.add_argument("--input", default=None,
+                     help="a .npy file holding one sample instead, in the data's range (see the input rule above)")
+    stop = p.add_mutually_exclusive_group()
+    stop.add_argument("--rate-bits-per-dim", type=float, default=None,
+                      help="stop when the cumulative realised KL reaches this many bits per dim")
+    stop.add_argument("--stop-step", type=int, default=None, help="code exactly this many steps")
+    p.add_argument("--steps", type=int, default=32, help="grid points K of the chain (default: %(default)s)")
+    p.add_argument("--log-snr-start", type=float, default=None, help="first (noisiest) log-SNR (default: model's min)")
+    p.add_argument("--log-snr-stop", type=float, default=None, help="last log-SNR (default: min(model's max - 2, 12))")
+    p.add_argument("--seed", type=int, default=0, help="shared seed written to the header (default: %(default)s)")
+    p.add_argument("--budget-bits", type=int, default=8,
+                   help="RCC chunk KL budget, 1..24; raised automatically if one dimension needs more, up to "
+                        "--max-budget-bits (default: %(default)s)")
+    p.add_argument("--max-budget-bits", type=int, default=None,
+                   help=f"the automatic raise stops here (default: max(--budget-bits, {chain.DEFAULT_MAX_BUDGET_BITS}))")
+    p.add_argument("--fixed-budget", action="store_true", help="fail instead of raising --budget-bits")
+    p.add_argument("--padding-bits", type=int, default=8,
+                   help="RCC index range 2^(budget+padding), 0..16: the most candidates a chunk may scan "
+                        "(default: %(default)s)")
+    p.add_argument("--tail-target", type=_cli.tail_target, default=codec_tail_default(),
+                   help="RCC candidates per chunk: the fewest with P(K > N) <= this at the chunk's KL, or 'none' for "
+                        "2^(budget+padding) (default: %(default)s)")
+    p.add_argument("--workers", type=int, default=1, help="CPU threads scanning RCC candidates (default: %(default)s)")
+    p.add_argument("--device", default="cpu", choices=("cpu", "cuda", "auto"),
+                   help="where RCC candidates are scanned; 'auto' uses CUDA when torch sees it (default: %(default)s)")
+    p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar on stderr")
+    p.add_argument("--out", required=True, help="output file")
+    p.add_argument("--save-input", default=None, help="also save the compressed sample here (a name ending in .npy)")
+    p.add_argument("--json", default=None, help="also write the accounting as JSON here")
+    return p
+
+
+class _ProgressBar:
+    """``progress(step, total, budget)`` for the codec: a tqdm bar over the steps, reset when the budget is raised."""
+
+    def __init__(self, enabled):
+        self.bar = None
+        self.enabled = enabled
+        self.budget = None
+
+    def __call__(self, step, total, budget):
+        if not self.enabled:
+            return
+        from tqdm import tqdm
+
+        if self.bar is None or budget != self.budget:
+            if self.bar is not None:
+                self.bar.close()
+            desc = "encoding" if self.budget is None else f"budget raised to {budget} bits, encoding again"
+            self.bar = tqdm(total=total, desc=desc, unit="step", leave=False, disable=None)
+            self.budget = budget
+        self.bar.n = step
+        self.bar.refresh()
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _budget_message(err) -> str:
+    """A ``chain.BudgetError`` in the CLI's words (its flags, not API arguments)."""
+    where = f"step {err.step} (log-SNR {err.log_snr:.4g}) has a dimension with {err.kl_bits:.4g} bits of KL"
+    if err.auto_budget:
+        return (f"budget_bits: {where}, above --max-budget-bits={err.limit_bits} (where the automatic raise of "
+                "--budget-bits stops); use more --steps, or raise --max-budget-bits (slower: a full chunk scans up "
+                "to 2^(budget + padding) candidates)")
+    return (f"budget_bits: {where}, above --budget-bits={err.budget_bits} with --fixed-budget; raise --budget-bits, "
+            "use more --steps, or drop --fixed-budget")
+
+
+def run(args) -> dict:
+    """Compress as the parsed ``args`` say; return the JSON report."""
+    _cli.check_outputs((args.out, "--out"), (args.save_input, "--save-input"), (args.json, "--json"),
+                             npy=("--save-input",))
+    model, source = cli.model_and_source(args)
+    if args.input is not None:
+        x = _cli.load_npy(args.input, "--input")
+        where = args.input
+        cli.check_input_range(x, source, "--input", where)
+    else:
+        test = source.examples("test")
+        if not 0 <= args.index < test.shape[0]:
+            raise ValueError(f"index: must be in 0..{test.shape[0] - 1} (the test examples of {source.name}), got {args.index}")
+        x = test[args.index].reshape(source.shape)
+        where = f"{source.name} test example {args.index}"
+    bar = _ProgressBar(args.progress)
+    try:
+        result = chain.encode_detailed(
+            x, model, num_steps=args.steps, log_snr_start=args.log_snr_start, log_snr_stop=args.log_snr_stop,
+            stop_step=args.stop_step, rate_bits_per_dim=args.rate_bits_per_dim, seed=args.seed,
+            budget_bits=args.budget_bits, padding_bits=args.padding_bits, auto_budget=not args.fixed_budget,
+            max_budget_bits=args.max_budget_bits, tail_target=args.tail_target, workers=args.workers,
+            device=args.device, progress=bar,
+            model_spec=cli.oracle_spec(args) if args.model.split(":")[0] in ("oracle", "mixture-oracle") else "")
+    except chain.BudgetError as err:
+        raise ValueError(_budget_message(err)) from None
+    finally:
+        bar.close()
+    with _cli.atomic_output(args.out) as tmp:
+        tmp.write_bytes(result.data)
+    if args.save_input:
+        _cli.save_npy(args.save_input, np.asarray(x, dtype=np.float64))
+    d = model.dim
+    report = {
+        "out": args.out, "input": where, "dim": d, "grid": {"num_points": result.grid.num_points,
+        "log_snr_start": result.grid.log_snr_start, "log_snr_stop": result.grid.log_snr_stop},
+        "num_steps_coded": result.num_steps_coded, "log_snr": result.log_snr,
+        "kl_bits_total": result.kl_bits_total, "kl_bits_per_dim": result.kl_bits_total / d,
+        "payload_bits": result.payload_bits, "coded_bits_per_dim_no_header": result.payload_bits / d,
+        "coded_bits_total": result.coded_bits_total, "coded_bits_per_dim": result.coded_bits_total / d,
+        "header_bits": result.header_bits, "tv_bound_max_step": float(np.max(result.tv_bound_per_step)),
+        "budget_bits": result.budget_bits, "padding_bits": args.padding_bits, "tail_target": args.tail_target,
+        "kl_bits_per_step": result.kl_bits_per_step.tolist(), "coded_bits_per_step": result.coded_bits_per_step.tolist(),
+    }
+    print(f"wrote {args.out}: {where}, {result.num_steps_coded} of {result.grid.num_points} steps "
+          f"(log-SNR {result.log_snr:.4g}); KL {report['kl_bits_per_dim']:.4f} bits/dim, payload "
+          f"{report['coded_bits_per_dim_no_header']:.4f} bits/dim, with header {report['coded_bits_per_dim']:.4f} bits/dim "
+          f"({len(result.data)} bytes, budget {result.budget_bits} bits)")
+    if args.json:
+        _cli.write_report(args.json, report)
+    return report
+
+
+def main(argv=None) -> int:
+    """Command-line entry point: 0 on success; bad input prints one line and exits with status 2."""
+    return _cli.main(build_parser, run, FLAGS, argv)
+

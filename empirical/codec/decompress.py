@@ -1,0 +1,128 @@
+"""Decompress a DiffC stream: decode the latent (any prefix of the steps) and reconstruct the sample.
+
+    python -m empirical.decompress x.dfrc --model patches.pt --method flow --out x_flow.npy
+    python -m empirical.decompress x.dfrc --model patches.pt --method ancestral --prefix-steps 20 --seed 3
+    python -m empirical.decompress g.dfrc --model oracle --method flow --original g.npy
+
+``--method flow`` is DiffC-F (probability-flow ODE, ``--solver`` with
+``--decoder-steps`` steps), ``ancestral`` is DiffC-A (ancestral sampling with
+the receiver's own ``--seed``), ``mean`` the posterior mean E[x | z]. The model
+must be the one the stream was made with (its hash is in the header). For the
+Gaussian oracles the header also records the data source and its parameters:
+``--model oracle`` needs nothing else, and a ``--data``/``--spectrum``/... given
+that differs from the stream's is refused, naming the flag. A stream cut inside
+a step decodes to its complete steps (with a note on stderr).
+
+The stream must be a regular file of at most 256 MiB (pipes and devices are
+refused, not read). ``--out`` writes NumPy .npy (the name must end in .npy)
+and, like ``--json``, is checked before decoding and written through a
+temporary file and a rename. ``flow`` and ``ancestral`` need
+``--decoder-steps`` >= 1 and ``--log-snr-end`` above the latent's log-SNR
+(otherwise they would return the posterior mean: ask for ``--method mean``).
+"""
+from __future__ import annotations
+
+import sys
+import warnings
+
+import numpy as np
+
+from empirical import _cli
+
+from . import chain, cli
+
+FLAGS = dict(cli.MODEL_FLAGS, **{name: "--" + name.replace("_", "-") for name in (
+    "method", "prefix_steps", "decoder_steps", "solver", "rng", "log_snr_end", "original", "num_steps")})
+FLAGS["num_steps"] = "--decoder-steps"
+FLAGS["rng"] = "--seed"
+
+
+def build_parser():
+    """The command-line parser."""
+    p = _cli.parser("python -m empirical.decompress", __doc__)
+    p.add_argument("file", help="stream written by python -m empirical.compress")
+    cli.add_model_arguments(p, from_stream=True)
+    p.add_argument("--method", choices=chain.METHODS, default="flow", help="receiver (default: %(default)s)")
+    p.add_argument("--prefix-steps", type=int, default=None, help="decode only the first N steps (default: all)")
+    p.add_argument("--decoder-steps", type=int, default=None,
+                   help="ODE / ancestral steps, >= 1 (default: 64 for flow, 512 for ancestral)")
+    p.add_argument("--solver", choices=("euler", "heun", "rk4"), default="rk4", help="ODE solver (default: %(default)s)")
+    p.add_argument("--seed", type=int, default=0, help="receiver's own seed for --method ancestral (default: %(default)s)")
+    p.add_argument("--log-snr-end", type=float, default=None,
+                   help="where the decoders stop, above the latent's log-SNR (default: model's max)")
+    p.add_argument("--out", default=None, help="write the reconstruction here (NumPy .npy; the name must end in .npy)")
+    p.add_argument("--original", default=None, help="a .npy of the original sample (finite real numbers): print the MSE")
+    p.add_argument("--json", default=None, help="also write a JSON report here")
+    return p
+
+
+def _check_decoder_flags(args) -> None:
+    """ValueError naming the flag for decoder settings that do nothing or make the decoder degenerate."""
+    if args.seed < 0:
+        raise ValueError(f"rng: must be a seed >= 0, got {args.seed}")
+    if args.method == "mean":
+        for name in ("decoder_steps", "log_snr_end"):
+            if getattr(args, name) is not None:
+                raise ValueError(f"{name}: applies to --method flow and ancestral, not mean")
+    elif args.decoder_steps is not None and args.decoder_steps < 1:
+        raise ValueError(f"decoder_steps: must be >= 1 for --method {args.method}, got {args.decoder_steps} "
+                         "(0 steps would return the posterior mean: use --method mean)")
+
+
+def _check_log_snr_end(args, model, latent) -> None:
+    """ValueError naming ``--log-snr-end`` unless the flow / ancestral decoder has room above the latent's log-SNR."""
+    if args.method == "mean":
+        return
+    end = model.log_snr_max if args.log_snr_end is None else args.log_snr_end
+    if not np.isfinite(end):
+        raise ValueError(f"log_snr_end: must be finite, got {end}")
+    if not end > latent.log_snr:
+        default = "" if args.log_snr_end is not None else " (default: the model's log_snr_max)"
+        raise ValueError(f"log_snr_end: {end:g}{default} is not above the latent's log-SNR {latent.log_snr:.6g}; "
+                         f"--method {args.method} would return the posterior mean (use --method mean for that)")
+
+
+def run(args) -> dict:
+    """Decompress as the parsed ``args`` say; return the JSON report."""
+    _cli.check_outputs((args.out, "--out"), (args.json, "--json"), npy=("--out",))
+    _check_decoder_flags(args)
+    data = _cli.read_input(args.file, "file")
+    original = None if args.original is None else _cli.load_npy(args.original, "--original")
+    cli.apply_stream_spec(args, chain.read_header(data).model_spec)
+    model, _ = cli.model_and_source(args)
+    if chain.model_hash(model) != chain.read_header(data).model_hash:
+        raise ValueError(f"model: the stream was encoded with another model (hash "
+                         f"{chain.read_header(data).model_hash.hex()[:16]}); --model {args.model} has "
+                         f"{chain.model_hash(model).hex()[:16]}: give the checkpoint the stream was made with")
+    if original is not None and original.size != model.dim:
+        raise ValueError(f"original: has {original.size} numbers, the model's samples {model.dim}")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        latent = chain.decode_latent(data, model, args.prefix_steps)
+    _check_log_snr_end(args, model, latent)
+    x = chain.reconstruct(latent, model, args.method, decoder_steps=args.decoder_steps, solver=args.solver,
+                          rng=args.seed, log_snr_end=args.log_snr_end)
+    for w in caught[:1]:
+        print(f"note: {w.message}", file=sys.stderr)
+    report = {"file": args.file, "method": args.method, "num_steps_decoded": latent.num_steps,
+              "num_steps_in_stream": latent.num_steps_in_stream, "truncated": latent.truncated,
+              "log_snr": latent.log_snr, "shape": list(x.shape), "bytes": len(data)}
+    line = (f"decoded {latent.num_steps} of {latent.num_steps_in_stream} steps (log-SNR {latent.log_snr:.4g}) "
+            f"with {args.method}")
+    if original is not None:
+        report["mse"] = float(np.mean((original.reshape(x.shape) - x) ** 2))
+    if args.out:
+        _cli.save_npy(args.out, x)
+        line += f"; wrote {args.out}"
+    if original is not None:
+        line += f"; MSE {report['mse']:.6g}"
+    print(line)
+    if args.json:
+        _cli.write_report(args.json, report)
+    return report
+
+
+def main(argv=None) -> int:
+    """Command-line entry point: 0 on success; bad input prints one line and exits with status 2."""
+    return _cli.main(build_parser, run, FLAGS, argv)
+

@@ -1,0 +1,39 @@
+"""``load(spec, source)``: the one place that knows every kind of model (oracles and learned checkpoints).
+
+::
+
+    "oracle" | "oracle:exact" | "oracle:plugin"  + source  ->  oracles.GaussianOracle.from_source
+    "mixture-oracle"                             + source  ->  oracles.MixtureOracle.from_source
+    a checkpoint path (python -m empirical.train)           ->  learned.load_checkpoint (imports torch)
+
+``learned`` imports only ``base``, so the learned model and this registry do
+not import each other at module level.
+"""
+from __future__ import annotations
+
+from .oracles import GaussianOracle, MixtureOracle
+
+__all__ = ["load"]
+
+
+def load(spec, source=None):
+    """A denoiser from a spec: a checkpoint path (learned model), ``"oracle"`` or ``"mixture-oracle"``.
+
+    ``"oracle"`` / ``"mixture-oracle"`` need ``source`` (an ``empirical.data.Source``):
+    the Gaussian oracle with its mean and covariance, or the exact mixture
+    denoiser. ``"oracle:plugin"`` uses plug-in reverse steps.
+    """
+    if isinstance(spec, str) and spec.split(":")[0] in ("oracle", "mixture-oracle"):
+        if source is None:
+            raise ValueError(f"model: {spec!r} needs a data source (--data)")
+        kind, _, variant = spec.partition(":")
+        if kind == "mixture-oracle":
+            if variant:
+                raise ValueError(f"model: 'mixture-oracle' takes no variant, got {spec!r}")
+            return MixtureOracle.from_source(source)
+        if variant not in ("", "exact", "plugin"):
+            raise ValueError(f"model: expected 'oracle', 'oracle:exact' or 'oracle:plugin', got {spec!r}")
+        return GaussianOracle.from_source(source, transitions=variant or "exact")
+    from .learned import load_checkpoint
+
+    return load_checkpoint(spec)
