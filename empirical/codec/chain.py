@@ -327,9 +327,15 @@ class BudgetError(ValueError):
                     "or allow auto_budget")
         super().__init__(text)
 
+    def __reduce__(self):
+        """Pickle by the constructor's arguments (a sweep's worker process raises it to its parent)."""
+        return type(self), (self.step, self.log_snr, self.kl_bits, self.budget_bits, self.limit_bits,
+                            self.auto_budget)
 
-#: The encoder raises the chunk budget automatically up to this many bits (``max_budget_bits``).
-DEFAULT_MAX_BUDGET_BITS = 12
+
+#: The encoder raises the chunk budget automatically up to this many bits (``max_budget_bits``). A raised
+#: budget costs compute only where chunks carry that much KL: each scans the fewest candidates its tail needs.
+DEFAULT_MAX_BUDGET_BITS = 16
 
 
 def encode_detailed(x, model, *, num_steps: int = 32, log_snr_start=None, log_snr_stop=None, stop_step=None,
@@ -364,8 +370,8 @@ def encode_detailed(x, model, *, num_steps: int = 32, log_snr_start=None, log_sn
         start with the smallest budget that fits it, up to ``max_budget_bits``;
         the header records the budget used. With False, that is a :class:`BudgetError`.
     max_budget_bits : int or None
-        The most the automatic raise may reach; default ``max(budget_bits, 12)`` (a full chunk then
-        scans up to ``2^(12 + padding)`` candidates), capped at ``min(24, 30 - padding_bits)``; beyond
+        The most the automatic raise may reach; default ``max(budget_bits, 16)`` (a full chunk then
+        scans up to ``2^(16 + padding)`` candidates), capped at ``min(24, 30 - padding_bits)``; beyond
         it, :class:`BudgetError`.
     tail_target : float, None or "default"
         Candidates per chunk (``empirical.rcc.candidate_bits``); ``"default"`` is

@@ -16,9 +16,9 @@ def _run(tmp_path, capsys, *extra):
 
 
 def test_raise_stops_at_max_budget_bits(tmp_path, capsys):
-    """A step needing ~22 bits in one dimension: refused at --max-budget-bits (default 12), naming the flags."""
+    """A step needing ~22 bits in one dimension: refused at --max-budget-bits (default 16), naming the flags."""
     err = _run(tmp_path, capsys)
-    assert "--max-budget-bits=12" in err and "--steps" in err and "max_budget_bits" not in err
+    assert "--max-budget-bits=16" in err and "--steps" in err and "max_budget_bits" not in err
     assert not (tmp_path / "g.dfrc").exists()
 
 
@@ -31,3 +31,14 @@ def test_fixed_budget_names_its_flags(tmp_path, capsys):
 def test_tail_target_is_checked(tmp_path, capsys, value):
     err = _run(tmp_path, capsys, "--tail-target", value)
     assert "--tail-target" in err
+
+
+def test_budget_error_survives_a_worker_process():
+    """A sweep's worker raises BudgetError to its parent: it pickles with its fields (not a BrokenProcessPool)."""
+    import pickle
+
+    from empirical.codec import BudgetError
+
+    err = BudgetError(3, 5.6, 12.8, 12, 12, True)
+    back = pickle.loads(pickle.dumps(err))
+    assert type(back) is BudgetError and str(back) == str(err) and back.kl_bits == 12.8
