@@ -34,6 +34,12 @@ def _reconstruct(name: str, num_steps: int, num_images: int, rates, quick: bool,
     from empirical.codec import receivers
     from empirical.measure import sweep
 
+    if checkpoint is not None:
+        from empirical import models
+
+        trained_on = (models.load(str(checkpoint)).config.get("data") or {}).get("name")
+        if trained_on != name:
+            raise ValueError(f"--checkpoint: {name}={checkpoint} was trained on {trained_on!r}, not {name!r}")
     common = dict(data={"name": name}, model=checkpoint or "oracle", n=POOL, num_steps=num_steps, split="test",
                   seed=SEED)
     train_probe = sweep.SweepSpec(stop_steps=(num_steps,), **{**common, "split": "train"})

@@ -87,6 +87,14 @@ def _float_list(text):
     return values
 
 
+def _kl_list(text):
+    """Comma-separated KL totals in bits, each at least 0.01 (the table divides by them)."""
+    values = _float_list(text)
+    if min(values) < 0.01:
+        raise argparse.ArgumentTypeError(f"KL totals must be >= 0.01 bits, got {text!r}")
+    return values
+
+
 def _int_list(text):
     """Comma-separated non-negative ints."""
     try:
@@ -122,7 +130,7 @@ def build_parser():
     add("--padding-bits", type=int, default=8,
         help="index range 2^(budget+padding): the most candidates a chunk may scan (default: 8)")
     add("--seed", type=int, default=0, help="seed of the pairs and of the shared randomness (default: 0)")
-    add("--kl-totals", type=_float_list, default=None,
+    add("--kl-totals", type=_kl_list, default=None,
         help=f"KL totals in bits (default: {','.join(f'{v:g}' for v in DEFAULT_KL_TOTALS)})")
     add("--max-dims", type=_positive_int, default=None,
         help=f"largest number of dimensions of a pair (default: {DEFAULT_MAX_DIMS})")

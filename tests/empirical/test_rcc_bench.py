@@ -129,3 +129,10 @@ def test_frontier_rows_on_a_small_step():
     assert ref[1] == pytest.approx(ours[1]) and len(ref[3]) == len(frontier.reference_chunk_bits(ref[1]))
     row = frontier.summarise("x", {}, [ref, ours])
     assert row["chunks"] == len(ref[3]) + len(ours[3]) and row["coded_over_kl"] > 0
+
+
+def test_tiny_kl_totals_are_refused(capsys):
+    """A KL total that rounds to zero bits is refused in one line naming --kl-totals (the table divides by it)."""
+    with pytest.raises(SystemExit) as exc:
+        rcc_bench.main(["--kl-totals", "1e-300"])
+    assert exc.value.code == 2 and "--kl-totals" in capsys.readouterr().err

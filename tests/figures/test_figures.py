@@ -230,7 +230,7 @@ def test_checkpoint_errors(tmp_path, capsys, argv, word):
 
 
 def test_checkpoint_of_other_data_is_a_one_line_error(tmp_path, capsys):
-    """A 3-dim learned model given for 64-dim digits: exit 2 naming the dimensions, no traceback."""
+    """A 3-dim learned Gaussian model given for digits: exit 2 naming what it was trained on, no traceback."""
     pytest.importorskip("torch")
     from empirical.models import train
 
@@ -244,7 +244,7 @@ def test_checkpoint_of_other_data_is_a_one_line_error(tmp_path, capsys):
                            "--quick"])
     assert exc.value.code == 2
     err = capsys.readouterr().err.strip()
-    assert "\n" not in err and "dims" in err
+    assert "\n" not in err and "trained on 'gaussian', not 'digits'" in err
 
 
 def test_missing_plot_extra_names_it_once(monkeypatch, capsys, tmp_path):
@@ -302,3 +302,19 @@ def test_repeated_only_makes_the_figure_once(tmp_path, capsys):
     assert figures_main.main(["--only", "gap_db", "--only", "dp_frontier", "--only", "gap_db", "--quick",
                               "--out", str(tmp_path)]) == 0
     assert [line.split()[0] for line in capsys.readouterr().out.splitlines()] == ["gap_db", "dp_frontier"]
+
+
+def test_checkpoint_for_other_data_is_refused(tmp_path, capsys):
+    """--checkpoint patches=<a model trained on digits> is one line naming --checkpoint and both data sets."""
+    pytest.importorskip("torch")
+    from empirical.models import learned
+    from tests.empirical.test_codec import _tiny_learned
+
+    path = tmp_path / "digits.pt"
+    learned.save_checkpoint(path, _tiny_learned(64, (8, 8)))           # config data: digits
+    with pytest.raises(SystemExit) as exc:
+        figures_main.main(["--only", "reconstructions", "--checkpoint", f"patches={path}", "--out", str(tmp_path),
+                           "--quick"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--checkpoint" in err and "'digits', not 'patches'" in err
