@@ -140,8 +140,14 @@ def _raise_terminated(signum, frame):
     raise _Terminated()
 
 
+#: Optional dependencies and the extra that installs each (``pip install -e ".[extra]"``).
+OPTIONAL_MODULES = {"sympy": "theory", "mpmath": "theory", "matplotlib": "plot", "torch": "empirical",
+                    "constriction": "empirical", "tqdm": "empirical", "skimage": "data", "sklearn": "data"}
+
+
 def run_cli(main, prog: str | None = None) -> None:
-    """``sys.exit(main())`` with one-line exits for Ctrl-C (130), SIGTERM (143) and stdout write errors (1)."""
+    """``sys.exit(main())`` with one-line exits for Ctrl-C (130), SIGTERM (143), stdout write errors (1) and a
+    missing optional dependency (2, naming the extra that installs it)."""
     prog = prog or os.path.basename(sys.argv[0])
     with contextlib.suppress(ValueError):          # not the main thread: keep the default handler
         signal.signal(signal.SIGTERM, _raise_terminated)
@@ -156,6 +162,13 @@ def run_cli(main, prog: str | None = None) -> None:
         _quiet_stdout()
         sys.stderr.write(f"{prog}: terminated\n")
         sys.exit(143)
+    except ModuleNotFoundError as err:
+        root = (err.name or "").split(".")[0]
+        if root not in OPTIONAL_MODULES:
+            raise
+        _quiet_stdout()
+        sys.stderr.write(f"{prog}: error: needs {root}: pip install -e \".[{OPTIONAL_MODULES[root]}]\"\n")
+        sys.exit(2)
     except BrokenPipeError:                         # e.g. piped into `head`: stop quietly
         _quiet_stdout()
         sys.exit(1)

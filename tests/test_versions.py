@@ -25,3 +25,21 @@ def test_cli_version(module, capsys):
 @pytest.mark.parametrize("package", ["theory", "gaussian", "bounds", "empirical", "figures"])
 def test_package_version(package):
     assert importlib.import_module(package).__version__ == _version()
+
+
+@pytest.mark.parametrize("module,missing,extra", [("empirical.rcc_bench", "constriction", "empirical"),
+                                                  ("empirical.compress", "constriction", "empirical")])
+def test_missing_extra_is_one_line(module, missing, extra, tmp_path):
+    """An entry point run without an optional dependency prints one line naming the extra (exit 2)."""
+    import subprocess
+    import sys
+
+    args = {"empirical.rcc_bench": "['--quick', '--kl-totals', '10', '--no-progress']",
+            "empirical.compress": "['--model', 'oracle', '--data', 'gaussian', '--spectrum', 'flat', '--dim', '4', "
+                                  "'--steps', '2', '--out', " + repr(str(tmp_path / "x.dfrc")) + ", '--no-progress']"}[module]
+    code = (f"import sys; sys.modules[{missing!r}] = None; sys.argv = ['x'] + {args}\n"
+            f"import runpy; runpy.run_module({module!r}, run_name='__main__')")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2, out.stderr
+    assert out.stderr.strip().endswith(f'needs {missing}: pip install -e ".[{extra}]"'), out.stderr
+    assert out.stderr.count("\n") == 1
