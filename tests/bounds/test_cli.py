@@ -9,7 +9,7 @@ import subprocess
 import sys
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from bounds import report as report_module
@@ -133,8 +133,20 @@ def source_specs(draw):
     return "mixture:" + ";".join(parts)
 
 
+# Found by this test when the whole suite was collected: a narrow component made the mixture quantile's
+# Newton iteration 2-cycle, the flow map was wrong at scattered outputs and the DiffC-F quadrature did not
+# converge ("adaptive quadrature did not converge", then minutes of shrinking). The drawn examples are
+# deterministic (derandomize: no example database is read or written), but Hypothesis also draws literal
+# constants of the non-test modules loaded in the process, so they differ between tests/bounds alone and
+# the whole suite (and change as those modules change): every one must pass, none is special.
+NARROW_MIXTURE = ("mixture:0.4484128088742145,0.0,1.010050167084168;0.34076979869033647,3.021985791407136,"
+                  "1.010050167084168;0.15115338089616132,-1.7830810248478008,1.0;"
+                  "0.05966401153928767,-1.0873016005669935,0.05411764085425343")
+
+
 @settings(max_examples=100, deadline=None, derandomize=True)
 @given(spec=source_specs(), snr=_log_uniform(1e-4, 1e6))
+@example(spec=NARROW_MIXTURE, snr=math.exp(0.01))
 def test_every_checked_row_holds_across_sources_and_snr(spec, snr):
     """For any source of the grammar and 1e-4 <= snr <= 1e6, every identity and inequality row says holds.
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 
 from bounds.immse import (
     gaussian_mmse_upper_bound,
@@ -66,16 +66,21 @@ def test_mmse_at_most_linear_mmse_and_rate_at_most_gaussian(source, snr):
 
 @FAST_PROPERTY
 @given(snrs(1e-3, 1e5))
+@example(0.0010000000000000002)
 def test_gaussian_bounds_are_attained_and_near_gaussian_sources_are_near_equality(snr):
-    """Equality for N(0, v) (to 1e-12); a mixture N(0,1)/N(0,1.0201) sits within 1e-4 of both bounds (sharp)."""
+    """Equality for N(0, v) (to 1e-12); a mixture N(0,1)/N(0,1.0201) sits within 1e-4 of both bounds (sharp).
+
+    Below the bounds up to the quadrature's relative accuracy (1e-12): at snr 1e-3 the mixture's mmse is
+    1.5e-17 (relative) below the Gaussian one, beneath float64 resolution, and came out 1 ulp above it.
+    """
     g = Product((Gaussian(0.7), Gaussian(2.0)))
     assert g.mmse(snr) == pytest.approx(gaussian_mmse_upper_bound(g, snr), rel=1e-12)
     assert g.mutual_information_nats(snr) == pytest.approx(gaussian_rate_upper_bound_nats(g, snr), rel=1e-12)
     near = GaussianMixture((0.5, 0.5), (0.0, 0.0), (1.0, 1.01))
     bound_m = gaussian_mmse_upper_bound(near, snr)
     bound_i = gaussian_rate_upper_bound_nats(near, snr)
-    assert 0.9999 * bound_m <= near.mmse(snr) <= bound_m
-    assert 0.9999 * bound_i <= near.mutual_information_nats(snr) <= bound_i
+    assert 0.9999 * bound_m <= near.mmse(snr) <= bound_m * (1 + 1e-12)
+    assert 0.9999 * bound_i <= near.mutual_information_nats(snr) <= bound_i * (1 + 1e-12)
 
 
 @PROPERTY
