@@ -14,9 +14,13 @@ def make(out_dir, quick: bool = False):
     from empirical.rcc import bench
 
     args = bench.build_parser().parse_args(["--frontier", "--no-progress"] + (["--quick"] if quick else []))
-    data = style.write_json(out_dir, NAME, bench.run(args))
+    return plot(style.write_json(out_dir, NAME, bench.run(args)), out_dir)
+
+
+def plot(data, out_dir):
+    """Draw ``rcc_frontier.png`` from the benchmark's JSON; returns the PNG path."""
     plt = style.pyplot()
-    fig, axes = plt.subplots(1, 3, figsize=(12, 4.0), constrained_layout=True)
+    fig, axes = plt.subplots(1, 3, figsize=(12, 4.4), layout="constrained")
     rows = data["frontier"]
     ours = [r for r in rows if r["method"] == "ours"]
     reference = [r for r in rows if r["method"] != "ours"]
@@ -42,7 +46,9 @@ def make(out_dir, quick: bool = False):
         ax.set_xscale("log")
         ax.set_xlabel("candidate coordinates per coded bit")
         ax.set_ylabel(label)
-    axes[0].legend(loc="best", title="numbers: tail targets", title_fontsize=7)
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles[:len(budgets) + 1], labels[:len(budgets) + 1], loc="outside lower center",
+               ncol=len(budgets) + 1, title="numbers beside the points: tail targets", title_fontsize=7)
     fig.suptitle("Reverse channel coding on the same DiffC steps: rate, bias and compute "
                  "(an exact sampler has mean shift 0 and KS 0)")
     return style.save(fig, out_dir, NAME)
