@@ -26,7 +26,9 @@ SMALL = ["--steps", "12", "--stop-step", "6", "--budget-bits", "8", "--padding-b
 HANG_GUARD_S = 300  # only stops a hung child from hanging the suite; no result depends on it
 
 _CHILD = textwrap.dedent("""
-    import os, runpy, sys, time
+    import os, runpy, signal, sys, time
+    # Ctrl-C as in a terminal, even when this test runs where SIGINT is ignored (a background job inherits SIG_IGN)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     module, argv, mode = sys.argv[1], sys.argv[2:-1], sys.argv[-1]
     if mode == "pause":
         def replace(src, dst):  # the rename that would complete an output: announce, then wait for a signal
