@@ -262,18 +262,23 @@ def _rebuild(config: dict, state: dict, dtype=None) -> "DenoiserNet":
 def save_checkpoint(path, net: DenoiserNet) -> str:
     """Write ``net``'s config, state dict and their sha256 to ``path`` (temporary file, then rename); return the hash.
 
-    A failed write leaves ``path`` as it was and raises ``OSError`` whose ``filename`` is ``path``.
+    The bytes are serialised in memory first: ``torch.save`` to a file names the
+    archive after the file (here a temporary name with the process id), so the
+    same checkpoint would give different file bytes; from memory they depend on
+    the content only. A failed write leaves ``path`` as it was and raises
+    ``OSError`` whose ``filename`` is ``path``.
     """
+    import io
+
     from gaussian import _io
 
     state = {k: v.detach().cpu().contiguous().clone() for k, v in net.state_dict().items()}
     digest = state_hash(net.config, state)
     payload = {"format": FORMAT, "version": VERSION, "config": net.config, "state_dict": state, "sha256": digest}
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
     try:
-        with _io.atomic_path(path) as tmp:
-            torch.save(payload, tmp)
-    except RuntimeError:  # torch's error for a short write (disk full, file size limit)
-        raise OSError(errno.EIO, "the write failed (disk full or over a file size limit?)", str(path)) from None
+        _io.write_bytes_atomic(path, buffer.getvalue())
     except OSError as err:
         raise OSError(err.errno or errno.EIO, err.strerror or str(err), str(path)) from None
     return digest

@@ -64,3 +64,14 @@ def test_outputs_are_checked_before_training(tmp_path, monkeypatch, capsys, argv
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith(f"python -m empirical.train: error: {flag}:"), err
     assert leftovers(tmp_path, set()) == []
+
+
+def test_the_same_checkpoint_gives_the_same_bytes(tmp_path):
+    """Two saves of one net to different paths are byte-identical (the archive does not carry the file's name)."""
+    from empirical.models import learned
+    from tests.empirical.test_codec import _tiny_learned
+
+    net = _tiny_learned(4, (4,), seed=3)
+    learned.save_checkpoint(tmp_path / "a.pt", net)
+    learned.save_checkpoint(tmp_path / "other-name.pt", net)
+    assert (tmp_path / "a.pt").read_bytes() == (tmp_path / "other-name.pt").read_bytes()
