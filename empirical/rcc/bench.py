@@ -95,6 +95,25 @@ def _kl_list(text):
     return values
 
 
+def _settings_list(text):
+    """Comma-separated ``budget:padding:tail`` triples (tail a number in (0, 1) or ``none``)."""
+    from .step import candidate_bits
+
+    out = []
+    for item in text.split(","):
+        parts = item.split(":")
+        try:
+            budget, padding = int(parts[0]), int(parts[1])
+            tail = None if parts[2].strip().lower() == "none" else float(parts[2])
+            if len(parts) != 3:
+                raise IndexError
+            candidate_bits([0.0], budget, padding, tail)            # validates all three
+        except (IndexError, ValueError) as err:
+            raise argparse.ArgumentTypeError(f"expected budget:padding:tail triples, got {item!r} ({err})") from None
+        out.append((budget, padding, tail))
+    return out
+
+
 def _int_list(text):
     """Comma-separated non-negative ints."""
     try:
@@ -153,6 +172,8 @@ def build_parser():
                       help="only the image-scale workload (18,432 dims, 32 steps; --quick: 4,608 dims, 16 steps)")
     mode.add_argument("--frontier", action="store_true",
                       help="only the rate-bias-compute frontier with the reference operating point")
+    add("--frontier-settings", type=_settings_list, default=None, metavar="B:P:T,...",
+        help="frontier: code with these budget:padding:tail settings instead of the grid (tail 'none' for a fixed N)")
     add("--image-seeds", type=_int_list, default=(0,), help="image scale: chains (images) to code (default: 0)")
     add("--image-workers", type=_int_list, default=None,
         help="image scale: time each chain with these worker counts (default: 1 and --workers)")
@@ -457,17 +478,17 @@ def frontier_rows(args):
     mus = frontier.workload_steps(eigvals, log_snrs, args.seed, steps)
     budgets = (6, 8) if args.quick else FRONTIER_BUDGETS
     tails = (0.3, 0.1) if args.quick else FRONTIER_TAILS
-    bar = _progress(1 + len(budgets) * len(tails), "frontier", args.progress)
+    settings = args.frontier_settings or [(b, min(args.padding_bits, 30 - b, 8 + max(0, 12 - b)), t)
+                                          for b in budgets for t in tails]
+    bar = _progress(1 + len(settings), "frontier", args.progress)
     rows = [frontier.summarise("reference (JeremyIV/diffc)", {"budget_bits": 14, "padding_bits": 2, "tail_target": None},
                                [frontier.reference(mu, args.seed, s, args.workers) for s, mu in zip(steps, mus)])]
     bar.update()
-    for budget in budgets:
-        padding = min(args.padding_bits, 30 - budget, 8 + max(0, 12 - budget))
-        for tail in tails:
-            runs = [frontier.ours(mu, args.seed, s, budget, padding, tail, args.workers) for s, mu in zip(steps, mus)]
-            rows.append(frontier.summarise("ours", {"budget_bits": budget, "padding_bits": padding,
-                                                    "tail_target": tail}, runs))
-            bar.update()
+    for budget, padding, tail in settings:
+        runs = [frontier.ours(mu, args.seed, s, budget, padding, tail, args.workers) for s, mu in zip(steps, mus)]
+        rows.append(frontier.summarise("ours", {"budget_bits": budget, "padding_bits": padding,
+                                                "tail_target": tail}, runs))
+        bar.update()
     bar.close()
     return {"config": _config(args, shape=list(shape), steps=steps, grid_steps=workload.IMAGE_NUM_STEPS),
             "frontier": rows}

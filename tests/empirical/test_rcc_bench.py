@@ -136,3 +136,11 @@ def test_tiny_kl_totals_are_refused(capsys):
     with pytest.raises(SystemExit) as exc:
         rcc_bench.main(["--kl-totals", "1e-300"])
     assert exc.value.code == 2 and "--kl-totals" in capsys.readouterr().err
+
+
+def test_frontier_settings_are_parsed_and_checked(capsys):
+    """--frontier-settings takes budget:padding:tail triples; a bad one is one line naming the flag."""
+    assert rcc_bench._settings_list("16:8:0.3,8:12:none") == [(16, 8, 0.3), (8, 12, None)]
+    with pytest.raises(SystemExit) as exc:
+        rcc_bench.main(["--frontier", "--frontier-settings", "8:8:1.5"])
+    assert exc.value.code == 2 and "--frontier-settings" in capsys.readouterr().err
