@@ -377,7 +377,7 @@ def encode_detailed(x, model, *, num_steps: int = 32, log_snr_start=None, log_sn
         Candidates per chunk (``empirical.rcc.candidate_bits``); ``"default"`` is
         ``empirical.rcc.DEFAULT_TAIL_TARGET``, ``None`` scans ``2^(budget + padding)`` in every chunk.
     workers : int
-        CPU threads scanning the chunks of a step (the stream does not depend on it).
+        CPU worker processes scanning the chunks of a step (the stream does not depend on it).
     device : str
         ``"cpu"``, ``"cuda"`` or ``"auto"``: where the candidates are scanned (``empirical.rcc.encode_step``).
     progress : callable or None

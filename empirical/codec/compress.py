@@ -74,7 +74,7 @@ def build_parser():
     p.add_argument("--tail-target", type=_cli.tail_target, default=codec_tail_default(),
                    help="RCC candidates per chunk: the fewest with P(K > N) <= this at the chunk's KL, or 'none' for "
                         "2^(budget+padding) (default: %(default)s)")
-    p.add_argument("--workers", type=int, default=1, help="CPU threads scanning RCC candidates (default: %(default)s)")
+    p.add_argument("--workers", type=int, default=1, help="CPU worker processes scanning RCC candidates (default: %(default)s)")
     p.add_argument("--device", default="cpu", choices=("cpu", "cuda", "auto"),
                    help="where RCC candidates are scanned; 'auto' uses CUDA when torch sees it (default: %(default)s)")
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar on stderr")

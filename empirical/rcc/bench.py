@@ -164,7 +164,7 @@ def build_parser():
         help=f"candidates per chunk: the fewest with P(K > N) <= this at the chunk's KL, or 'none' for "
              f"2^(budget+padding) (default: {DEFAULT_TAIL_TARGET})")
     add("--workers", type=_positive_int, default=os.cpu_count() or 1,
-        help="scanning threads for the all-core rows (default: the CPU count, %(default)s)")
+        help="scanning worker processes for the all-core rows (default: the CPU count, %(default)s)")
     add("--device", default="cpu", help="image scale: 'cpu', 'cuda' or 'auto' (default: cpu)")
     add("--no-progress", dest="progress", action="store_false", help="no progress bars on stderr")
     mode = parser.add_mutually_exclusive_group()
@@ -412,7 +412,7 @@ def sampler_rate(workers=1, dims=(64, 256, 1024), bits=16, seed=0):
 
 
 def throughput(workers, quick):
-    """The generator floor and the sampler's rate on one core and on ``workers`` threads."""
+    """The generator floor and the sampler's rate on one core and on ``workers`` worker processes."""
     count = 1 << (20 if quick else 22)
     rates = generator_rates(count, 3 if quick else 5)
     floor_name, floor, _ = max(rates, key=lambda r: r[1])

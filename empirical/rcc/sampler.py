@@ -32,16 +32,15 @@ The scan (the encoder's cost) computes, per candidate, the log density ratio
 ``ln r = offset + sum_j linear_j z_j + quadratic_j z_j^2`` and keeps
 ``argmin_k ln T_k - ln r(z_k)`` over the first ``N`` candidates: PFR truncated to
 ``N`` (Li & El Gamal 2018; ordered random coding, Theis & Yosri 2022).
-``scan_chunks`` runs chunks on a thread pool (NumPy releases the GIL in its
-kernels); each chunk is scanned by one thread with a fixed block size, so the
-result does not depend on the number of workers. ``empirical.rcc.gpu`` scans the
+``scan_chunks`` runs chunks on a pool of worker processes (NumPy's Philox
+generator holds the GIL, so threads would take turns); each chunk is scanned by
+one worker with a fixed block size, so the result does not depend on the number
+of workers. ``empirical.rcc.gpu`` scans the
 same candidates with torch on a CUDA device.
 """
 from __future__ import annotations
 
 import math
-from concurrent.futures import ThreadPoolExecutor
-
 import numpy as np
 
 DOMAIN_CANDIDATES = 0
@@ -161,23 +160,97 @@ def scan_chunk(coefficients, seed, step, chunk, num_candidates, checkpoints=()):
     return best_index, found
 
 
+#: Below this many candidate coordinates a step is scanned in the calling process (IPC would cost more).
+PARALLEL_MIN_COORDINATES = 1 << 22
+
+
+def _scan_group(group, seed, step):
+    """``[(chunk, best index)]`` of a group ``[(chunk, coefficients, num_candidates)]`` (run in a worker process)."""
+    return [(c, scan_chunk(coefficients, seed, step, c, n)[0]) for c, coefficients, n in group]
+
+
+def _exit_with_parent(parent_pid):
+    """Worker watchdog: end this process once its parent is gone (a killed encoder leaves no scanner running)."""
+    import os
+    import threading
+    import time
+
+    def watch():
+        while os.getppid() == parent_pid:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
+_POOLS = {}
+
+
+def _shutdown_pools():
+    """Stop the worker pools at interpreter exit (before module teardown)."""
+    for pool in list(_POOLS.values()):
+        pool.shutdown(wait=True, cancel_futures=True)
+    _POOLS.clear()
+
+
+def _pool(workers):
+    """A persistent process pool of ``workers`` spawned scanners (NumPy's Philox holds the GIL, threads would not help)."""
+    import multiprocessing
+    import os
+    from concurrent.futures import ProcessPoolExecutor
+
+    pool = _POOLS.get(workers)
+    if pool is None:
+        if not _POOLS:
+            import atexit
+
+            atexit.register(_shutdown_pools)
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=_exit_with_parent, initargs=(os.getpid(),))
+        _POOLS[workers] = pool
+    return pool
+
+
 def scan_chunks(jobs, seed, step, workers=1):
     """Best index of each chunk, ``[len(jobs)]`` int64; ``jobs[c] = (coefficients, num_candidates)`` for chunk ``c``.
 
-    ``workers`` threads share the chunks (largest first); the result is the
-    same for any number of workers.
+    With ``workers > 1`` the chunks are scanned by a persistent pool of
+    ``workers`` processes (NumPy's Philox generator holds the GIL, so threads
+    would serialise), in groups of similar cost; each chunk is scanned by the
+    same function whatever the pool, so the result is the same for any number
+    of workers. Steps below ``PARALLEL_MIN_COORDINATES`` candidate coordinates
+    are scanned in the calling process.
     """
     out = np.empty(len(jobs), dtype=np.int64)
+    cost = [np.size(job[0][1]) * job[1] for job in jobs]
+    workers = int(workers)
+    if workers <= 1 or len(jobs) <= 1 or sum(cost) < PARALLEL_MIN_COORDINATES:
+        for c, (coefficients, n) in enumerate(jobs):
+            out[c] = scan_chunk(coefficients, seed, step, c, n)[0]
+        return out
+    order = sorted(range(len(jobs)), key=lambda c: -cost[c])
+    groups = [[] for _ in range(4 * workers)]
+    loads = [0] * len(groups)
+    for c in order:                                   # largest first into the lightest group
+        g = loads.index(min(loads))
+        groups[g].append((c, tuple(np.asarray(a, np.float64) for a in jobs[c][0]), jobs[c][1]))
+        loads[g] += cost[c]
+    from concurrent.futures.process import BrokenProcessPool
 
-    def one(c):
-        coefficients, n = jobs[c]
-        out[c] = scan_chunk(coefficients, seed, step, c, n)[0]
+    groups = [g for g in groups if g]
+    try:
+        for results in _pool(workers).map(_scan_group, groups, [seed] * len(groups), [step] * len(groups)):
+            for c, index in results:
+                out[c] = index
+    except BrokenProcessPool:
+        # A pool that cannot start (e.g. a main script read from stdin, which spawned workers cannot re-import):
+        # scan here; the result is the same.
+        import warnings
 
-    order = sorted(range(len(jobs)), key=lambda c: -np.size(jobs[c][0][1]) * jobs[c][1])
-    if workers <= 1 or len(jobs) <= 1:
-        for c in order:
-            one(c)
-    else:
-        with ThreadPoolExecutor(max_workers=int(workers)) as pool:
-            list(pool.map(one, order))
+        _POOLS.pop(workers, None)
+        warnings.warn("empirical.rcc: worker processes could not run; scanning in this process", RuntimeWarning,
+                      stacklevel=2)
+        for group in groups:
+            for c, index in _scan_group(group, seed, step):
+                out[c] = index
     return out

@@ -7,7 +7,7 @@
       |  partition.choose: the (seed, step) permutation of the dimensions
       |  cut into chunks with KL <= budget_bits each
       |  candidate_bits: N_c = 2^L_c candidates for chunk c, from its KL
-      |  sampler.scan_chunks (threads) or gpu.scan_chunks (CUDA):
+      |  sampler.scan_chunks (worker processes) or gpu.scan_chunks (CUDA):
       |  PFR over the first N_c Philox/Box-Muller candidates -> index K_c
       v
     segment = range code of (partition side information, K_1 .. K_m) -->  decode_segment -> StepMessage
@@ -393,7 +393,7 @@ def encode_step(q_mean, q_std, p_mean, p_std, *, seed, step, budget_bits=DEFAULT
         Candidates per chunk from its KL (``candidate_bits``); default 0.02. ``None``: every chunk
         scans ``2^(budget_bits + padding_bits)``.
     workers : int
-        Threads scanning chunks on the CPU (the output does not depend on it); default 1.
+        Worker processes scanning chunks on the CPU (the output does not depend on it); default 1.
     device : str
         ``"cpu"``, ``"cuda"`` or ``"auto"`` (CUDA when torch sees one): where the scan runs. The
         selected indices agree with the CPU scan's up to float rounding (near-ties), and the delivered

@@ -85,14 +85,19 @@ def test_float32_scan_selects_the_exact_argmin(dims, unequal):
         assert exact[index] - exact.min() <= 1e-4, (chunk, index, int(np.argmin(exact)))
 
 
-def test_step_output_does_not_depend_on_the_number_of_workers():
-    """Bit-identical segments and samples for 1, 2 and 4 scanning threads (each chunk is scanned by one thread)."""
+def test_step_output_does_not_depend_on_the_number_of_workers(monkeypatch):
+    """Bit-identical segments and samples for 1, 2 and 4 worker processes (each chunk is scanned by one worker);
+    the pool is used however small the step (the in-process threshold is set to 0)."""
+    monkeypatch.setattr(sampler, "PARALLEL_MIN_COORDINATES", 0)
+    calls = []
+    real = sampler._scan_group
+    monkeypatch.setattr(sampler, "_pool", lambda w, real_pool=sampler._pool: calls.append(w) or real_pool(w))
     rng = np.random.default_rng(3)
     d = 600
     p_mean, p_std = rng.normal(size=d), np.exp(rng.normal(0, 0.2, d))
     q_mean = p_mean + p_std * rng.normal(0, 0.4, d)
     codes = [rcc.encode_step(q_mean, p_std, p_mean, p_std, seed=1, step=2, workers=w) for w in (1, 2, 4)]
-    assert codes[0].num_chunks > 8
+    assert codes[0].num_chunks > 8 and calls == [2, 4] and real is sampler._scan_group
     for code in codes[1:]:
         assert code.segment == codes[0].segment
         np.testing.assert_array_equal(code.samples, codes[0].samples)
