@@ -24,6 +24,7 @@ __all__ = [
     "flat",
     "exponential",
     "image_power_law",
+    "image_model",
     "from_covariance",
     "from_data",
     "from_npy",
@@ -38,6 +39,8 @@ PATCHES_FILE = _DATA_DIR / "patches8x8_eigvals.npy"
 SPEC_HELP = (
     "powerlaw:P (lam_k = k^-P, mean 1), flat (all 1), exp:S (lam_k = exp(-S k), mean 1), "
     "image:HxWxC[:P] (periodic image model with power (1 + |f|^2)^(-P/2), default P 2), "
+    "image-model:HxWxC (the stationary model of photographs fitted to the bundled ones, C = 1 or 3; "
+    "pixels in [-1, 1], not normalised), "
     "patches (natural-image 8x8 patches, 64 dims), or PATH.npy (1-D eigenvalues, a square "
     "symmetric covariance, or an N x d data matrix)"
 )
@@ -191,6 +194,27 @@ def image_power_law(height: int = 64, width: int = 64, channels: int = 3, expone
     return Spectrum(f"image:{height}x{width}x{channels}:{exponent:g}", _mean_one(np.tile(power.ravel(), channels)))
 
 
+def image_model(height: int, width: int, channels: int = 3) -> Spectrum:
+    """Spectrum of the stationary Gaussian model of ``height x width`` photographs (``gaussian.image_model``).
+
+    Its eigenvalues are the DCT-coefficient variances in each colour component,
+    in pixel units of [-1, 1] (not normalised: the population curves are those
+    of ``empirical.models.StationaryImageOracle`` on the same size).
+
+    >>> s = image_model(64, 96, 3); s.dim, s.name
+    (18432, 'image-model:64x96x3')
+    """
+    from . import image_model as model_mod
+
+    height, width, channels = _check_dim(height), _check_dim(width), _check_dim(channels)
+    if channels not in (1, 3):
+        raise ValueError(f"channels: the image model has 1 (gray) or 3 (RGB) channels, got {channels}")
+    if height * width * channels > MAX_DIM:
+        raise ValueError(f"dim: image-model {height}x{width}x{channels}: {_too_big(height * width * channels)}")
+    model = model_mod.load("rgb" if channels == 3 else "gray")
+    return Spectrum(f"image-model:{height}x{width}x{channels}", model.variances(height, width).ravel())
+
+
 def from_covariance(cov, name: str = "covariance") -> Spectrum:
     """Spectrum of a symmetric positive-definite covariance matrix."""
     cov = np.asarray(cov, dtype=np.float64)
@@ -262,18 +286,24 @@ def _number(text: str, argument: str) -> float:
     return value
 
 
-def _parse_image(arg: str, dim: int | None) -> Spectrum:
-    """``HxWxC[:P]`` -> :func:`image_power_law`; checks ``dim`` if given."""
+def _parse_image(arg: str, dim: int | None, kind: str = "image") -> Spectrum:
+    """``HxWxC[:P]`` -> :func:`image_power_law` (``kind`` "image") or ``HxWxC`` -> :func:`image_model`."""
     shape, _, power = arg.partition(":")
     parts = shape.lower().split("x")
-    if len(parts) != 3 or not all(p.strip().isdigit() for p in parts):
-        raise ValueError(f"spectrum: expected image:HxWxC[:P] with integers H, W, C, got 'image:{arg}'")
+    form = "HxWxC[:P]" if kind == "image" else "HxWxC"
+    if len(parts) != 3 or not all(p.strip().isdigit() for p in parts) or (power and kind != "image"):
+        raise ValueError(f"spectrum: expected {kind}:{form} with integers H, W, C, got '{kind}:{arg}'")
     h, w, c = (int(p) for p in parts)
     if min(h, w, c) < 1:
-        raise ValueError(f"spectrum: image:{shape} needs H, W, C >= 1")
+        raise ValueError(f"spectrum: {kind}:{shape} needs H, W, C >= 1")
     if h * w * c > MAX_DIM:  # refuse before allocating anything, naming the spectrum
-        raise ValueError(f"spectrum: image:{shape}: {_too_big(h * w * c)}")
-    spectrum = image_power_law(h, w, c, _number(power, "spectrum") if power else 2.0)
+        raise ValueError(f"spectrum: {kind}:{shape}: {_too_big(h * w * c)}")
+    if kind == "image-model":
+        if c not in (1, 3):
+            raise ValueError(f"spectrum: image-model:{shape} needs C = 1 (gray) or 3 (RGB)")
+        spectrum = image_model(h, w, c)
+    else:
+        spectrum = image_power_law(h, w, c, _number(power, "spectrum") if power else 2.0)
     if dim is not None and dim != spectrum.dim:
         raise ValueError(f"dim: image:{shape} has {spectrum.dim} dims, got --dim {dim}")
     return spectrum
@@ -304,8 +334,8 @@ def parse(spec: str, dim: int | None = None) -> Spectrum:
             raise ValueError(f"spectrum: {kind!r} needs a parameter, e.g. {kind}:1")
         value = _number(arg, "spectrum")
         return power_law(dim, value) if kind == "powerlaw" else exponential(dim, value)
-    if kind == "image":
-        return _parse_image(arg, dim)
+    if kind in ("image", "image-model"):
+        return _parse_image(arg, dim, kind)
     if spec.endswith(".npy"):
         spectrum = from_npy(spec)
         if dim is not None and dim != spectrum.dim:
