@@ -12,7 +12,8 @@
     x_hat
 
 Modules: ``chain`` (encode, decode, the header's grid; the names below are
-re-exported from it), ``receivers`` (the DiffC-F and DiffC-A receivers),
+re-exported from it), ``image`` (whole images: ``encode_image`` / ``decode_image``,
+re-exported), ``receivers`` (the DiffC-F and DiffC-A receivers),
 ``cli`` (the CLIs' model options and stream spec), ``compress`` and
 ``decompress`` (``python -m empirical.compress`` / ``.decompress``).
 Importing this package imports NumPy only (torch when a learned model is
@@ -20,6 +21,7 @@ built or loaded).
 """
 from .chain import (DEFAULT_MAX_BUDGET_BITS, METHODS, BudgetError, EncodeResult, Grid, Latent, decode, decode_latent,
                     default_grid, encode, encode_detailed, ideal_chain_kl_bits, model_hash, read_header, reconstruct)
+from .image import decode_image, encode_image, encode_image_detailed
 
 __all__ = [
     "Grid",
@@ -37,4 +39,7 @@ __all__ = [
     "BudgetError",
     "read_header",
     "DEFAULT_MAX_BUDGET_BITS",
+    "encode_image",
+    "encode_image_detailed",
+    "decode_image",
 ]

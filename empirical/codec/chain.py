@@ -275,22 +275,21 @@ def ideal_chain_kl_bits(x, model, log_snrs, rng) -> np.ndarray:
     log_snrs = np.asarray(log_snrs, dtype=np.float64)
     if log_snrs.ndim != 1 or log_snrs.size == 0 or not np.isfinite(log_snrs).all() or np.any(np.diff(log_snrs) <= 0):
         raise ValueError("log_snrs: expected a non-empty, finite, increasing 1-D grid")
-    basis = np.asarray(model.basis, dtype=np.float64)
     out = np.zeros((x.shape[0], log_snrs.size))
     z = None
     for step in range(log_snrs.size):
         p, q = _step_distributions(model, step, log_snrs, z, x)
-        p_mean, p_var = p.mean @ basis, np.broadcast_to(p.var, x.shape)
-        q_mean, q_var = q.mean @ basis, np.broadcast_to(q.var, x.shape)
+        p_mean, p_var = models.to_coefficients(model, p.mean), np.broadcast_to(p.var, x.shape)
+        q_mean, q_var = models.to_coefficients(model, q.mean), np.broadcast_to(q.var, x.shape)
         kl_nats = 0.5 * (np.log(p_var / q_var) + (q_var + (q_mean - p_mean) ** 2) / p_var - 1.0)
         out[:, step] = kl_nats.sum(axis=1) / np.log(2.0)
-        z = (q_mean + np.sqrt(q_var) * rng.standard_normal(x.shape)) @ basis.T
+        z = models.from_coefficients(model, q_mean + np.sqrt(q_var) * rng.standard_normal(x.shape))
     return out
 
 
-def _in_basis(gauss: models.Gaussian, basis: np.ndarray, dim: int):
+def _in_basis(gauss: models.Gaussian, model, dim: int):
     """``(mean, std)`` of a one-row Gaussian in the model's basis coordinates, as ``[dim]`` vectors."""
-    mean = (gauss.mean @ basis).reshape(dim)
+    mean = models.to_coefficients(model, gauss.mean).reshape(dim)
     std = np.sqrt(np.broadcast_to(gauss.var, (1, dim))).reshape(dim)
     if not (np.isfinite(mean).all() and np.isfinite(std).all() and np.all(std > 0)):
         raise ValueError("model: produced a non-finite mean or a non-positive variance")
@@ -339,7 +338,8 @@ DEFAULT_MAX_BUDGET_BITS = 16
 
 
 def encode_detailed(x, model, *, num_steps: int = 32, log_snr_start=None, log_snr_stop=None, stop_step=None,
-                    rate_bits_per_dim=None, seed: int = 0, budget_bits: int = 8, padding_bits: int = 8,
+                    rate_bits_per_dim=None, max_bits_total=None, seed: int = 0, budget_bits: int = 8,
+                    padding_bits: int = 8,
                     auto_budget: bool = True, max_budget_bits=None,
                     tail_target="default", workers: int = 1, device: str = "cpu", progress=None,
                     model_spec: str = "") -> EncodeResult:
@@ -360,6 +360,10 @@ def encode_detailed(x, model, *, num_steps: int = 32, log_snr_start=None, log_sn
     rate_bits_per_dim : float or None
         Stop after the first step whose cumulative realised KL reaches ``rate_bits_per_dim * dim`` bits;
         ValueError if the whole grid stays below it.
+    max_bits_total : int or None
+        Code the longest prefix of the grid whose whole stream (header included) has at most this many bits
+        (``8 len(data)``); ValueError if not even the first step fits. Excludes ``stop_step`` and
+        ``rate_bits_per_dim``.
     seed : int
         Shared seed (header), ``0 <= seed < 2^64``.
     budget_bits, padding_bits : int
@@ -396,8 +400,11 @@ def encode_detailed(x, model, *, num_steps: int = 32, log_snr_start=None, log_sn
 
     x, shape = _flat_input(x, model)
     grid = default_grid(model, num_steps, log_snr_start, log_snr_stop)
-    if stop_step is not None and rate_bits_per_dim is not None:
-        raise ValueError("stop_step: give either stop_step or rate_bits_per_dim, not both")
+    if sum(v is not None for v in (stop_step, rate_bits_per_dim, max_bits_total)) > 1:
+        raise ValueError("stop_step: give at most one of stop_step, rate_bits_per_dim and max_bits_total")
+    if max_bits_total is not None and (isinstance(max_bits_total, bool) or not np.isfinite(max_bits_total)
+                                       or not max_bits_total > 0):
+        raise ValueError(f"max_bits_total: must be a finite number > 0, got {max_bits_total!r}")
     if stop_step is not None:
         if isinstance(stop_step, bool) or not isinstance(stop_step, (int, np.integer)) or not 1 <= stop_step <= grid.num_points:
             raise ValueError(f"stop_step: must be an integer in 1..{grid.num_points} (the grid size), got {stop_step!r}")
@@ -422,8 +429,8 @@ def encode_detailed(x, model, *, num_steps: int = 32, log_snr_start=None, log_sn
     budget = int(budget_bits)
     while True:
         try:
-            return _encode_chain(x, shape, model, grid, stop_step, rate_bits_per_dim, int(seed), budget,
-                                 int(padding_bits), **options)
+            return _encode_chain(x, shape, model, grid, stop_step, rate_bits_per_dim, max_bits_total, int(seed),
+                                 budget, int(padding_bits), **options)
         except _BudgetTooSmall as exc:
             needed = int(np.ceil(exc.kl_bits))
             if not auto_budget or needed > max_budget_bits:
@@ -434,8 +441,8 @@ def encode_detailed(x, model, *, num_steps: int = 32, log_snr_start=None, log_sn
                 progress(0, grid.num_points if stop_step is None else int(stop_step), budget)
 
 
-def _encode_chain(x, shape, model, grid, stop_step, rate_bits_per_dim, seed, budget_bits, padding_bits,
-                  tail_target, workers, device, progress, model_spec):
+def _encode_chain(x, shape, model, grid, stop_step, rate_bits_per_dim, max_bits_total, seed, budget_bits,
+                  padding_bits, tail_target, workers, device, progress, model_spec):
     """One encoding attempt of :func:`encode_detailed` with a fixed budget (raises ``_BudgetTooSmall``)."""
     from bounds.rcc_cost import li_el_gamal_length_bound_bits
     from empirical import rcc
@@ -445,13 +452,18 @@ def _encode_chain(x, shape, model, grid, stop_step, rate_bits_per_dim, seed, bud
     log_snrs = grid.log_snrs
     last = grid.num_points if stop_step is None else int(stop_step)
     target_bits = None if rate_bits_per_dim is None else float(rate_bits_per_dim) * d
-    basis = np.asarray(model.basis, dtype=np.float64)
     segments, kl_bits, tv, bound = [], [], [], []
+    spec = model_spec.encode("ascii")
+
+    def stream_of(parts):
+        return Bitstream(shape, model_hash(model), grid.to_bytes(), seed, budget_bits, padding_bits, tuple(parts),
+                         model_spec=spec)
+
     z = None
     for step in range(last):
         p, q = _step_distributions(model, step, log_snrs, None if z is None else z[None, :], x[None, :])
-        p_mean, p_std = _in_basis(p, basis, d)
-        q_mean, q_std = _in_basis(q, basis, d)
+        p_mean, p_std = _in_basis(p, model, d)
+        q_mean, q_std = _in_basis(q, model, d)
         kl_dims = rcc.kl_bits_per_dim(q_mean, q_std, p_mean, p_std)
         if not np.all(np.isfinite(kl_dims)):
             raise ValueError(f"x: step {step} has an infinite KL: the input is too far from the model's data")
@@ -459,11 +471,16 @@ def _encode_chain(x, shape, model, grid, stop_step, rate_bits_per_dim, seed, bud
             raise _BudgetTooSmall(step, float(log_snrs[step]), float(kl_dims.max()))
         code = rcc.encode_step(q_mean, q_std, p_mean, p_std, seed=seed, step=step, budget_bits=budget_bits,
                                padding_bits=padding_bits, tail_target=tail_target, workers=workers, device=device)
+        if max_bits_total is not None and stream_of(segments + [code.segment]).num_bits() > max_bits_total:
+            if not segments:
+                raise ValueError(f"max_bits_total: {max_bits_total:g} bits do not hold the first step: the header "
+                                 f"and step 0 take {stream_of([code.segment]).num_bits()} bits")
+            break
         segments.append(code.segment)
         kl_bits.append(code.kl_bits_total)
         tv.append(code.tv_bound_total)
         bound.append(float(np.sum(li_el_gamal_length_bound_bits(code.kl_bits_per_chunk))))
-        z = np.asarray(code.samples, dtype=np.float64) @ basis.T
+        z = models.from_coefficients(model, np.asarray(code.samples, dtype=np.float64))
         if progress is not None:
             progress(step + 1, last, budget_bits)
         if target_bits is not None and sum(kl_bits) >= target_bits:
@@ -474,8 +491,7 @@ def _encode_chain(x, shape, model, grid, stop_step, rate_bits_per_dim, seed, bud
             f"{grid.log_snr_stop:g} carry {sum(kl_bits) / d:.4g} bits/dim for this input; raise log_snr_stop "
             "(--log-snr-stop) or lower the rate"
         )
-    stream = Bitstream(shape, model_hash(model), grid.to_bytes(), seed, budget_bits, padding_bits, tuple(segments),
-                       model_spec=model_spec.encode("ascii"))
+    stream = stream_of(segments)
     return EncodeResult(
         data=stream.to_bytes(), grid=grid, num_steps_coded=len(segments), kl_bits_per_step=np.array(kl_bits),
         coded_bits_per_step=np.array([8 * len(s) for s in segments]), header_bits=8 * len(stream.header_bytes()),
@@ -556,21 +572,20 @@ def decode_latent(data, model, prefix_steps=None) -> Latent:
     stream, grid, n = _read(data, model, prefix_steps)
     d = model.dim
     log_snrs = grid.log_snrs
-    basis = np.asarray(model.basis, dtype=np.float64)
     budget, padding = stream.budget_bits, stream.padding_bits
     if n == 0:
         prior = model.prior(log_snrs[0])
-        mean, std = _in_basis(prior, basis, d)
+        mean, std = _in_basis(prior, model, d)
         rng = np.random.default_rng(np.random.SeedSequence([RNG_TAG_PRIOR, stream.seed]))
-        z = (mean + std * rng.standard_normal(d)) @ basis.T
+        z = models.from_coefficients(model, mean + std * rng.standard_normal(d))
         return Latent(z.reshape(stream.shape), float(log_snrs[0]), 0, stream.num_steps, stream.truncated, grid, stream.seed)
     z = None
     for step in range(n):
         p, _ = _step_distributions(model, step, log_snrs, None if z is None else z[None, :])
-        p_mean, p_std = _in_basis(p, basis, d)
+        p_mean, p_std = _in_basis(p, model, d)
         message = rcc.decode_segment(stream.segments[step], d, budget_bits=budget, padding_bits=padding)
         w = rcc.decode_step(message, p_mean, p_std, seed=stream.seed, step=step, budget_bits=budget, padding_bits=padding)
-        z = np.asarray(w, dtype=np.float64) @ basis.T
+        z = models.from_coefficients(model, np.asarray(w, dtype=np.float64))
     return Latent(z.reshape(stream.shape), float(log_snrs[n - 1]), n, stream.num_steps, stream.truncated, grid, stream.seed)
 
 

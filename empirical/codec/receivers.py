@@ -83,10 +83,10 @@ def _rng(rng) -> np.random.Generator:
     raise ValueError(f"rng: expected a numpy.random.Generator or a seed >= 0, got {rng!r}")
 
 
-def _draw(gauss: models.Gaussian, basis: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """One sample of ``N(mean, basis diag(var) basis^T)`` per row."""
+def _draw(gauss: models.Gaussian, model, rng: np.random.Generator) -> np.ndarray:
+    """One sample of ``N(mean, basis diag(var) basis^T)`` per row (``basis`` the model's)."""
     noise = rng.standard_normal(gauss.mean.shape)
-    return gauss.mean + (np.sqrt(gauss.var) * noise) @ basis.T
+    return gauss.mean + models.from_coefficients(model, np.sqrt(gauss.var) * noise)
 
 
 def ancestral(z, log_snr, model, rng, num_steps: int = 64, log_snr_end=None) -> np.ndarray:
@@ -116,8 +116,8 @@ def ancestral(z, log_snr, model, rng, num_steps: int = 64, log_snr_end=None) -> 
     rng = _rng(rng)
     grid = log_snr_grid(log_snr, log_snr_end, num_steps)
     for ls_t, ls_s in zip(grid[:-1], grid[1:]):
-        z = _draw(model.reverse_transition(z, ls_t, ls_s), model.basis, rng)
-    x = _draw(model.reverse_transition(z, grid[-1], np.inf), model.basis, rng)
+        z = _draw(model.reverse_transition(z, ls_t, ls_s), model, rng)
+    x = _draw(model.reverse_transition(z, grid[-1], np.inf), model, rng)
     return x[0] if squeeze else x
 
 

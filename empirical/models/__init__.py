@@ -30,6 +30,9 @@ and a model's reverse step plugs its estimate of ``x`` in. Two models:
   ``z_s = alpha_s mean + (alpha_s / alpha_t) sqrt((lam + e^-log_snr_s) / (lam + e^-log_snr_t)) (z_t - alpha_t mean)``.
 - :class:`MixtureOracle`: the exact posterior mean of an isotropic Gaussian
   mixture (``empirical.data`` ``mixture2d`` / ``mixture``), plug-in reverse steps.
+- :class:`StationaryImageOracle`: the exact denoiser of the stationary Gaussian model of
+  photographs (:mod:`gaussian.image_model`) for any image size, diagonal after a colour
+  rotation and a 2-D DCT (no dense basis).
 - The learned torch model (:func:`load`, ``empirical/models/learned.py``): an MLP
   whose output starts at the Gaussian oracle fitted to the training data and
   learns a residual; torch is imported only when one is built or loaded.
@@ -38,19 +41,22 @@ Modules, each importing only those above it::
 
     base.py      Denoiser, Gaussian, q_reverse, transition_coefficients, as_batch (numpy only)
     oracles.py   GaussianOracle, MixtureOracle                                   <- base
+    stationary.py StationaryImageOracle                                          <- oracles
     learned.py   DenoiserNet, checkpoints, LearnedDenoiser (torch)               <- base
     loader.py    load(spec, source): every kind of model                         <- oracles (learned when asked)
     train.py     train, mmse_check, the CLI behind python -m empirical.train     <- base, oracles, learned
 """
-from .base import Denoiser, Gaussian, as_batch, q_reverse, transition_coefficients
+from .base import Denoiser, Gaussian, as_batch, from_coefficients, q_reverse, to_coefficients, transition_coefficients
 from .loader import load
 from .oracles import GaussianOracle, MixtureOracle
+from .stationary import StationaryImageOracle
 
 __all__ = [
     "Denoiser",
     "Gaussian",
     "GaussianOracle",
     "MixtureOracle",
+    "StationaryImageOracle",
     "q_reverse",
     "transition_coefficients",
     "as_batch",

@@ -22,7 +22,8 @@ import numpy as np
 
 from gaussian import schedule
 
-__all__ = ["Denoiser", "Gaussian", "q_reverse", "transition_coefficients", "as_batch"]
+__all__ = ["Denoiser", "Gaussian", "q_reverse", "transition_coefficients", "as_batch", "to_coefficients",
+           "from_coefficients"]
 
 ZERO_EIGVAL_RTOL = 1e-10
 
@@ -141,3 +142,20 @@ def _eig_from_covariance(covariance, argument: str = "covariance"):
         raise ValueError(f"{argument}: not positive semi-definite (eigenvalues {eigvals[-1]:.3g} .. {eigvals[0]:.3g})")
     eigvals = np.where(np.abs(eigvals) <= tol, 0.0, eigvals)
     return eigvals, basis
+
+
+def to_coefficients(model, rows) -> np.ndarray:
+    """Rows ``[n, dim]`` (or one ``[dim]`` vector) in the coordinates where ``model``'s Gaussians are diagonal: ``model.to_eigen`` if it has one
+    (a fast orthonormal transform), else ``rows @ model.basis``."""
+    to_eigen = getattr(model, "to_eigen", None)
+    if to_eigen is not None:
+        return to_eigen(rows)
+    return np.asarray(rows, dtype=np.float64) @ np.asarray(model.basis, dtype=np.float64)
+
+
+def from_coefficients(model, rows) -> np.ndarray:
+    """Inverse of :func:`to_coefficients`: ``model.from_eigen`` if it has one, else ``rows @ model.basis^T``."""
+    from_eigen = getattr(model, "from_eigen", None)
+    if from_eigen is not None:
+        return from_eigen(rows)
+    return np.asarray(rows, dtype=np.float64) @ np.asarray(model.basis, dtype=np.float64).T

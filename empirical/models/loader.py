@@ -4,6 +4,7 @@
 
     "oracle" | "oracle:exact" | "oracle:plugin"  + source  ->  oracles.GaussianOracle.from_source
     "mixture-oracle"                             + source  ->  oracles.MixtureOracle.from_source
+    "oracle:stationary"                          + shape   ->  stationary.StationaryImageOracle (any image size)
     a checkpoint path (python -m empirical.train)           ->  learned.load_checkpoint (imports torch)
 
 ``learned`` imports only ``base``, so the learned model and this registry do
@@ -16,13 +17,21 @@ from .oracles import GaussianOracle, MixtureOracle
 __all__ = ["load"]
 
 
-def load(spec, source=None):
-    """A denoiser from a spec: a checkpoint path (learned model), ``"oracle"`` or ``"mixture-oracle"``.
+def load(spec, source=None, shape=None):
+    """A denoiser from a spec: a checkpoint path (learned model), ``"oracle"``, ``"mixture-oracle"`` or
+    ``"oracle:stationary"``.
 
     ``"oracle"`` / ``"mixture-oracle"`` need ``source`` (an ``empirical.data.Source``):
     the Gaussian oracle with its mean and covariance, or the exact mixture
-    denoiser. ``"oracle:plugin"`` uses plug-in reverse steps.
+    denoiser. ``"oracle:plugin"`` uses plug-in reverse steps. ``"oracle:stationary"``
+    needs the image ``shape`` ``(height, width, channels)``.
     """
+    if spec == "oracle:stationary":
+        if shape is None:
+            raise ValueError("model: 'oracle:stationary' needs the image's shape (height, width, channels)")
+        from .stationary import StationaryImageOracle
+
+        return StationaryImageOracle(tuple(shape))
     if isinstance(spec, str) and spec.split(":")[0] in ("oracle", "mixture-oracle"):
         if source is None:
             raise ValueError(f"model: {spec!r} needs a data source (--data)")
@@ -32,7 +41,8 @@ def load(spec, source=None):
                 raise ValueError(f"model: 'mixture-oracle' takes no variant, got {spec!r}")
             return MixtureOracle.from_source(source)
         if variant not in ("", "exact", "plugin"):
-            raise ValueError(f"model: expected 'oracle', 'oracle:exact' or 'oracle:plugin', got {spec!r}")
+            raise ValueError(f"model: expected 'oracle', 'oracle:exact', 'oracle:plugin' or 'oracle:stationary', "
+                             f"got {spec!r}")
         return GaussianOracle.from_source(source, transitions=variant or "exact")
     from .learned import load_checkpoint
 

@@ -23,7 +23,7 @@ from gaussian import components, schedule
 
 from .base import Gaussian, _eig_from_covariance, _log_snr_column, as_batch, q_reverse, transition_coefficients
 
-__all__ = ["GaussianOracle", "MixtureOracle"]
+__all__ = ["GaussianOracle", "MixtureOracle", "EigenGaussianMethods"]
 
 
 def _digest(*parts) -> str:
@@ -46,8 +46,70 @@ def _readonly(arr) -> np.ndarray:
     return arr
 
 
+class EigenGaussianMethods:
+    """The closed forms of a Gaussian data model ``N(mean, basis diag(eigvals) basis^T)``, shared by the oracles.
+
+    A subclass supplies ``mean`` (``[dim]``), ``eigvals`` (``[dim]``), ``transitions``, ``dim`` and the
+    orthonormal change of coordinates ``to_eigen`` / ``from_eigen`` (rows of ``[n, dim]``): a dense
+    matrix for :class:`GaussianOracle`, a fast transform for ``StationaryImageOracle``.
+    """
+
+    def _centred_eigen(self, z, log_snr):
+        """``(basis^T (z - alpha mean), alpha, sigma, snr)`` per row, with ``[n, 1]`` columns."""
+        z = as_batch(z, self.dim)
+        ls = _log_snr_column(log_snr, z.shape[0], "log_snr")
+        alpha, sigma = schedule.alpha_sigma_from_log_snr(ls)
+        return self.to_eigen(z - alpha * self.mean), alpha, sigma, schedule.snr_from_log_snr(ls)
+
+    def denoise(self, z, log_snr) -> np.ndarray:
+        """Posterior mean ``mean + basis diag(alpha lam / (alpha^2 lam + sigma^2)) basis^T (z - alpha mean)``."""
+        w, alpha, sigma, _ = self._centred_eigen(z, log_snr)
+        gain = alpha * self.eigvals / (alpha**2 * self.eigvals + sigma**2)
+        return self.mean + self.from_eigen(gain * w)
+
+    def posterior_var(self, log_snr) -> np.ndarray:
+        """Posterior variances ``lam / (1 + snr lam)`` per eigen-component, ``[n, dim]`` for ``[n]`` log-SNRs."""
+        ls = np.atleast_1d(np.asarray(log_snr, dtype=np.float64)).reshape(-1, 1)
+        return components.mse_mmse(self.eigvals, schedule.snr_from_log_snr(ls))
+
+    def mmse_per_dim(self, log_snr) -> np.ndarray:
+        """``E||x - E[x|z]||^2 / dim`` at each log-SNR: the mean posterior variance."""
+        return self.posterior_var(log_snr).mean(axis=1)
+
+    def flow_map(self, z_t, log_snr_t, log_snr_s=np.inf) -> np.ndarray:
+        """Closed-form probability-flow map from ``log_snr_t`` to ``log_snr_s`` (``+inf``: to ``x``)."""
+        w, alpha_t, _, _ = self._centred_eigen(z_t, log_snr_t)
+        ls_s = _log_snr_column(log_snr_s, w.shape[0], "log_snr_s", allow_inf=True)
+        ls_t = _log_snr_column(log_snr_t, w.shape[0], "log_snr_t")
+        alpha_s, _ = schedule.alpha_sigma_from_log_snr(ls_s)
+        # y = z / alpha has variance lam + e^-log_snr; the flow rescales it monotonically
+        ratio = np.sqrt((self.eigvals + np.exp(-ls_s)) / (self.eigvals + np.exp(-ls_t)))
+        return alpha_s * self.mean + self.from_eigen((alpha_s / alpha_t) * ratio * w)
+
+    def prior(self, log_snr: float) -> Gaussian:
+        """The exact marginal ``N(alpha mean, alpha^2 lam + sigma^2)`` (eigenbasis variances), shape ``[1, dim]``."""
+        ls = _log_snr_column(log_snr, 1, "log_snr")
+        alpha, sigma = schedule.alpha_sigma_from_log_snr(ls)
+        return Gaussian(alpha * self.mean[None, :], alpha**2 * self.eigvals + sigma**2)
+
+    def reverse_transition(self, z_t, log_snr_t, log_snr_s) -> Gaussian:
+        """``p(z_s | z_t)``: mean ``coef_z z_t + coef_x E[x|z_t]``, eigenbasis variance ``var (+ coef_x^2 posterior_var)``."""
+        z_t = as_batch(z_t, self.dim, "z_t")
+        n = z_t.shape[0]
+        ls_t = _log_snr_column(log_snr_t, n, "log_snr_t")
+        ls_s = _log_snr_column(log_snr_s, n, "log_snr_s", allow_inf=True)
+        x_hat = self.denoise(z_t, ls_t[:, 0])
+        mean, var = q_reverse(x_hat, z_t, ls_t[:, 0], ls_s[:, 0])
+        if self.transitions == "exact":
+            _, coef_x, _ = transition_coefficients(ls_t, ls_s)
+            var = var + coef_x**2 * self.posterior_var(ls_t[:, 0])
+        else:
+            var = np.broadcast_to(var, (n, self.dim)).copy()
+        return Gaussian(mean, var)
+
+
 @dataclasses.dataclass(frozen=True, eq=False)
-class GaussianOracle:
+class GaussianOracle(EigenGaussianMethods):
     """Exact denoiser of Gaussian data ``N(mean, basis diag(eigvals) basis^T)``.
 
     Attributes
@@ -133,59 +195,6 @@ class GaussianOracle:
     def from_eigen(self, w) -> np.ndarray:
         """Pixel coordinates ``w @ basis^T`` of eigenbasis rows ``w``."""
         return np.asarray(w, dtype=np.float64) @ self.basis.T
-
-    def _centred_eigen(self, z, log_snr):
-        """``(basis^T (z - alpha mean), alpha, sigma, snr)`` per row, with ``[n, 1]`` columns."""
-        z = as_batch(z, self.dim)
-        ls = _log_snr_column(log_snr, z.shape[0], "log_snr")
-        alpha, sigma = schedule.alpha_sigma_from_log_snr(ls)
-        return self.to_eigen(z - alpha * self.mean), alpha, sigma, schedule.snr_from_log_snr(ls)
-
-    def denoise(self, z, log_snr) -> np.ndarray:
-        """Posterior mean ``mean + basis diag(alpha lam / (alpha^2 lam + sigma^2)) basis^T (z - alpha mean)``."""
-        w, alpha, sigma, _ = self._centred_eigen(z, log_snr)
-        gain = alpha * self.eigvals / (alpha**2 * self.eigvals + sigma**2)
-        return self.mean + self.from_eigen(gain * w)
-
-    def posterior_var(self, log_snr) -> np.ndarray:
-        """Posterior variances ``lam / (1 + snr lam)`` per eigen-component, ``[n, dim]`` for ``[n]`` log-SNRs."""
-        ls = np.atleast_1d(np.asarray(log_snr, dtype=np.float64)).reshape(-1, 1)
-        return components.mse_mmse(self.eigvals, schedule.snr_from_log_snr(ls))
-
-    def mmse_per_dim(self, log_snr) -> np.ndarray:
-        """``E||x - E[x|z]||^2 / dim`` at each log-SNR: the mean posterior variance."""
-        return self.posterior_var(log_snr).mean(axis=1)
-
-    def flow_map(self, z_t, log_snr_t, log_snr_s=np.inf) -> np.ndarray:
-        """Closed-form probability-flow map from ``log_snr_t`` to ``log_snr_s`` (``+inf``: to ``x``)."""
-        w, alpha_t, _, _ = self._centred_eigen(z_t, log_snr_t)
-        ls_s = _log_snr_column(log_snr_s, w.shape[0], "log_snr_s", allow_inf=True)
-        ls_t = _log_snr_column(log_snr_t, w.shape[0], "log_snr_t")
-        alpha_s, _ = schedule.alpha_sigma_from_log_snr(ls_s)
-        # y = z / alpha has variance lam + e^-log_snr; the flow rescales it monotonically
-        ratio = np.sqrt((self.eigvals + np.exp(-ls_s)) / (self.eigvals + np.exp(-ls_t)))
-        return alpha_s * self.mean + self.from_eigen((alpha_s / alpha_t) * ratio * w)
-
-    def prior(self, log_snr: float) -> Gaussian:
-        """The exact marginal ``N(alpha mean, alpha^2 lam + sigma^2)`` (eigenbasis variances), shape ``[1, dim]``."""
-        ls = _log_snr_column(log_snr, 1, "log_snr")
-        alpha, sigma = schedule.alpha_sigma_from_log_snr(ls)
-        return Gaussian(alpha * self.mean[None, :], alpha**2 * self.eigvals + sigma**2)
-
-    def reverse_transition(self, z_t, log_snr_t, log_snr_s) -> Gaussian:
-        """``p(z_s | z_t)``: mean ``coef_z z_t + coef_x E[x|z_t]``, eigenbasis variance ``var (+ coef_x^2 posterior_var)``."""
-        z_t = as_batch(z_t, self.dim, "z_t")
-        n = z_t.shape[0]
-        ls_t = _log_snr_column(log_snr_t, n, "log_snr_t")
-        ls_s = _log_snr_column(log_snr_s, n, "log_snr_s", allow_inf=True)
-        x_hat = self.denoise(z_t, ls_t[:, 0])
-        mean, var = q_reverse(x_hat, z_t, ls_t[:, 0], ls_s[:, 0])
-        if self.transitions == "exact":
-            _, coef_x, _ = transition_coefficients(ls_t, ls_s)
-            var = var + coef_x**2 * self.posterior_var(ls_t[:, 0])
-        else:
-            var = np.broadcast_to(var, (n, self.dim)).copy()
-        return Gaussian(mean, var)
 
 
 @dataclasses.dataclass(frozen=True, eq=False)

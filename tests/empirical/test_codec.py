@@ -313,7 +313,7 @@ def small_stream():
         (dict(rate_bits_per_dim=float("nan")), "rate_bits_per_dim: must be finite and > 0"),
         (dict(stop_step=5), r"stop_step: must be an integer in 1..4"),
         (dict(stop_step=0), r"stop_step: must be an integer in 1..4"),
-        (dict(stop_step=2, rate_bits_per_dim=1.0), "stop_step: give either"),
+        (dict(stop_step=2, rate_bits_per_dim=1.0), "stop_step: give at most one of"),
         (dict(seed=-1), "seed:"),
         (dict(num_steps=0), "num_steps:"),
         (dict(log_snr_start=3.0, log_snr_stop=1.0), "log_snr_start: must be <"),

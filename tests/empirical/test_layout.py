@@ -3,7 +3,7 @@
 The intra-package import graph is read from the source with ``ast`` (every ``import`` and ``from ... import``,
 at module level and inside functions, relative ones resolved), not from what happens to be imported::
 
-    shared (empirical, _errors, _cli, data)  <-  rcc
+    shared (empirical, _errors, _cli, data, image_files)  <-  rcc
                                              <-  models
                                              <-  codec (rcc, models)  <-  measure (rcc, models, codec)
     entry points (compress, decompress, train, rd, rcc_bench): ``from <stage module> import main`` only
@@ -21,7 +21,7 @@ import pytest
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "empirical"
 STAGES = ("rcc", "models", "codec", "measure")
-SHARED = {"empirical", "empirical._errors", "empirical._cli", "empirical.data"}
+SHARED = {"empirical", "empirical._errors", "empirical._cli", "empirical.data", "empirical.image_files"}
 ENTRY_POINTS = {"empirical.compress": "empirical.codec.compress", "empirical.decompress": "empirical.codec.decompress",
                 "empirical.train": "empirical.models.train", "empirical.rd": "empirical.measure.rd",
                 "empirical.rcc_bench": "empirical.rcc.bench"}
