@@ -63,8 +63,13 @@ def _check_shape(shape, flag: str, where: str) -> None:
 def _decode_pil(raw: bytes, flag: str, where: str) -> np.ndarray:
     from PIL import Image, UnidentifiedImageError
 
+    import warnings
+
     try:
-        with Image.open(io.BytesIO(raw)) as im:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # the size is checked below
+            opened = Image.open(io.BytesIO(raw))
+        with opened as im:
             fmt = im.format
             if fmt not in ("PNG", "JPEG"):
                 raise ValueError(f"{flag}: {where} is a {fmt} image; expected PNG or JPEG")

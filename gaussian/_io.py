@@ -142,7 +142,8 @@ def _raise_terminated(signum, frame):
 
 #: Optional dependencies and the extra that installs each (``pip install -e ".[extra]"``).
 OPTIONAL_MODULES = {"sympy": "theory", "mpmath": "theory", "matplotlib": "plot", "torch": "empirical",
-                    "constriction": "empirical", "tqdm": "empirical", "skimage": "data", "sklearn": "data"}
+                    "constriction": "empirical", "tqdm": "empirical", "PIL": "empirical", "skimage": "data",
+                    "sklearn": "data"}
 
 
 def run_cli(main, prog: str | None = None) -> None:

@@ -28,6 +28,7 @@ __all__ = [
     "w2_sq_linear_decoder",
     "mse_linear_decoder_given_x",
     "chain_kl_nats_given_x",
+    "sq_error_moments_given_x",
 ]
 
 
@@ -112,6 +113,21 @@ def mse_linear_decoder_given_x(x, snr, gain):
     """
     gain = np.asarray(gain, dtype=float)
     return (1.0 - gain) ** 2 * np.square(x) + gain**2 / np.asarray(snr, dtype=float)
+
+
+def sq_error_moments_given_x(x, snr, gain, extra_var=0.0):
+    """``(mean, variance)`` of the squared error of ``x_hat = gain z / alpha + sqrt(extra_var) v`` given ``x``.
+
+    One component with value ``x`` (model basis, mean removed); ``z / alpha = x + eps / sqrt(snr)`` and
+    ``v`` independent standard normals. The error is Gaussian with mean ``m = (gain - 1) x`` and variance
+    ``s2 = gain^2 / snr + extra_var``, so ``E e^2 = m^2 + s2`` (``mse_linear_decoder_given_x`` plus
+    ``extra_var``) and ``Var e^2 = 2 s2^2 + 4 m^2 s2``. ``gain = rho^2, extra_var = 0``: the posterior
+    mean; ``gain = rho``: DiffC-F; ``gain = rho^2, extra_var = mse_mmse``: DiffC-A (a posterior sample).
+    """
+    gain = np.asarray(gain, dtype=float)
+    m2 = np.square((gain - 1.0) * np.asarray(x, dtype=float))
+    s2 = gain**2 / np.asarray(snr, dtype=float) + extra_var
+    return m2 + s2, 2.0 * s2**2 + 4.0 * m2 * s2
 
 
 def chain_kl_nats_given_x(eigvals, snr, x):

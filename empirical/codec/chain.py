@@ -153,6 +153,9 @@ class EncodeResult:
         The sender's final latent (data shape); the receiver decodes the same bits.
     budget_bits : int
         The RCC chunk budget used (raised above the requested one by ``auto_budget``).
+    kl_bits_per_coefficient : numpy.ndarray
+        ``[S, dim]`` realised KL of each step per coordinate of the model's basis (rows sum to
+        ``kl_bits_per_step``): per component, for comparisons with closed forms given ``x``.
     """
 
     data: bytes
@@ -165,6 +168,7 @@ class EncodeResult:
     rcc_bound_bits_per_step: np.ndarray
     z: np.ndarray
     budget_bits: int
+    kl_bits_per_coefficient: np.ndarray = None
 
     @property
     def log_snr(self) -> float:
@@ -452,7 +456,7 @@ def _encode_chain(x, shape, model, grid, stop_step, rate_bits_per_dim, max_bits_
     log_snrs = grid.log_snrs
     last = grid.num_points if stop_step is None else int(stop_step)
     target_bits = None if rate_bits_per_dim is None else float(rate_bits_per_dim) * d
-    segments, kl_bits, tv, bound = [], [], [], []
+    segments, kl_bits, tv, bound, kl_dims_steps = [], [], [], [], []
     spec = model_spec.encode("ascii")
 
     def stream_of(parts):
@@ -477,6 +481,7 @@ def _encode_chain(x, shape, model, grid, stop_step, rate_bits_per_dim, max_bits_
                                  f"and step 0 take {stream_of([code.segment]).num_bits()} bits")
             break
         segments.append(code.segment)
+        kl_dims_steps.append(kl_dims)
         kl_bits.append(code.kl_bits_total)
         tv.append(code.tv_bound_total)
         bound.append(float(np.sum(li_el_gamal_length_bound_bits(code.kl_bits_per_chunk))))
@@ -496,7 +501,7 @@ def _encode_chain(x, shape, model, grid, stop_step, rate_bits_per_dim, max_bits_
         data=stream.to_bytes(), grid=grid, num_steps_coded=len(segments), kl_bits_per_step=np.array(kl_bits),
         coded_bits_per_step=np.array([8 * len(s) for s in segments]), header_bits=8 * len(stream.header_bytes()),
         tv_bound_per_step=np.array(tv), rcc_bound_bits_per_step=np.array(bound), z=z.reshape(shape),
-        budget_bits=budget_bits,
+        budget_bits=budget_bits, kl_bits_per_coefficient=np.array(kl_dims_steps),
     )
 
 

@@ -114,7 +114,8 @@ def add_model_arguments(p: argparse.ArgumentParser, from_stream: bool = False) -
 
     p.add_argument("--model", required=True,
                    help="checkpoint of python -m empirical.train, or 'oracle' / 'oracle:plugin' (Gaussian oracle of "
-                        "--data) / 'mixture-oracle'")
+                        "--data) / 'mixture-oracle', or 'oracle:stationary' for an image file (the stationary model of "
+                        "photographs at the image's size)")
     p.add_argument("--data", choices=data_mod.SOURCES, default=None,
                    help="data source (default for a checkpoint: the one it was trained on"
                         + ("; for an oracle: the stream's)" if from_stream else ")"))

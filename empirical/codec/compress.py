@@ -3,6 +3,16 @@
     python -m empirical.compress --model patches.pt --index 0 --rate-bits-per-dim 1 --out x.dfrc
     python -m empirical.compress --model oracle --data gaussian --stop-step 24 --steps 32 --out g.dfrc
     python -m empirical.compress --model patches.pt --input image8x8.npy --rate-bits-per-dim 2 --out y.dfrc
+    python -m empirical.compress photo.png --model oracle:stationary --bpp 0.5 --out photo.dfrc
+
+Images: a PNG or JPEG (8-bit grayscale or RGB, any size from 8x8) or an
+``[H, W(, C)]`` .npy in [-1, 1] given as the first argument is coded whole,
+as one stream, with ``--model oracle:stationary`` (the stationary Gaussian
+model of photographs at the image's size; the decoder rebuilds it from the
+header). ``--bpp B`` stops at the longest prefix of the chain whose file,
+header included, has at most ``B`` bits per pixel; ``--stop-step`` codes a
+fixed number of steps. The image grid ends where the model's ideal rate
+reaches max(3, 2 B) bits per pixel (``--log-snr-stop`` overrides it).
 
 The input is test example ``--index`` of the data source (``--data``; a
 checkpoint defaults to the source it was trained on) or the array in
@@ -34,7 +44,8 @@ from . import chain, cli
 
 FLAGS = dict(cli.MODEL_FLAGS, **{name: "--" + name.replace("_", "-") for name in (
     "index", "input", "num_steps", "log_snr_start", "log_snr_stop", "stop_step", "rate_bits_per_dim", "seed",
-    "budget_bits", "padding_bits", "x", "max_budget_bits", "tail_target", "workers", "device")})
+    "budget_bits", "padding_bits", "x", "max_budget_bits", "tail_target", "workers", "device", "bpp")})
+FLAGS["image"] = "image"
 FLAGS["num_steps"] = "--steps"
 FLAGS["x"] = "--input"
 
@@ -49,6 +60,9 @@ def codec_tail_default():
 def build_parser():
     """The command-line parser."""
     p = _cli.parser("python -m empirical.compress", __doc__)
+    p.add_argument("image", nargs="?", default=None,
+                   help="an image to code whole (PNG, JPEG or an [H, W(, C)] .npy in [-1, 1]); needs --model "
+                        "oracle:stationary")
     cli.add_model_arguments(p)
     src = p.add_mutually_exclusive_group()
     src.add_argument("--index", type=int, default=0, help="test example of --data to compress (default: %(default)s)")
@@ -58,6 +72,9 @@ def build_parser():
     stop.add_argument("--rate-bits-per-dim", type=float, default=None,
                       help="stop when the cumulative realised KL reaches this many bits per dim")
     stop.add_argument("--stop-step", type=int, default=None, help="code exactly this many steps")
+    stop.add_argument("--bpp", type=float, default=None,
+                      help="images: the longest prefix whose file (header included) has at most this many bits "
+                           "per pixel")
     p.add_argument("--steps", type=int, default=32, help="grid points K of the chain (default: %(default)s)")
     p.add_argument("--log-snr-start", type=float, default=None, help="first (noisiest) log-SNR (default: model's min)")
     p.add_argument("--log-snr-stop", type=float, default=None, help="last log-SNR (default: min(model's max - 2, 12))")
@@ -122,10 +139,77 @@ def _budget_message(err) -> str:
             "use more --steps, or drop --fixed-budget")
 
 
+def _check_mode(args) -> bool:
+    """Whether this is an image run (a positional image); ValueError naming the flag that does not fit the mode."""
+    from .image import STATIONARY_SPEC
+
+    if args.image is None:
+        if args.model == STATIONARY_SPEC:
+            raise ValueError(f"image: --model {STATIONARY_SPEC} codes an image file given as the first argument "
+                             "(python -m empirical.compress photo.png --model oracle:stationary --bpp 0.5 --out x.dfrc)")
+        if args.bpp is not None:
+            raise ValueError("bpp: applies to an image given as the first argument; use --rate-bits-per-dim or "
+                             "--stop-step")
+        return False
+    if args.model != STATIONARY_SPEC:
+        raise ValueError(f"model: an image file is coded with --model {STATIONARY_SPEC} (a checkpoint codes samples of "
+                         "its own size: --input)")
+    for name, default in (("input", None), ("data", None), ("rate_bits_per_dim", None)):
+        if getattr(args, name) != default:
+            raise ValueError(f"{name}: does not apply to an image (give the image as the first argument, and --bpp "
+                             "or --stop-step)")
+    if args.bpp is None and args.stop_step is None:
+        raise ValueError("bpp: an image needs --bpp B (bits per pixel of the file) or --stop-step S")
+    return True
+
+
+def _run_image(args) -> dict:
+    """Compress an image file as one stream (see the module docstring)."""
+    from empirical import image_files
+
+    from .image import STATIONARY_SPEC, encode_image_detailed
+
+    x = image_files.read_image(args.image, "image")
+    bar = _ProgressBar(args.progress)
+    try:
+        result, model, x = encode_image_detailed(
+            x, STATIONARY_SPEC, bpp=args.bpp, stop_step=args.stop_step, num_steps=args.steps,
+            log_snr_stop=args.log_snr_stop, seed=args.seed, budget_bits=args.budget_bits,
+            padding_bits=args.padding_bits, auto_budget=not args.fixed_budget, max_budget_bits=args.max_budget_bits,
+            tail_target=args.tail_target, workers=args.workers, device=args.device, progress=bar)
+    except chain.BudgetError as err:
+        raise ValueError(_budget_message(err)) from None
+    finally:
+        bar.close()
+    with _cli.atomic_output(args.out) as tmp:
+        tmp.write_bytes(result.data)
+    if args.save_input:
+        _cli.save_npy(args.save_input, x)
+    pixels = x.shape[0] * x.shape[1]
+    report = {
+        "out": args.out, "input": args.image, "shape": list(x.shape), "model": STATIONARY_SPEC,
+        "grid": {"num_points": result.grid.num_points, "log_snr_start": result.grid.log_snr_start,
+                 "log_snr_stop": result.grid.log_snr_stop},
+        "num_steps_coded": result.num_steps_coded, "log_snr": result.log_snr, "bytes": len(result.data),
+        "bpp": result.coded_bits_total / pixels, "bpp_no_header": result.payload_bits / pixels,
+        "ideal_bpp": result.kl_bits_total / pixels, "header_bits": result.header_bits,
+        "budget_bits": result.budget_bits, "padding_bits": args.padding_bits, "tail_target": args.tail_target,
+        "kl_bits_per_step": result.kl_bits_per_step.tolist(), "coded_bits_per_step": result.coded_bits_per_step.tolist(),
+    }
+    print(f"wrote {args.out}: {args.image} ({x.shape[0]}x{x.shape[1]}x{x.shape[2]}), {result.num_steps_coded} of "
+          f"{result.grid.num_points} steps (log-SNR {result.log_snr:.4g}); {report['bpp']:.4f} bits/pixel "
+          f"({len(result.data)} bytes, header {result.header_bits} bits), ideal (sum KL) {report['ideal_bpp']:.4f}")
+    if args.json:
+        _cli.write_report(args.json, report)
+    return report
+
+
 def run(args) -> dict:
     """Compress as the parsed ``args`` say; return the JSON report."""
     _cli.check_outputs((args.out, "--out"), (args.save_input, "--save-input"), (args.json, "--json"),
                              npy=("--save-input",))
+    if _check_mode(args):
+        return _run_image(args)
     model, source = cli.model_and_source(args)
     if args.input is not None:
         x = _cli.load_npy(args.input, "--input")

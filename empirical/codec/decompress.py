@@ -3,6 +3,14 @@
     python -m empirical.decompress x.dfrc --model patches.pt --method flow --out x_flow.npy
     python -m empirical.decompress x.dfrc --model patches.pt --method ancestral --prefix-steps 20 --seed 3
     python -m empirical.decompress g.dfrc --model oracle --method flow --original g.npy
+    python -m empirical.decompress photo.dfrc --model oracle:stationary --method flow --out photo_hat.png
+
+Image streams (``python -m empirical.compress photo.png --model oracle:stationary ...``)
+decode with ``--model oracle:stationary``; ``--out`` may then end in .png (8-bit:
+``round(255 (x + 1) / 2)``, values outside [-1, 1] clipped and counted in the
+report) or .npy (the float reconstruction), and ``--original`` may be the PNG,
+JPEG or .npy image (PSNR in dB for pixels in [-1, 1], peak-to-peak 2, is printed
+beside the MSE).
 
 ``--method flow`` is DiffC-F (probability-flow ODE, ``--solver`` with
 ``--decoder-steps`` steps), ``ancestral`` is DiffC-A (ancestral sampling with
@@ -50,8 +58,10 @@ def build_parser():
     p.add_argument("--seed", type=int, default=0, help="receiver's own seed for --method ancestral (default: %(default)s)")
     p.add_argument("--log-snr-end", type=float, default=None,
                    help="where the decoders stop, above the latent's log-SNR (default: model's max)")
-    p.add_argument("--out", default=None, help="write the reconstruction here (NumPy .npy; the name must end in .npy)")
-    p.add_argument("--original", default=None, help="a .npy of the original sample (finite real numbers): print the MSE")
+    p.add_argument("--out", default=None,
+                   help="write the reconstruction here (NumPy .npy; for an image stream also .png)")
+    p.add_argument("--original", default=None,
+                   help="a .npy of the original sample (for an image stream also PNG/JPEG): print the MSE")
     p.add_argument("--json", default=None, help="also write a JSON report here")
     return p
 
@@ -82,11 +92,76 @@ def _check_log_snr_end(args, model, latent) -> None:
                          f"--method {args.method} would return the posterior mean (use --method mean for that)")
 
 
+def _run_image(args, data, header) -> dict:
+    """Decode an image stream (the header's spec is ``model=oracle:stationary``)."""
+    from empirical import image_files
+
+    from .image import STATIONARY_SPEC, image_model_for
+
+    if args.model != STATIONARY_SPEC:
+        raise ValueError(f"model: the stream is an image coded with --model {STATIONARY_SPEC}; decode it with that")
+    if args.data is not None:
+        raise ValueError("data: does not apply to an image stream")
+    shape = tuple(header.shape)
+    if len(shape) != 3 or shape[2] not in (1, 3):
+        raise ValueError(f"file: the stream's shape {shape} is not an [H, W, 1 or 3] image")
+    if args.out is not None and not (args.out.lower().endswith(".npy") or args.out.lower().endswith(".png")):
+        raise ValueError(f"out: {args.out}: an image is written as .png or .npy")
+    original = None if args.original is None else image_files.read_image(args.original, "--original")
+    if original is not None and original.shape != shape:
+        raise ValueError(f"original: is {'x'.join(map(str, original.shape))}, the stream's image "
+                         f"{'x'.join(map(str, shape))}")
+    model = image_model_for(STATIONARY_SPEC, shape)
+    if chain.model_hash(model) != header.model_hash:
+        raise ValueError("file: the stream's model hash is not that of this decoder's stationary image model "
+                         "(another version of the model's parameters)")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        latent = chain.decode_latent(data, model, args.prefix_steps)
+    _check_log_snr_end(args, model, latent)
+    x = chain.reconstruct(latent, model, args.method, decoder_steps=args.decoder_steps, solver=args.solver,
+                          rng=args.seed, log_snr_end=args.log_snr_end)
+    for w in caught[:1]:
+        print(f"note: {w.message}", file=sys.stderr)
+    pixels = shape[0] * shape[1]
+    stream_bytes = len(chain.read_header(data).prefix(latent.num_steps).to_bytes()) if latent.num_steps else None
+    report = {"file": args.file, "method": args.method, "num_steps_decoded": latent.num_steps,
+              "num_steps_in_stream": latent.num_steps_in_stream, "truncated": latent.truncated,
+              "log_snr": latent.log_snr, "shape": list(shape), "bytes": len(data),
+              "bpp_of_prefix": None if stream_bytes is None else 8 * stream_bytes / pixels}
+    line = (f"decoded {latent.num_steps} of {latent.num_steps_in_stream} steps (log-SNR {latent.log_snr:.4g}) "
+            f"with {args.method}")
+    if stream_bytes is not None:
+        line += f", {report['bpp_of_prefix']:.4f} bits/pixel"
+    if args.out:
+        if args.out.lower().endswith(".png"):
+            report["clipped_values"] = image_files.write_png(args.out, x)
+        else:
+            _cli.save_npy(args.out, x)
+        line += f"; wrote {args.out}"
+    if original is not None:
+        report["mse"] = float(np.mean((original - x) ** 2))
+        report["psnr_db"] = float(10.0 * np.log10(4.0 / report["mse"])) if report["mse"] > 0 else float("inf")
+        line += f"; MSE {report['mse']:.6g}, PSNR {report['psnr_db']:.2f} dB"
+    print(line)
+    if args.json:
+        _cli.write_report(args.json, report)
+    return report
+
+
 def run(args) -> dict:
     """Decompress as the parsed ``args`` say; return the JSON report."""
-    _cli.check_outputs((args.out, "--out"), (args.json, "--json"), npy=("--out",))
+    from .image import STATIONARY_SPEC
+
+    image_out = args.out is not None and args.out.lower().endswith(".png")
+    _cli.check_outputs((args.out, "--out"), (args.json, "--json"), npy=() if image_out else ("--out",))
     _check_decoder_flags(args)
     data = _cli.read_input(args.file, "file")
+    header = chain.read_header(data)
+    if header.model_spec == f"model={STATIONARY_SPEC}".encode():
+        return _run_image(args, data, header)
+    if image_out:
+        raise ValueError(f"out: {args.out}: only an image stream (--model {STATIONARY_SPEC}) is written as .png")
     original = None if args.original is None else _cli.load_npy(args.original, "--original")
     cli.apply_stream_spec(args, chain.read_header(data).model_spec)
     model, _ = cli.model_and_source(args)

@@ -116,10 +116,17 @@ def encode_image_detailed(image, model=STATIONARY_SPEC, *, bpp=None, stop_step=N
     stop = grid.log_snr_stop if log_snr_stop is None else log_snr_stop
     pixels = x.shape[0] * x.shape[1]
     spec = model if isinstance(model, str) else options.pop("model_spec", "")
-    result = chain.encode_detailed(
-        x, denoiser, num_steps=num_steps, log_snr_start=grid.log_snr_start, log_snr_stop=stop, stop_step=stop_step,
-        max_bits_total=None if bpp is None else math.floor(float(bpp) * pixels), seed=seed,
-        model_spec=f"model={spec}" if spec else "", **options)
+    try:
+        result = chain.encode_detailed(
+            x, denoiser, num_steps=num_steps, log_snr_start=grid.log_snr_start, log_snr_stop=stop,
+            stop_step=stop_step, max_bits_total=None if bpp is None else math.floor(float(bpp) * pixels), seed=seed,
+            model_spec=f"model={spec}" if spec else "", **options)
+    except ValueError as err:
+        if not str(err).startswith("max_bits_total:"):
+            raise
+        raise ValueError(f"bpp: {bpp:g} bits per pixel ({math.floor(float(bpp) * pixels)} bits for "
+                         f"{x.shape[0]}x{x.shape[1]} pixels) do not hold the header and the first step: "
+                         f"{str(err).rpartition('take ')[2]}") from None
     return result, denoiser, x
 
 

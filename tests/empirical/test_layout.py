@@ -6,6 +6,7 @@ at module level and inside functions, relative ones resolved), not from what hap
     shared (empirical, _errors, _cli, data, image_files)  <-  rcc
                                              <-  models
                                              <-  codec (rcc, models)  <-  measure (rcc, models, codec)
+                                                                      <-  images (rcc, models, codec; python -m empirical.images)
     entry points (compress, decompress, train, rd, rcc_bench): ``from <stage module> import main`` only
 """
 from __future__ import annotations
@@ -20,13 +21,14 @@ import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "empirical"
-STAGES = ("rcc", "models", "codec", "measure")
+STAGES = ("rcc", "models", "codec", "measure", "images")
 SHARED = {"empirical", "empirical._errors", "empirical._cli", "empirical.data", "empirical.image_files"}
 ENTRY_POINTS = {"empirical.compress": "empirical.codec.compress", "empirical.decompress": "empirical.codec.decompress",
                 "empirical.train": "empirical.models.train", "empirical.rd": "empirical.measure.rd",
                 "empirical.rcc_bench": "empirical.rcc.bench"}
 ALLOWED = {"shared": {"shared"}, "rcc": {"shared", "rcc"}, "models": {"shared", "models"},
            "codec": {"shared", "rcc", "models", "codec"}, "measure": {"shared", "rcc", "models", "codec", "measure"},
+           "images": {"shared", "rcc", "models", "codec", "images"},
            "entry": {"shared", "rcc", "models", "codec", "measure"}}
 
 
