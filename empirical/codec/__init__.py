@@ -20,7 +20,8 @@ Importing this package imports NumPy only (torch when a learned model is
 built or loaded).
 """
 from .chain import (DEFAULT_MAX_BUDGET_BITS, METHODS, BudgetError, EncodeResult, Grid, Latent, decode, decode_latent,
-                    default_grid, encode, encode_detailed, ideal_chain_kl_bits, model_hash, read_header, reconstruct)
+                    default_grid, encode, encode_detailed, ideal_chain_kl_bits, ideal_chain_steps, model_hash,
+                    read_header, reconstruct)
 from .image import decode_image, encode_image, encode_image_detailed
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "decode",
     "reconstruct",
     "ideal_chain_kl_bits",
+    "ideal_chain_steps",
     "model_hash",
     "default_grid",
     "METHODS",

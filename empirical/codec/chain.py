@@ -63,6 +63,7 @@ __all__ = [
     "decode",
     "reconstruct",
     "ideal_chain_kl_bits",
+    "ideal_chain_steps",
     "model_hash",
     "default_grid",
     "METHODS",
@@ -265,6 +266,25 @@ def _step_distributions(model, step: int, grid: np.ndarray, z_prev, x=None):
         return p, None
     mean, var = models.q_reverse(x, z_prev, grid[step - 1], grid[step])
     return p, models.Gaussian(mean, np.broadcast_to(var, x.shape))
+
+
+def ideal_chain_steps(x, model, log_snrs, rng):
+    """Yield ``(step, log_snr, z, kl_bits_per_coefficient)`` of one chain for one sample ``x``, each ``z`` drawn
+    exactly from ``q`` (an ideal channel simulator: no bits, no RCC); ``kl_bits_per_coefficient`` is the step's
+    ``KL(q || p)`` per coordinate of the model's basis. For large samples (a full-resolution image), where the
+    ``[n, K]`` batch of :func:`ideal_chain_kl_bits` is not needed and one latent at a time is."""
+    x, _ = _flat_input(x, model)
+    log_snrs = np.asarray(log_snrs, dtype=np.float64)
+    if log_snrs.ndim != 1 or log_snrs.size == 0 or not np.isfinite(log_snrs).all() or np.any(np.diff(log_snrs) <= 0):
+        raise ValueError("log_snrs: expected a non-empty, finite, increasing 1-D grid")
+    z = None
+    for step in range(log_snrs.size):
+        p, q = _step_distributions(model, step, log_snrs, None if z is None else z[None, :], x[None, :])
+        p_mean, p_std = _in_basis(p, model, x.size)
+        q_mean, q_std = _in_basis(q, model, x.size)
+        kl_nats = np.log(p_std / q_std) + (q_std**2 + (q_mean - p_mean) ** 2) / (2.0 * p_std**2) - 0.5
+        z = models.from_coefficients(model, q_mean + q_std * rng.standard_normal(x.size))
+        yield step, float(log_snrs[step]), z, kl_nats / np.log(2.0)
 
 
 def ideal_chain_kl_bits(x, model, log_snrs, rng) -> np.ndarray:

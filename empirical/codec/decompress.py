@@ -40,7 +40,7 @@ from empirical import _cli
 from . import chain, cli
 
 FLAGS = dict(cli.MODEL_FLAGS, **{name: "--" + name.replace("_", "-") for name in (
-    "method", "prefix_steps", "decoder_steps", "solver", "rng", "log_snr_end", "original", "num_steps")})
+    "method", "prefix_steps", "decoder_steps", "solver", "rng", "log_snr_end", "original", "num_steps", "out")})
 FLAGS["num_steps"] = "--decoder-steps"
 FLAGS["rng"] = "--seed"
 
@@ -161,7 +161,8 @@ def run(args) -> dict:
     if header.model_spec == f"model={STATIONARY_SPEC}".encode():
         return _run_image(args, data, header)
     if image_out:
-        raise ValueError(f"out: {args.out}: only an image stream (--model {STATIONARY_SPEC}) is written as .png")
+        raise ValueError(f"out: {args.out}: this stream holds no image; its reconstruction is written as .npy "
+                         f"(.png only for image streams, --model {STATIONARY_SPEC})")
     original = None if args.original is None else _cli.load_npy(args.original, "--original")
     cli.apply_stream_spec(args, chain.read_header(data).model_spec)
     model, _ = cli.model_and_source(args)

@@ -2,6 +2,7 @@
 
     python -m empirical.images --images DIR --scale 1/8 --rates 0.25,0.5,1,2 --workers 2 --out results/
     python -m empirical.images --images DIR --scale 1/8 --format json > kodak.json
+    python -m empirical.images --images DIR --scale 1/1 --ideal --rates 0.1,0.25,0.5,1 --out full/
 
 Each PNG/JPEG of ``--images`` (sorted by name) is area-downsampled by the
 integer factor of ``--scale 1/N`` (mean over N x N blocks, rounded to 8 bits:
@@ -24,6 +25,11 @@ against the originals of the odd-numbered ones and vice versa; their
 reference value is the same distance between the two halves of originals.
 JPEG (Pillow, optimised Huffman tables, 4:2:0) and WebP (Pillow, method 6)
 are measured at a quality sweep on the same originals, with real file sizes.
+
+``--ideal`` codes no bits (for full resolution, where the channel simulator
+would take hours): the chain is sampled exactly from ``q``, each rate stops at
+the first step whose realised sum KL reaches it, and the decoders are the
+oracle's exact maps; the records are named ``diffc-*-ideal`` and say so.
 
 Output: a table (``--format table``) or JSON (``--format json``): one
 record per method in CompressAI's results format ``{"name", "description",
@@ -55,7 +61,7 @@ Z_95 = 1.959963984540054
 MAX_IMAGES = 1000
 
 FLAGS = {name: "--" + name.replace("_", "-") for name in (
-    "images", "scale", "rates", "workers", "steps", "seed", "format", "out", "plot", "limit")}
+    "images", "scale", "rates", "workers", "steps", "seed", "format", "out", "plot", "limit", "examples", "ideal")}
 
 
 def build_parser():
@@ -68,9 +74,17 @@ def build_parser():
     p.add_argument("--steps", type=int, default=32, help="grid points of the chain (default: %(default)s)")
     p.add_argument("--seed", type=int, default=0, help="the streams' shared seed (default: %(default)s)")
     p.add_argument("--workers", type=int, default=1, help="images coded in parallel processes (default: %(default)s)")
+    p.add_argument("--ideal", action="store_true",
+                   help="no bitstream: sample the chain exactly from q (an ideal channel simulator), stop each rate at "
+                        "the first step whose realised sum KL reaches it, decode with the oracle's exact maps; "
+                        "affordable at full resolution (--scale 1/1); every rate is labelled ideal")
     p.add_argument("--format", choices=("table", "json"), default="table", help="stdout format (default: %(default)s)")
     p.add_argument("--out", default=None, help="also write the records and report.json into this folder")
     p.add_argument("--plot", default=None, help="also draw the curves into this PNG (needs matplotlib)")
+    p.add_argument("--examples", default=None,
+                   help="comma-separated image file names: for each, DIR/<name>_decoders.png (every decoder at every "
+                        "rate beside JPEG and WebP at the same or fewer bits) and DIR/<name>_progressive.png (DiffC-F "
+                        "of 8 prefixes of the stream); needs --out DIR and matplotlib")
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar on stderr")
     return p
 
@@ -169,7 +183,7 @@ def _closed_forms(model, x, log_snr, kl_per_coefficient):
 
 
 def evaluate_image(name, pixels, rates, steps, seed):
-    """Everything measured on one image: ``(record, {(decoder, rate): uint8 reconstruction})``."""
+    """Everything measured on one image: ``(record, {(decoder, rate): uint8 reconstruction}, stream bytes)``."""
     from empirical import image_files
     from empirical.codec import decode_latent, encode_image_detailed, read_header, reconstruct
 
@@ -205,7 +219,60 @@ def evaluate_image(name, pixels, rates, steps, seed):
             }
             recons[(method, rate)] = image_files.to_uint8(y)[0]
         record["rates"].append(entry)
-    return record, recons
+    return record, recons, result.data
+
+
+def evaluate_image_ideal(name, pixels, rates, steps, seed):
+    """:func:`evaluate_image` without bits: ``(record, reconstructions, b"")``; rates are ideal (realised sum KL).
+
+    The chain is sampled exactly (``codec.ideal_chain_steps``); rate ``r`` stops at the first step whose
+    cumulative sum KL reaches ``r`` bits per pixel. Decoders: the oracle's exact flow map (DiffC-F), its
+    posterior mean, and a posterior sample (DiffC-A), all in closed form (the codec's numerical receivers
+    integrate the same maps; at full resolution each RK4 solve would take ~20 s).
+    """
+    from gaussian import components
+    from empirical import image_files
+    from empirical.codec import ideal_chain_steps
+    from empirical.codec.image import STATIONARY_SPEC, image_grid, image_model_for
+
+    from . import metrics
+
+    x = image_files.from_uint8(pixels)
+    model = image_model_for(STATIONARY_SPEC, x.shape)
+    pixel_count = x.shape[0] * x.shape[1]
+    grid = image_grid(model, x.shape, max(rates), steps)
+    rng = np.random.default_rng(np.random.SeedSequence([0x1DEA1, seed]))
+    decoder_rng = np.random.default_rng(np.random.SeedSequence([0x1DEA2, seed]))
+    record = {"image": name, "shape": list(x.shape), "ideal": True, "rates": []}
+    recons, cumulative, pending = {}, np.zeros(model.dim), sorted(rates)
+    for step, log_snr, z, kl in ideal_chain_steps(x, model, grid.log_snrs, rng):
+        cumulative += kl
+        while pending and cumulative.sum() >= pending[0] * pixel_count:
+            rate = pending.pop(0)
+            forms, expected_kl, kl_z = _closed_forms(model, x, log_snr, cumulative)
+            entry = {"target_bpp": rate, "steps": step + 1, "reachable": True, "log_snr": log_snr,
+                     "bpp": float(cumulative.sum()) / pixel_count, "ideal_bpp": float(cumulative.sum()) / pixel_count,
+                     "kl_bits": float(cumulative.sum()), "kl_bits_expected": expected_kl, "kl_z": kl_z,
+                     "decoders": {}}
+            post = components.mse_mmse(model.eigvals, np.exp(log_snr))
+            mean = model.denoise(z[None, :], log_snr)[0]
+            outputs = {"mean": mean, "flow": model.flow_map(z[None, :], log_snr)[0],
+                       "ancestral": mean + model.from_eigen(np.sqrt(post) * decoder_rng.standard_normal(model.dim))}
+            for method in DECODERS:
+                y = outputs[method].reshape(x.shape)
+                sq = float(np.sum((y - x) ** 2))
+                exp_sq, var = forms[method]
+                y8 = image_files.from_uint8(image_files.to_uint8(y)[0])
+                entry["decoders"][method] = {
+                    "psnr_db": metrics.psnr_db(x, y8), "ms_ssim": metrics.ms_ssim(x, y8), "sq_err": sq,
+                    "sq_err_expected": exp_sq, "sq_err_z": (sq - exp_sq) / math.sqrt(var),
+                    "psnr_db_expected": float(10.0 * np.log10(4.0 * x.size / exp_sq))}
+                recons[(method, rate)] = image_files.to_uint8(y)[0]
+            record["rates"].append(entry)
+    for rate in pending:
+        record["rates"].append({"target_bpp": rate, "steps": 0, "reachable": False})
+    record["rates"].sort(key=lambda e: e["target_bpp"])
+    return record, recons, b""
 
 
 def _pil_image(pixels):
@@ -242,9 +309,9 @@ def jpeg_webp(pixels):
 
 
 def _work(task):
-    name, pixels, rates, steps, seed = task
-    record, recons = evaluate_image(name, pixels, rates, steps, seed)
-    return record, recons, jpeg_webp(pixels)
+    name, pixels, rates, steps, seed, ideal = task
+    record, recons, stream = (evaluate_image_ideal if ideal else evaluate_image)(name, pixels, rates, steps, seed)
+    return record, recons, jpeg_webp(pixels), stream
 
 
 def _realism(recons, originals):
@@ -265,7 +332,7 @@ def _realism(recons, originals):
     return both_ways(metrics.spectrum_error_db), both_ways(metrics.sliced_w2)
 
 
-def summarise(records, recons, baselines, originals, rates) -> dict:
+def summarise(records, recons, baselines, originals, rates, ideal=False) -> dict:
     """The report: CompressAI records per method, reference realism values, the closed-form check."""
     from . import metrics
 
@@ -295,9 +362,14 @@ def summarise(records, recons, baselines, originals, rates) -> dict:
             res["spectrum-error-db"].append(spec)
             res["sliced-w2"].append(w2)
         label = {"flow": "DiffC-F", "ancestral": "DiffC-A", "mean": "DiffC posterior mean"}[method]
-        out_methods.append({"name": f"diffc-{method}", "description": (
-            f"{label}, stationary Gaussian oracle, one progressive stream per image, prefixes at the target rates; "
-            "bpp: real bits of the file (header included); ideal-bpp: realised sum KL"), "results": res})
+        if ideal:
+            description = (f"{label}, stationary Gaussian oracle, IDEAL rate: bpp is the realised sum KL of a chain "
+                           "sampled exactly from q (no bitstream), decoded with the oracle's exact maps")
+        else:
+            description = (f"{label}, stationary Gaussian oracle, one progressive stream per image, prefixes at the "
+                           "target rates; bpp: real bits of the file (header included); ideal-bpp: realised sum KL")
+        out_methods.append({"name": f"diffc-{method}" + ("-ideal" if ideal else ""), "description": description,
+                            "results": res})
     for codec, label in (("jpeg", "JPEG (Pillow, optimize=True, 4:2:0)"), ("webp", "WebP (Pillow, method=6)")):
         rows = [b[codec] for b in baselines]
         res = {"quality": [], "bpp": [], "psnr-rgb": [], "ms-ssim-rgb": [], "spectrum-error-db": [], "sliced-w2": []}
@@ -370,11 +442,82 @@ def _plot(report, path) -> None:
         ax.grid(alpha=0.3)
     axes[0].legend(fontsize=7)
     fig.tight_layout()
+    _save_figure(fig, path)
+
+
+def _save_figure(fig, path) -> None:
+    import matplotlib.pyplot as plt
+
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110)
     plt.close(fig)
     with _cli.atomic_output(path) as tmp:
         tmp.write_bytes(buf.getvalue())
+
+
+def _example_figures(out, name, pixels, record, recons, baselines, stream, rates) -> None:
+    """``<stem>_decoders.png`` and ``<stem>_progressive.png`` for one image (see ``--examples``)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from empirical import image_files
+    from empirical.codec import decode_image, read_header
+
+    stem = pathlib.Path(name).stem
+    x = image_files.from_uint8(pixels)
+    shown = [e for e in record["rates"] if e["reachable"]]
+    cols = ["original", "flow", "ancestral", "mean", "jpeg", "webp"]
+    fig, axes = plt.subplots(len(shown), len(cols), figsize=(2.2 * len(cols), 1.9 * len(shown) + 0.3), squeeze=False)
+    for row, entry in zip(axes, shown):
+        rate = entry["target_bpp"]
+        for ax, col in zip(row, cols):
+            if col == "original":
+                img, title = pixels, f"original ({rate:g} bpp row)"
+            elif col in DECODERS:
+                img = recons[(col, rate)]
+                d = entry["decoders"][col]
+                title = f"DiffC-{dict(flow='F', ancestral='A', mean='mean')[col]} {entry['bpp']:.2f} bpp {d['psnr_db']:.1f} dB"
+            else:
+                fits = [b for b in baselines[col] if b[1] <= entry["bpp"]]
+                if not fits:
+                    ax.set_axis_off()
+                    ax.set_title(f"{col.upper()}: none <= {entry['bpp']:.2f} bpp", fontsize=7)
+                    continue
+                q, bpp, psnr, _, img = max(fits, key=lambda b: b[1])
+                title = f"{col.upper()} q{q} {bpp:.2f} bpp {psnr:.1f} dB"
+            ax.imshow(img[:, :, 0] if img.shape[2] == 1 else img, cmap="gray" if img.shape[2] == 1 else None,
+                      vmin=0, vmax=255, interpolation="nearest")
+            ax.set_title(title, fontsize=7)
+            ax.set_axis_off()
+    fig.tight_layout()
+    _save_figure(fig, out / f"{stem}_decoders.png")
+    steps = read_header(stream).num_steps
+    prefixes = sorted({max(1, int(round(k))) for k in np.linspace(1, steps, 8)})
+    fig, axes = plt.subplots(1, len(prefixes) + 1, figsize=(2.0 * (len(prefixes) + 1), 2.0), squeeze=False)
+    pixel_count = pixels.shape[0] * pixels.shape[1]
+    for ax, k in zip(axes[0], prefixes):
+        y = image_files.to_uint8(decode_image(stream, method="flow", prefix_steps=k))[0]
+        bpp = 8 * len(read_header(stream).prefix(k).to_bytes()) / pixel_count
+        ax.imshow(y[:, :, 0] if y.shape[2] == 1 else y, cmap="gray" if y.shape[2] == 1 else None, vmin=0, vmax=255,
+                  interpolation="nearest")
+        ax.set_title(f"{k} steps, {bpp:.2f} bpp\n{_psnr_of_uint8(x, y):.1f} dB", fontsize=7)
+        ax.set_axis_off()
+    axes[0][-1].imshow(pixels[:, :, 0] if pixels.shape[2] == 1 else pixels, vmin=0, vmax=255, interpolation="nearest")
+    axes[0][-1].set_title("original", fontsize=7)
+    axes[0][-1].set_axis_off()
+    fig.tight_layout()
+    _save_figure(fig, out / f"{stem}_progressive.png")
+
+
+def _psnr_of_uint8(x, pixels) -> float:
+    """PSNR of 8-bit ``pixels`` against ``x`` in [-1, 1]."""
+    from empirical import image_files
+
+    from . import metrics
+
+    return metrics.psnr_db(x, image_files.from_uint8(pixels))
 
 
 def run(args) -> dict:
@@ -395,8 +538,16 @@ def run(args) -> dict:
         _cli.check_outputs((str(pathlib.Path(args.out) / "report.json"), "--out"))
     if args.plot is not None:
         _cli.check_outputs((args.plot, "--plot"))
+    examples = [] if args.examples is None else [e.strip() for e in args.examples.split(",")]
+    if args.examples is not None and (args.out is None or not all(examples)):
+        raise ValueError("examples: needs --out DIR and comma-separated image file names without empty items")
+    if args.examples is not None and args.ideal:
+        raise ValueError("examples: draws decoded streams; --ideal makes none")
     images = load_folder(args.images, factor, args.limit)
-    tasks = [(name, pixels, rates, args.steps, args.seed) for name, pixels in images]
+    missing = sorted(set(examples) - {name for name, _ in images})
+    if missing:
+        raise ValueError(f"examples: not among the images: {', '.join(missing)}")
+    tasks = [(name, pixels, rates, args.steps, args.seed, args.ideal) for name, pixels in images]
     from tqdm import tqdm
 
     bar = tqdm(total=len(tasks), desc="images", unit="image", disable=None if args.progress else True, leave=False)
@@ -416,15 +567,24 @@ def run(args) -> dict:
     records = [r[0] for r in results]
     recons = [r[1] for r in results]
     baselines = [r[2] for r in results]
-    report = summarise(records, recons, baselines, [p for _, p in images], rates)
+    report = summarise(records, recons, baselines, [p for _, p in images], rates, ideal=args.ideal)
     report["settings"] = {"images": str(args.images), "scale": f"1/{factor}", "rates": rates, "steps": args.steps,
-                          "seed": args.seed, "num_images": len(images), "model": "oracle:stationary"}
+                          "seed": args.seed, "num_images": len(images), "model": "oracle:stationary",
+                          "ideal": args.ideal}
     if args.out is not None:
         out = pathlib.Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
         for m in report["methods"]:
             _cli.write_report(out / f"{m['name']}.json", m)
         _cli.write_report(out / "report.json", report)
+        if not args.ideal:
+            (out / "streams").mkdir(exist_ok=True)
+            for (name, _), result in zip(images, results):
+                with _cli.atomic_output(out / "streams" / f"{pathlib.Path(name).stem}.dfrc") as tmp:
+                    tmp.write_bytes(result[3])
+        for i, (name, pixels) in enumerate(images):
+            if name in examples:
+                _example_figures(out, name, pixels, records[i], recons[i], baselines[i], results[i][3], rates)
     if args.plot is not None:
         _plot(report, args.plot)
     if args.format == "json":

@@ -341,7 +341,10 @@ def test_evaluation_writes_compressai_records(tmp_path, capsys):
     for i in range(2):
         _save(folder / f"im{i}.png", _photo(32, 32, 3, seed=20 + i))
     assert evaluate.main(["--images", str(folder), "--scale", "1/1", "--rates", "1.5,3", "--steps", "12",
-                          "--out", str(tmp_path / "res"), "--no-progress"]) == 0
+                          "--out", str(tmp_path / "res"), "--examples", "im1.png", "--no-progress"]) == 0
+    for made in ("im1_decoders.png", "im1_progressive.png", "streams/im0.dfrc", "streams/im1.dfrc"):
+        assert (tmp_path / "res" / made).stat().st_size > 0
+    assert decode_image((tmp_path / "res" / "streams" / "im0.dfrc").read_bytes()).shape == (32, 32, 3)
     capsys.readouterr()
     names = {"diffc-flow", "diffc-ancestral", "diffc-mean", "jpeg", "webp"}
     for name in names:
@@ -363,12 +366,14 @@ def test_evaluation_writes_compressai_records(tmp_path, capsys):
 
 @pytest.mark.parametrize("argv, words", [
     (["--scale", "1/0"], "--scale"), (["--scale", "2"], "--scale"), (["--rates", "1,,2"], "--rates"),
-    (["--rates", "0"], "--rates"), (["--workers", "0"], "--workers"),
+    (["--rates", "0"], "--rates"), (["--workers", "0"], "--workers"), (["--examples", "a.png"], "--examples"),
+    (["--examples", "b.png", "--out", "OUT", "--scale", "1/1"], "--examples"),
 ])
 def test_evaluation_bad_flags(tmp_path, capsys, argv, words):
     folder = tmp_path / "photos"
     folder.mkdir()
     _save(folder / "a.png", _photo(16, 16, 3))
+    argv = [str(tmp_path / "out") if a == "OUT" else a for a in argv]
     with pytest.raises(SystemExit) as exc:
         evaluate.main(["--images", str(folder), *argv])
     assert exc.value.code == 2 and words in capsys.readouterr().err

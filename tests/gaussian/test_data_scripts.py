@@ -18,7 +18,8 @@ from gaussian import spectrum
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 EMPIRICAL_DATA = ROOT / "empirical" / "data"
 PACKAGE_FILES = [spectrum.PATCHES_FILE, spectrum.PATCHES_FILE.with_suffix(".json"),
-                 EMPIRICAL_DATA / "patches8x8.npz", EMPIRICAL_DATA / "digits8x8.npz", EMPIRICAL_DATA / "codec_data.json"]
+                 EMPIRICAL_DATA / "patches8x8.npz", EMPIRICAL_DATA / "digits8x8.npz", EMPIRICAL_DATA / "codec_data.json",
+                 ROOT / "gaussian" / "data" / "image_model.json"]
 
 
 def _script(name):
@@ -80,6 +81,51 @@ def test_codec_data_script_reproduces_the_package_data(tmp_path, capsys):
     made_meta = json.loads((tmp_path / "codec_data.json").read_text())
     assert made_meta == json.loads((EMPIRICAL_DATA / "codec_data.json").read_text())
     assert _digests() == before
+
+
+def test_image_model_script_reproduces_the_package_data(tmp_path, capsys):
+    """make_image_model.py --out TMP gives the shipped parameters: the same sources and tile counts, every number
+    within 1e-9 relative (sums over ~10^5 pixels and a least-squares fit, float64; the f0 grid is exact)."""
+    from gaussian import image_model
+
+    before = _digests()
+    script = _script("make_image_model")
+    assert script.main(["--out", str(tmp_path)]) == 0
+    capsys.readouterr()
+    made = json.loads((tmp_path / "image_model.json").read_text())
+    shipped = json.loads(image_model.MODEL_FILE.read_text())
+
+    def compare(a, b, where):
+        if isinstance(a, dict):
+            assert sorted(a) == sorted(b), where
+            for key in a:
+                compare(a[key], b[key], f"{where}.{key}")
+        elif isinstance(a, list):
+            assert len(a) == len(b), where
+            for i, (u, v) in enumerate(zip(a, b)):
+                compare(u, v, f"{where}[{i}]")
+        elif isinstance(a, float):
+            assert a == pytest.approx(b, rel=1e-9, abs=1e-12), where
+        else:
+            assert a == b, where
+
+    compare(made, shipped, "image_model")
+    assert _digests() == before
+
+
+def test_image_model_fit_follows_the_photographs():
+    """The fitted law is within 3 dB RMS of the measured DCT power of the training tiles, per colour component,
+    and the colour basis is orthogonal (what the oracle's exactness needs)."""
+    from gaussian import image_model
+
+    record = json.loads(image_model.MODEL_FILE.read_text())
+    for kind in ("rgb", "gray"):
+        for comp in record[kind]["components"]:
+            assert 0 < comp["fit_rms_db"] < 3.0
+            assert 1.0 < comp["exponent"] < 4.0
+        basis = np.array(record[kind]["colour_basis"])
+        np.testing.assert_allclose(basis.T @ basis, np.eye(basis.shape[0]), atol=1e-12)
+    assert "kodak" not in json.dumps(record).lower()  # fitted on the bundled photographs only
 
 
 def test_luma_is_exact_and_ties_follow_the_stored_rule():
