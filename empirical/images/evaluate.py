@@ -71,7 +71,8 @@ def build_parser():
     p.add_argument("--scale", default="1/8", help="area-downsampling factor 1/N, N a positive integer (default: %(default)s)")
     p.add_argument("--rates", default="0.25,0.5,1,2", help="target bits per pixel, comma-separated (default: %(default)s)")
     p.add_argument("--limit", type=int, default=None, help="only the first N images (default: all)")
-    p.add_argument("--steps", type=int, default=32, help="grid points of the chain (default: %(default)s)")
+    p.add_argument("--steps", type=int, default=96, help="grid points of the chain (default: %(default)s, as compress "
+                   "uses for images)")
     p.add_argument("--seed", type=int, default=0, help="the streams' shared seed (default: %(default)s)")
     p.add_argument("--workers", type=int, default=1, help="images coded in parallel processes (default: %(default)s)")
     p.add_argument("--ideal", action="store_true",
