@@ -140,6 +140,27 @@ def _budget_message(err) -> str:
             "use more --steps, or drop --fixed-budget")
 
 
+def _encode(args, encoder, *inputs, **options):
+    """``encoder(*inputs, **options)`` with the RCC flags and a progress bar; the stream is written to ``--out``.
+
+    Returns what the encoder returns (its ``EncodeResult``, first if a tuple); a BudgetError is a ValueError in
+    the CLI's words."""
+    bar = _ProgressBar(args.progress)
+    try:
+        out = encoder(*inputs, seed=args.seed, budget_bits=args.budget_bits, padding_bits=args.padding_bits,
+                      auto_budget=not args.fixed_budget, max_budget_bits=args.max_budget_bits,
+                      tail_target=args.tail_target, workers=args.workers, device=args.device, progress=bar,
+                      **options)
+    except chain.BudgetError as err:
+        raise ValueError(_budget_message(err)) from None
+    finally:
+        bar.close()
+    result = out[0] if isinstance(out, tuple) else out
+    with _cli.atomic_output(args.out) as tmp:
+        tmp.write_bytes(result.data)
+    return out
+
+
 def _check_mode(args) -> bool:
     """Whether this is an image run (a positional image); ValueError naming the flag that does not fit the mode."""
     from .image import STATIONARY_SPEC
@@ -171,20 +192,9 @@ def _run_image(args) -> dict:
     from .image import DEFAULT_NUM_STEPS, STATIONARY_SPEC, encode_image_detailed
 
     x = image_files.read_image(args.image, "image")
-    bar = _ProgressBar(args.progress)
-    try:
-        result, model, x = encode_image_detailed(
-            x, STATIONARY_SPEC, bpp=args.bpp, stop_step=args.stop_step,
-            num_steps=DEFAULT_NUM_STEPS if args.steps is None else args.steps,
-            log_snr_stop=args.log_snr_stop, seed=args.seed, budget_bits=args.budget_bits,
-            padding_bits=args.padding_bits, auto_budget=not args.fixed_budget, max_budget_bits=args.max_budget_bits,
-            tail_target=args.tail_target, workers=args.workers, device=args.device, progress=bar)
-    except chain.BudgetError as err:
-        raise ValueError(_budget_message(err)) from None
-    finally:
-        bar.close()
-    with _cli.atomic_output(args.out) as tmp:
-        tmp.write_bytes(result.data)
+    result, model, x = _encode(args, encode_image_detailed, x, STATIONARY_SPEC, bpp=args.bpp,
+                               stop_step=args.stop_step, log_snr_stop=args.log_snr_stop,
+                               num_steps=DEFAULT_NUM_STEPS if args.steps is None else args.steps)
     if args.save_input:
         _cli.save_npy(args.save_input, x)
     pixels = x.shape[0] * x.shape[1]
@@ -223,21 +233,10 @@ def run(args) -> dict:
             raise ValueError(f"index: must be in 0..{test.shape[0] - 1} (the test examples of {source.name}), got {args.index}")
         x = test[args.index].reshape(source.shape)
         where = f"{source.name} test example {args.index}"
-    bar = _ProgressBar(args.progress)
-    try:
-        result = chain.encode_detailed(
-            x, model, num_steps=32 if args.steps is None else args.steps, log_snr_start=args.log_snr_start, log_snr_stop=args.log_snr_stop,
-            stop_step=args.stop_step, rate_bits_per_dim=args.rate_bits_per_dim, seed=args.seed,
-            budget_bits=args.budget_bits, padding_bits=args.padding_bits, auto_budget=not args.fixed_budget,
-            max_budget_bits=args.max_budget_bits, tail_target=args.tail_target, workers=args.workers,
-            device=args.device, progress=bar,
-            model_spec=cli.oracle_spec(args) if args.model.split(":")[0] in ("oracle", "mixture-oracle") else "")
-    except chain.BudgetError as err:
-        raise ValueError(_budget_message(err)) from None
-    finally:
-        bar.close()
-    with _cli.atomic_output(args.out) as tmp:
-        tmp.write_bytes(result.data)
+    result = _encode(args, chain.encode_detailed, x, model, num_steps=32 if args.steps is None else args.steps,
+                     log_snr_start=args.log_snr_start, log_snr_stop=args.log_snr_stop, stop_step=args.stop_step,
+                     rate_bits_per_dim=args.rate_bits_per_dim,
+                     model_spec=cli.oracle_spec(args) if args.model.split(":")[0] in ("oracle", "mixture-oracle") else "")
     if args.save_input:
         _cli.save_npy(args.save_input, np.asarray(x, dtype=np.float64))
     d = model.dim

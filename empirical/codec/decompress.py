@@ -92,6 +92,19 @@ def _check_log_snr_end(args, model, latent) -> None:
                          f"--method {args.method} would return the posterior mean (use --method mean for that)")
 
 
+def _decode(args, data, model):
+    """``(latent, reconstruction)`` of the stream's requested prefix; a cut stream's warning becomes a note."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        latent = chain.decode_latent(data, model, args.prefix_steps)
+    _check_log_snr_end(args, model, latent)
+    x = chain.reconstruct(latent, model, args.method, decoder_steps=args.decoder_steps, solver=args.solver,
+                          rng=args.seed, log_snr_end=args.log_snr_end)
+    for w in caught[:1]:
+        print(f"note: {w.message}", file=sys.stderr)
+    return latent, x
+
+
 def _run_image(args, data, header) -> dict:
     """Decode an image stream (the header's spec is ``model=oracle:stationary``)."""
     from empirical import image_files
@@ -115,14 +128,7 @@ def _run_image(args, data, header) -> dict:
     if chain.model_hash(model) != header.model_hash:
         raise ValueError("file: the stream's model hash is not that of this decoder's stationary image model "
                          "(another version of the model's parameters)")
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        latent = chain.decode_latent(data, model, args.prefix_steps)
-    _check_log_snr_end(args, model, latent)
-    x = chain.reconstruct(latent, model, args.method, decoder_steps=args.decoder_steps, solver=args.solver,
-                          rng=args.seed, log_snr_end=args.log_snr_end)
-    for w in caught[:1]:
-        print(f"note: {w.message}", file=sys.stderr)
+    latent, x = _decode(args, data, model)
     pixels = shape[0] * shape[1]
     stream_bytes = len(chain.read_header(data).prefix(latent.num_steps).to_bytes()) if latent.num_steps else None
     report = {"file": args.file, "method": args.method, "num_steps_decoded": latent.num_steps,
@@ -172,14 +178,7 @@ def run(args) -> dict:
                          f"{chain.model_hash(model).hex()[:16]}: give the checkpoint the stream was made with")
     if original is not None and original.size != model.dim:
         raise ValueError(f"original: has {original.size} numbers, the model's samples {model.dim}")
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        latent = chain.decode_latent(data, model, args.prefix_steps)
-    _check_log_snr_end(args, model, latent)
-    x = chain.reconstruct(latent, model, args.method, decoder_steps=args.decoder_steps, solver=args.solver,
-                          rng=args.seed, log_snr_end=args.log_snr_end)
-    for w in caught[:1]:
-        print(f"note: {w.message}", file=sys.stderr)
+    latent, x = _decode(args, data, model)
     report = {"file": args.file, "method": args.method, "num_steps_decoded": latent.num_steps,
               "num_steps_in_stream": latent.num_steps_in_stream, "truncated": latent.truncated,
               "log_snr": latent.log_snr, "shape": list(x.shape), "bytes": len(data)}
