@@ -52,7 +52,8 @@ import numpy as np
 
 from empirical import _cli
 
-__all__ = ["build_parser", "run", "main", "downsample", "load_folder", "evaluate_image", "jpeg_webp", "summarise"]
+__all__ = ["build_parser", "run", "main", "downsample", "load_folder", "evaluate_image", "evaluate_image_ideal",
+           "jpeg_webp", "summarise", "plot_report", "draw_report"]
 
 DECODERS = ("flow", "ancestral", "mean")
 JPEG_QUALITIES = (5, 10, 15, 20, 30, 40, 50, 60, 70, 80, 90, 95)
@@ -418,32 +419,38 @@ def _num(value, width, digits) -> str:
     return f"{'-':>{width}}" if value is None else f"{value:{width}.{digits}f}"
 
 
-def _plot(report, path) -> None:
+def draw_report(report, plt):
+    """A matplotlib figure of PSNR, MS-SSIM and both realism proxies against bpp for every method of a report
+    (``plt``: ``matplotlib.pyplot``); the originals' reference is a dotted line on the realism panels."""
+    keys = (("psnr-rgb", "PSNR (dB)"), ("ms-ssim-rgb", "MS-SSIM"), ("spectrum-error-db", "spectrum error (dB)"),
+            ("sliced-w2", "sliced W2 of 8x8 patches"))
+    fig, axes = plt.subplots(1, 4, figsize=(16, 4.2), layout="constrained")
+    for ax, (key, label) in zip(axes, keys):
+        for m in report["methods"]:
+            r = m["results"]
+            pts = [(b, v) for b, v in zip(r["bpp"], r[key]) if v is not None]
+            ax.plot([b for b, _ in pts], [v for _, v in pts], marker="o", ms=3, label=m["name"])
+        if key in ("spectrum-error-db", "sliced-w2"):
+            ref = report["reference_originals"]["spectrum_error_db" if key == "spectrum-error-db" else "sliced_w2"]
+            if ref is not None:
+                ax.axhline(ref, color="k", lw=0.8, ls=":", label="originals vs originals")
+        ax.set_xlabel("bits per pixel (file)")
+        ax.set_ylabel(label)
+        ax.set_xlim(0, max(2.5, max(max(m["results"]["bpp"]) for m in report["methods"] if m["name"].startswith("diffc"))))
+        ax.grid(alpha=0.3)
+    handles, labels = axes[3].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncol=len(labels), fontsize=7)
+    return fig
+
+
+def plot_report(report, path) -> None:
+    """:func:`draw_report` written to the PNG ``path`` (temporary file, then rename)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    keys = (("psnr-rgb", "PSNR (dB)"), ("ms-ssim-rgb", "MS-SSIM"), ("spectrum-error-db", "spectrum error (dB)"),
-            ("sliced-w2", "sliced W2 of 8x8 patches"))
-    fig, axes = plt.subplots(1, 4, figsize=(16, 3.8))
-    for ax, (key, label) in zip(axes, keys):
-        for m in report["methods"]:
-            r = m["results"]
-            ax.plot(r["bpp"], r[key], marker="o", ms=3, label=m["name"])
-            if key == "psnr-rgb" and "ideal-bpp" in r and m["name"] == "diffc-flow":
-                ax.plot(r["ideal-bpp"], r[key], ls="--", marker="x", ms=3, label="diffc-flow at ideal bpp")
-        if key in ("spectrum-error-db", "sliced-w2"):
-            ref = report["reference_originals"]["spectrum_error_db" if key == "spectrum-error-db" else "sliced_w2"]
-            if ref is not None:
-                ax.axhline(ref, color="k", lw=0.8, ls=":", label="originals vs originals")
-        ax.set_xlabel("bits per pixel")
-        ax.set_ylabel(label)
-        ax.set_xlim(0, 2.5)
-        ax.grid(alpha=0.3)
-    axes[0].legend(fontsize=7)
-    fig.tight_layout()
-    _save_figure(fig, path)
+    _save_figure(draw_report(report, plt), path)
 
 
 def _save_figure(fig, path) -> None:
@@ -587,7 +594,7 @@ def run(args) -> dict:
             if name in examples:
                 _example_figures(out, name, pixels, records[i], recons[i], baselines[i], results[i][3], rates)
     if args.plot is not None:
-        _plot(report, args.plot)
+        plot_report(report, args.plot)
     if args.format == "json":
         sys.stdout.write(json.dumps(report, indent=2) + "\n")
     else:

@@ -155,6 +155,36 @@ def check_rcc_frontier(fig, data):
     assert ref["coded_over_kl"] == pytest.approx(ref["coded_bits"] / ref["kl_bits"], rel=1e-12)
 
 
+def _made_photographs(folder):
+    """Two 32x32 RGB PNGs drawn from the stationary image model (the tests never read ../shared)."""
+    from PIL import Image
+
+    from empirical import image_files, models
+
+    folder.mkdir()
+    oracle = models.StationaryImageOracle((32, 32, 3))
+    rng = np.random.default_rng(0)
+    for i in range(2):
+        x = oracle.mean + oracle.from_eigen(np.sqrt(oracle.eigvals) * rng.standard_normal(oracle.dim))
+        Image.fromarray(image_files.to_uint8(np.clip(x, -1, 1).reshape(32, 32, 3))[0]).save(folder / f"p{i}.png")
+    return folder
+
+
+def check_kodak(fig, data):
+    """Each method's curve in every panel is its record's (bpp, value) pairs; the reference line is the JSON's."""
+    keys = ("psnr-rgb", "ms-ssim-rgb", "spectrum-error-db", "sliced-w2")
+    for ax, key in zip(fig.axes, keys):
+        lines = {line.get_label(): line for line in ax.get_lines()}
+        for m in data["methods"]:
+            xs, ys = lines[m["name"]].get_data()
+            pts = [(b, v) for b, v in zip(m["results"]["bpp"], m["results"][key]) if v is not None]
+            assert [float(a) for a in xs] == [b for b, _ in pts] and [float(a) for a in ys] == [v for _, v in pts]
+    ref = data["reference_originals"]["sliced_w2"]
+    assert float(dict((l.get_label(), l) for l in fig.axes[3].get_lines())["originals vs originals"].get_ydata()[0]) == ref
+    names = {m["name"] for m in data["methods"]}
+    assert {"diffc-flow", "diffc-ancestral", "diffc-mean", "jpeg", "webp"} == names
+
+
 CHECKS = {name: globals().get(f"check_{name}") for name in figures_main.FIGURES}  # a new figure needs its check
 
 
@@ -169,7 +199,8 @@ def test_figure_writes_png_and_json(tmp_path, name, capsys, monkeypatch):
         return real_save(fig, out_dir, fig_name)
 
     monkeypatch.setattr(style, "save", capture)
-    assert figures_main.main(["--out", str(tmp_path), "--only", name, "--quick"]) == 0
+    extra = ["--kodak", str(_made_photographs(tmp_path / "photos"))] if name == "kodak" else []
+    assert figures_main.main(["--out", str(tmp_path), "--only", name, "--quick", *extra]) == 0
     png = tmp_path / f"{name}.png"
     assert png.stat().st_size > 5000
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
