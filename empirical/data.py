@@ -210,7 +210,8 @@ def _check_dense_dim(d: int, argument: str, what: str = "") -> None:
         gb = DENSE_MATRICES * 8 * d * d / 1e9
         raise ValueError(f"{argument}: {what}{d} dims, over the limit of {MAX_DENSE_DIM}: the source, the oracle and "
                          f"the codec hold dense {d} x {d} float64 matrices (about {DENSE_MATRICES}, {gb:.3g} GB), with "
-                         "a random or a pixel basis alike (closed forms for any size: python -m gaussian.rd)")
+                         "a random or a pixel basis alike (closed forms for any size: python -m gaussian.rd; an image of "
+                         "any size: a PNG with --model oracle:stationary)")
 
 
 def gaussian(spectrum: str = "patches", dim: int | None = None, basis: str = "random", basis_seed: int = 0) -> Source:
