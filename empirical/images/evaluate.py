@@ -430,6 +430,9 @@ def draw_report(report, plt):
             r = m["results"]
             pts = [(b, v) for b, v in zip(r["bpp"], r[key]) if v is not None]
             ax.plot([b for b, _ in pts], [v for _, v in pts], marker="o", ms=3, label=m["name"])
+            if key == "psnr-rgb" and m["name"] == "diffc-flow":
+                ax.plot(r["ideal-bpp"], r[key], ls="--", marker="x", ms=3, color=ax.get_lines()[-1].get_color(),
+                        label="diffc-flow at its ideal bpp (sum KL)")
         if key in ("spectrum-error-db", "sliced-w2"):
             ref = report["reference_originals"]["spectrum_error_db" if key == "spectrum-error-db" else "sliced_w2"]
             if ref is not None:
@@ -438,7 +441,9 @@ def draw_report(report, plt):
         ax.set_ylabel(label)
         ax.set_xlim(0, max(2.5, max(max(m["results"]["bpp"]) for m in report["methods"] if m["name"].startswith("diffc"))))
         ax.grid(alpha=0.3)
-    handles, labels = axes[3].get_legend_handles_labels()
+    handles, labels = axes[0].get_legend_handles_labels()
+    extra = axes[3].get_legend_handles_labels()
+    handles, labels = handles + extra[0][-1:], labels + extra[1][-1:]
     fig.legend(handles, labels, loc="outside lower center", ncol=len(labels), fontsize=7)
     return fig
 

@@ -177,6 +177,10 @@ def check_kodak(fig, data):
         lines = {line.get_label(): line for line in ax.get_lines()}
         for m in data["methods"]:
             xs, ys = lines[m["name"]].get_data()
+            if key == "psnr-rgb" and m["name"] == "diffc-flow":
+                ixs, iys = lines["diffc-flow at its ideal bpp (sum KL)"].get_data()
+                assert [float(a) for a in ixs] == m["results"]["ideal-bpp"]
+                assert [float(a) for a in iys] == m["results"]["psnr-rgb"]
             pts = [(b, v) for b, v in zip(m["results"]["bpp"], m["results"][key]) if v is not None]
             assert [float(a) for a in xs] == [b for b, _ in pts] and [float(a) for a in ys] == [v for _, v in pts]
     ref = data["reference_originals"]["sliced_w2"]
