@@ -542,7 +542,7 @@ def run(args) -> dict:
     if args.workers < 1:
         raise ValueError(f"workers: must be >= 1, got {args.workers}")
     if not 2 <= args.steps <= 4096:
-        raise ValueError(f"num_steps: must be in 2..4096, got {args.steps}")
+        raise ValueError(f"steps: must be in 2..4096, got {args.steps}")
     if args.out is not None:
         try:
             pathlib.Path(args.out).mkdir(parents=True, exist_ok=True)

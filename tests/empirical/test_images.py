@@ -366,7 +366,8 @@ def test_evaluation_writes_compressai_records(tmp_path, capsys):
 
 @pytest.mark.parametrize("argv, words", [
     (["--scale", "1/0"], "--scale"), (["--scale", "2"], "--scale"), (["--rates", "1,,2"], "--rates"),
-    (["--rates", "0"], "--rates"), (["--workers", "0"], "--workers"), (["--examples", "a.png"], "--examples"),
+    (["--rates", "0"], "--rates"), (["--workers", "0"], "--workers"), (["--steps", "1"], "--steps"),
+    (["--seed", "-1", "--scale", "1/1"], "--seed"), (["--examples", "a.png"], "--examples"),
     (["--examples", "b.png", "--out", "OUT", "--scale", "1/1"], "--examples"),
 ])
 def test_evaluation_bad_flags(tmp_path, capsys, argv, words):
