@@ -358,10 +358,29 @@ def test_evaluation_writes_compressai_records(tmp_path, capsys):
         assert len({len(v) for v in results.values()}) == 1
     report = json.loads((tmp_path / "res" / "report.json").read_text())
     points = report["closed_form_check"]["sum_kl"]["points"]
-    assert points == 4  # 2 images x 2 rates
+    assert points == sum(r["steps_in_stream"] // evaluate.CHECK_EVERY for r in report["per_image"]) > 0
     for entry in report["per_image"][0]["rates"]:
         assert entry["bpp"] <= entry["target_bpp"]
         assert entry["decoders"]["flow"]["psnr_db"] > 0
+
+
+def test_ideal_evaluation_stops_where_the_expected_kl_reaches_the_rate(tmp_path, capsys):
+    """--ideal: each rate point is the first step whose expected sum KL given x reaches it, labelled ideal."""
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    _save(folder / "a.png", _photo(24, 16, 3, seed=4))
+    report = evaluate.run(evaluate.build_parser().parse_args(
+        ["--images", str(folder), "--scale", "1/1", "--ideal", "--rates", "0.2,1", "--steps", "24", "--no-progress"]))
+    capsys.readouterr()
+    assert all(m["name"].endswith("-ideal") or m["name"] in ("jpeg", "webp") for m in report["methods"])
+    assert "IDEAL" in report["methods"][0]["description"]
+    model = models.StationaryImageOracle((24, 16, 3))
+    x = image_files.from_uint8(_photo(24, 16, 3, seed=4)).reshape(-1)
+    c = model.to_eigen((x - model.mean)[None, :])[0]
+    for entry in report["per_image"][0]["rates"]:
+        expected = components.chain_kl_nats_given_x(model.eigvals, math.exp(entry["log_snr"]), c).sum() / math.log(2)
+        assert expected >= entry["target_bpp"] * 24 * 16
+    assert report["closed_form_check"]["sum_kl"]["points"] == 2
 
 
 @pytest.mark.parametrize("argv, words", [
