@@ -50,7 +50,8 @@ def commands():
 
 
 COMMANDS = commands()
-_ENTRY = {"theory": "theory.__main__", "bounds": "bounds.__main__", "figures": "figures.__main__"}
+_ENTRY = {"theory": "theory.__main__", "bounds": "bounds.__main__", "figures": "figures.__main__",
+          "empirical.images": "empirical.images.__main__"}
 
 
 def test_the_pages_quote_commands():
