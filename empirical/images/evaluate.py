@@ -80,7 +80,9 @@ def build_parser():
     p.add_argument("--limit", type=int, default=None, help="only the first N images (default: all)")
     p.add_argument("--steps", type=int, default=96, help="grid points of the chain (default: %(default)s, as compress "
                    "uses for images)")
-    p.add_argument("--seed", type=int, default=0, help="the streams' shared seed (default: %(default)s)")
+    p.add_argument("--seed", type=int, default=0,
+                   help="image i (in name order) is coded with seed SEED + i: images never share candidates or "
+                        "noise, so their errors are independent (default: %(default)s)")
     p.add_argument("--workers", type=int, default=1, help="images coded in parallel processes (default: %(default)s)")
     p.add_argument("--ideal", action="store_true",
                    help="no bitstream: sample the chain exactly from q (an ideal channel simulator), stop each rate at "
@@ -584,7 +586,9 @@ def run(args) -> dict:
     missing = sorted(set(examples) - {name for name, _ in images})
     if missing:
         raise ValueError(f"examples: not among the images: {', '.join(missing)}")
-    tasks = [(name, pixels, rates, args.steps, args.seed, args.ideal) for name, pixels in images]
+    if not 0 <= args.seed <= 2**63:
+        raise ValueError(f"seed: must be in 0..2^63, got {args.seed}")
+    tasks = [(name, pixels, rates, args.steps, args.seed + i, args.ideal) for i, (name, pixels) in enumerate(images)]
     from tqdm import tqdm
 
     bar = tqdm(total=len(tasks), desc="images", unit="image", disable=None if args.progress else True, leave=False)
