@@ -91,16 +91,6 @@ def _as_image(image) -> np.ndarray:
     return x
 
 
-def _log_snr_for_rate(eigvals, rate_bits_total) -> float:
-    """The log-SNR where ``sum 1/2 log2(1 + snr lam)`` equals ``rate_bits_total`` (bisection on [-40, 40])."""
-    lo, hi = -40.0, 40.0
-    for _ in range(200):
-        mid = 0.5 * (lo + hi)
-        rate = float(np.sum(np.log1p(math.exp(mid) * eigvals))) / (2.0 * math.log(2.0))
-        lo, hi = (mid, hi) if rate < rate_bits_total else (lo, mid)
-    return 0.5 * (lo + hi)
-
-
 def image_grid(model, shape, bpp=None, num_steps: int = DEFAULT_NUM_STEPS) -> chain.Grid:
     """The default grid for an image of ``shape`` (see the module docstring); capped at ``model.log_snr_max - 2``."""
     pixels = int(shape[0]) * int(shape[1])
@@ -108,7 +98,9 @@ def image_grid(model, shape, bpp=None, num_steps: int = DEFAULT_NUM_STEPS) -> ch
     eigvals = getattr(model, "eigvals", None)
     if eigvals is None:
         eigvals = image_model.load("rgb" if shape[2] == 3 else "gray").variances(shape[0], shape[1]).ravel()
-    stop = min(_log_snr_for_rate(np.asarray(eigvals, np.float64), target * pixels), model.log_snr_max - 2.0)
+    from empirical.rcc.workload import log_snr_for_rate
+
+    stop = min(log_snr_for_rate(eigvals, target * pixels), model.log_snr_max - 2.0)
     return chain.default_grid(model, num_steps, model.log_snr_min, stop)
 
 

@@ -192,12 +192,26 @@ def _closed_forms(model, x, log_snr, kl_per_coefficient):
     return out, float(expected_kl.sum()), kl_z
 
 
+def _decoded(x, y, form):
+    """``(numbers, uint8 image)`` of one reconstruction ``y`` of ``x``: PSNR and MS-SSIM of its 8-bit image, its
+    squared error against ``form`` = (expectation, variance) given x, with z-score and predicted PSNR."""
+    from empirical import image_files
+
+    from . import metrics
+
+    pixels = image_files.to_uint8(y)[0]
+    y8 = image_files.from_uint8(pixels)
+    sq = float(np.sum((y - x) ** 2))
+    expected, var = form
+    return {"psnr_db": metrics.psnr_db(x, y8), "ms_ssim": metrics.ms_ssim(x, y8), "sq_err": sq,
+            "sq_err_expected": expected, "sq_err_z": (sq - expected) / math.sqrt(var),
+            "psnr_db_expected": float(10.0 * np.log10(4.0 * x.size / expected))}, pixels
+
+
 def evaluate_image(name, pixels, rates, steps, seed):
     """Everything measured on one image: ``(record, {(decoder, rate): uint8 reconstruction}, stream bytes)``."""
     from empirical import image_files
     from empirical.codec import decode_latent, encode_image_detailed, read_header, reconstruct
-
-    from . import metrics
 
     x = image_files.from_uint8(pixels)
     pixel_count = x.shape[0] * x.shape[1]
@@ -218,16 +232,8 @@ def evaluate_image(name, pixels, rates, steps, seed):
                  "bpp": prefix_bits / pixel_count, "ideal_bpp": float(kl_coeff.sum()) / pixel_count,
                  "kl_bits": float(kl_coeff.sum()), "kl_bits_expected": expected_kl, "kl_z": kl_z, "decoders": {}}
         for method in DECODERS:
-            y = reconstruct(latent, model, method, rng=seed)
-            sq = float(np.sum((y - x) ** 2))
-            mean, var = forms[method]
-            y8 = image_files.from_uint8(image_files.to_uint8(y)[0])
-            entry["decoders"][method] = {
-                "psnr_db": metrics.psnr_db(x, y8), "ms_ssim": metrics.ms_ssim(x, y8),
-                "sq_err": sq, "sq_err_expected": mean, "sq_err_z": (sq - mean) / math.sqrt(var),
-                "psnr_db_expected": float(10.0 * np.log10(4.0 * x.size / mean)),
-            }
-            recons[(method, rate)] = image_files.to_uint8(y)[0]
+            entry["decoders"][method], recons[(method, rate)] = _decoded(
+                x, reconstruct(latent, model, method, rng=seed), forms[method])
         record["rates"].append(entry)
     record["checks"] = []
     for k in range(CHECK_EVERY, result.num_steps_coded + 1, CHECK_EVERY):
@@ -247,7 +253,8 @@ def evaluate_image_ideal(name, pixels, rates, steps, seed):
 
     The chain is sampled exactly (``codec.ideal_chain_steps``); rate ``r`` stops at the first step whose
     *expected* sum KL given x reaches ``r`` bits per pixel (a step fixed by x alone, so that the closed-form
-    check at it is unbiased); the reported bpp is the realised sum KL there. Decoders: the oracle's exact flow map (DiffC-F), its
+    check at it is unbiased); the reported bpp is the realised sum KL there. Decoders: the oracle's exact
+    flow map (DiffC-F), its
     posterior mean, and a posterior sample (DiffC-A), all in closed form (the codec's numerical receivers
     integrate the same maps; at full resolution each RK4 solve would take ~20 s).
     """
@@ -255,8 +262,6 @@ def evaluate_image_ideal(name, pixels, rates, steps, seed):
     from empirical import image_files
     from empirical.codec import ideal_chain_steps
     from empirical.codec.image import STATIONARY_SPEC, image_grid, image_model_for
-
-    from . import metrics
 
     x = image_files.from_uint8(pixels)
     model = image_model_for(STATIONARY_SPEC, x.shape)
@@ -283,15 +288,8 @@ def evaluate_image_ideal(name, pixels, rates, steps, seed):
             outputs = {"mean": mean, "flow": model.flow_map(z[None, :], log_snr)[0],
                        "ancestral": mean + model.from_eigen(np.sqrt(post) * decoder_rng.standard_normal(model.dim))}
             for method in DECODERS:
-                y = outputs[method].reshape(x.shape)
-                sq = float(np.sum((y - x) ** 2))
-                exp_sq, var = forms[method]
-                y8 = image_files.from_uint8(image_files.to_uint8(y)[0])
-                entry["decoders"][method] = {
-                    "psnr_db": metrics.psnr_db(x, y8), "ms_ssim": metrics.ms_ssim(x, y8), "sq_err": sq,
-                    "sq_err_expected": exp_sq, "sq_err_z": (sq - exp_sq) / math.sqrt(var),
-                    "psnr_db_expected": float(10.0 * np.log10(4.0 * x.size / exp_sq))}
-                recons[(method, rate)] = image_files.to_uint8(y)[0]
+                entry["decoders"][method], recons[(method, rate)] = _decoded(
+                    x, outputs[method].reshape(x.shape), forms[method])
             record["rates"].append(entry)
     for rate in pending:
         record["rates"].append({"target_bpp": rate, "steps": 0, "reachable": False})

@@ -1,7 +1,7 @@
 """Photographs through the codec: image files, the stationary oracle against dense algebra, the closed forms given x
 against Monte Carlo, progressive image streams, --bpp, the evaluation's CompressAI records and bad image inputs.
 
-Every image here is made by the test (seeded noise or smooth patterns); nothing reads ``../shared``.
+Every image here is made by the test (seeded draws of the image model); none comes from the Kodak folder.
 """
 from __future__ import annotations
 

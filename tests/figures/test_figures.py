@@ -156,7 +156,7 @@ def check_rcc_frontier(fig, data):
 
 
 def _made_photographs(folder):
-    """Two 32x32 RGB PNGs drawn from the stationary image model (the tests never read ../shared)."""
+    """Two 32x32 RGB PNGs drawn from the stationary image model (made here, not read from the Kodak folder)."""
     from PIL import Image
 
     from empirical import image_files, models
