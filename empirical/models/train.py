@@ -6,8 +6,9 @@
 The network (``empirical/models/learned.py``) starts at the Gaussian-optimal linear
 denoiser of the training data (mean and covariance of the train split, or of
 ``--skip-samples`` draws for synthetic sources) and learns a residual with Adam,
-a cosine learning-rate decay and an exponential moving average of the weights
-(the EMA weights are saved). Log-SNR is drawn uniformly (stratified within a
+a cosine learning-rate decay (``torch.optim.lr_scheduler.LambdaLR``) and an
+exponential moving average of the weights (``torch.optim.swa_utils.AveragedModel``;
+the EMA weights are saved). Log-SNR is drawn uniformly (stratified within a
 batch) on ``[--log-snr-min, --log-snr-max]``. Every random number is a pure
 function of ``(--seed, step)``, so the same command gives the same checkpoint
 bit for bit (same torch build, same thread count).
@@ -154,6 +155,27 @@ def _batch(source, config: TrainConfig, step: int):
     return as_t(x), as_t(eps), as_t(log_snr)
 
 
+def _cosine_factor(num_steps: int):
+    """``step -> 0.5 (1 + cos(pi step / num_steps))``: the learning-rate factor of ``LambdaLR`` (1 at step 0)."""
+    span = max(num_steps, 1)
+    return lambda step: 0.5 * (1.0 + np.cos(np.pi * step / span))
+
+
+def _ema_average(ema_decay: float):
+    """``avg_fn`` of ``AveragedModel``: ``avg decay + current (1 - decay)``, ``decay = min(ema_decay, n / (9 + n))``.
+
+    ``n`` is the number of updates averaged so far (1 at the first update after the initial copy), so the decay
+    warms up from 0.1 and the first steps do not leave the random initialisation in the average.
+    """
+
+    def average(averaged, current, num_averaged):
+        n = float(num_averaged)
+        decay = min(ema_decay, n / (9.0 + n))
+        return averaged.mul(decay).add_(current, alpha=1.0 - decay)
+
+    return average
+
+
 def train(source, config: TrainConfig = TrainConfig(), progress: bool = False):
     """Train a :class:`~empirical.models.learned.DenoiserNet` on ``source``.
 
@@ -176,6 +198,7 @@ def train(source, config: TrainConfig = TrainConfig(), progress: bool = False):
         Process CPU time spent training (``time.process_time``).
     """
     import torch
+    from torch.optim.swa_utils import AveragedModel
 
     from . import learned
 
@@ -184,11 +207,13 @@ def train(source, config: TrainConfig = TrainConfig(), progress: bool = False):
     eigvals, basis = base._eig_from_covariance(cov, "training covariance")
     torch.manual_seed(config.seed)
     net = learned.DenoiserNet(net_config, mean, eigvals, basis)
-    ema = learned.DenoiserNet(net.config, mean, eigvals, basis)
-    ema.load_state_dict(net.state_dict())
-    for p in ema.parameters():
-        p.requires_grad_(False)
+    # EMA of the weights: torch.optim.swa_utils.AveragedModel (a copy of ``net``; its first update copies the
+    # initial weights) with the warm-up decay min(ema_decay, n / (9 + n)) at the n-th update after that
+    ema = AveragedModel(net, avg_fn=_ema_average(config.ema_decay))
+    ema.update_parameters(net)
     opt = torch.optim.Adam(net.parameters(), lr=config.lr)
+    # cosine decay from --lr at step 0 towards 0 at the last step: lr = config.lr * factor(step)
+    lr_decay = torch.optim.lr_scheduler.LambdaLR(opt, _cosine_factor(config.steps))
     losses = np.zeros(config.steps)
     steps = range(config.steps)
     if progress:
@@ -197,24 +222,20 @@ def train(source, config: TrainConfig = TrainConfig(), progress: bool = False):
         steps = tqdm(steps, desc=f"train {source.name}", file=sys.stderr, mininterval=0.5)
     start = time.process_time()
     for step in steps:
-        for group in opt.param_groups:
-            group["lr"] = config.lr * 0.5 * (1.0 + np.cos(np.pi * step / max(config.steps, 1)))
         x, eps, log_snr = _batch(source, config, step)
         loss = net.loss(x, eps, log_snr)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-        decay = min(config.ema_decay, (1.0 + step) / (10.0 + step))
-        with torch.no_grad():
-            for p_ema, p in zip(ema.parameters(), net.parameters()):
-                p_ema.mul_(decay).add_(p, alpha=1.0 - decay)
+        lr_decay.step()
+        ema.update_parameters(net)
         losses[step] = float(loss.detach())
         if progress and step % 50 == 0:
             steps.set_postfix(loss=f"{losses[step]:.4f}")
     cpu_seconds = time.process_time() - start
     if not np.isfinite(losses).all():
         raise ValueError("lr: training diverged (non-finite loss); lower --lr")
-    return ema.eval(), losses, cpu_seconds
+    return ema.module.requires_grad_(False).eval(), losses, cpu_seconds
 
 
 def reference_denoiser(source):

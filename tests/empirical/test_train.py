@@ -113,3 +113,26 @@ def test_cli_bad_input_is_one_line_exit_2(tmp_path, capsys, monkeypatch, argv, f
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("python -m empirical.train: error: " + flag), err
     assert not (tmp_path / "m.pt").exists()
+
+
+def test_ema_and_learning_rate_follow_their_stated_formulas():
+    """The EMA (AveragedModel with ``_ema_average``) is ``e_n = d_n e_{n-1} + (1 - d_n) p_n``, ``e_0 = p_0``,
+    ``d_n = min(decay, n / (9 + n))``, recomputed here in float64; the LambdaLR factor is 1 at step 0, 1/2 halfway
+    and tends to 0 at the last step."""
+    from torch.optim.swa_utils import AveragedModel
+
+    param = torch.nn.Parameter(torch.zeros(3, dtype=torch.float64))
+    module = torch.nn.Module()
+    module.param = param
+    values = np.random.default_rng(0).normal(size=(40, 3))
+    ema = AveragedModel(module, avg_fn=train._ema_average(0.9))
+    want = None
+    for n, value in enumerate(values):
+        with torch.no_grad():
+            param.copy_(torch.from_numpy(value))
+        ema.update_parameters(module)
+        decay = min(0.9, n / (9.0 + n))
+        want = value.copy() if want is None else decay * want + (1 - decay) * value
+    np.testing.assert_allclose(ema.module.param.detach().numpy(), want, rtol=1e-12)
+    factor = train._cosine_factor(100)
+    assert factor(0) == 1.0 and abs(factor(50) - 0.5) < 1e-15 and factor(99) < 1e-3
