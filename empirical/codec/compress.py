@@ -62,7 +62,7 @@ def build_parser():
     p = _cli.parser("python -m empirical.compress", __doc__)
     p.add_argument("image", nargs="?", default=None,
                    help="an image to code whole (PNG, JPEG or an [H, W(, C)] .npy in [-1, 1]); needs --model "
-                        "oracle:stationary")
+                        "oracle:stationary (or tiled:oracle / tiled:CHECKPOINT.pt, an 8x8 patch model on every block)")
     cli.add_model_arguments(p)
     src = p.add_mutually_exclusive_group()
     src.add_argument("--index", type=int, default=0, help="test example of --data to compress (default: %(default)s)")
@@ -163,19 +163,19 @@ def _encode(args, encoder, *inputs, **options):
 
 def _check_mode(args) -> bool:
     """Whether this is an image run (a positional image); ValueError naming the flag that does not fit the mode."""
-    from .image import STATIONARY_SPEC
+    from .image import STATIONARY_SPEC, is_image_spec
 
     if args.image is None:
-        if args.model == STATIONARY_SPEC:
-            raise ValueError(f"image: --model {STATIONARY_SPEC} codes an image file given as the first argument "
-                             "(python -m empirical.compress photo.png --model oracle:stationary --bpp 0.5 --out x.dfrc)")
+        if is_image_spec(args.model):
+            raise ValueError(f"image: --model {args.model} codes an image file given as the first argument "
+                             f"(python -m empirical.compress photo.png --model {args.model} --bpp 0.5 --out x.dfrc)")
         if args.bpp is not None:
             raise ValueError("bpp: applies to an image given as the first argument; use --rate-bits-per-dim or "
                              "--stop-step")
         return False
-    if args.model != STATIONARY_SPEC:
-        raise ValueError(f"model: an image file is coded with --model {STATIONARY_SPEC} (a checkpoint codes samples of "
-                         "its own size: --input)")
+    if not is_image_spec(args.model):
+        raise ValueError(f"model: an image file is coded with --model {STATIONARY_SPEC} or tiled:oracle / "
+                         "tiled:CHECKPOINT.pt (a checkpoint alone codes samples of its own size: --input)")
     for name, default in (("input", None), ("data", None), ("rate_bits_per_dim", None)):
         if getattr(args, name) != default:
             raise ValueError(f"{name}: does not apply to an image (give the image as the first argument, and --bpp "
@@ -189,17 +189,17 @@ def _run_image(args) -> dict:
     """Compress an image file as one stream (see the module docstring)."""
     from empirical import image_files
 
-    from .image import DEFAULT_NUM_STEPS, STATIONARY_SPEC, encode_image_detailed
+    from .image import DEFAULT_NUM_STEPS, encode_image_detailed
 
     x = image_files.read_image(args.image, "image")
-    result, model, x = _encode(args, encode_image_detailed, x, STATIONARY_SPEC, bpp=args.bpp,
+    result, model, x = _encode(args, encode_image_detailed, x, args.model, bpp=args.bpp,
                                stop_step=args.stop_step, log_snr_stop=args.log_snr_stop,
                                num_steps=DEFAULT_NUM_STEPS if args.steps is None else args.steps)
     if args.save_input:
         _cli.save_npy(args.save_input, x)
     pixels = x.shape[0] * x.shape[1]
     report = {
-        "out": args.out, "input": args.image, "shape": list(x.shape), "model": STATIONARY_SPEC,
+        "out": args.out, "input": args.image, "shape": list(x.shape), "model": args.model,
         "grid": {"num_points": result.grid.num_points, "log_snr_start": result.grid.log_snr_start,
                  "log_snr_stop": result.grid.log_snr_stop},
         "num_steps_coded": result.num_steps_coded, "log_snr": result.log_snr, "bytes": len(result.data),

@@ -106,13 +106,15 @@ def _decode(args, data, model):
 
 
 def _run_image(args, data, header) -> dict:
-    """Decode an image stream (the header's spec is ``model=oracle:stationary``)."""
+    """Decode an image stream (the header's spec is ``model=SPEC``, SPEC an image model's spec)."""
     from empirical import image_files
 
-    from .image import STATIONARY_SPEC, image_model_for
+    from .image import TILED_CHECKPOINT_SPEC, image_model_for, spec_matches
 
-    if args.model != STATIONARY_SPEC:
-        raise ValueError(f"model: the stream is an image coded with --model {STATIONARY_SPEC}; decode it with that")
+    spec = header.model_spec.decode()[len("model="):]
+    if not spec_matches(args.model, spec):
+        named = "tiled:CHECKPOINT.pt (the checkpoint it was coded with)" if spec == TILED_CHECKPOINT_SPEC else spec
+        raise ValueError(f"model: the stream is an image coded with --model {named}; decode it with that")
     if args.data is not None:
         raise ValueError("data: does not apply to an image stream")
     shape = tuple(header.shape)
@@ -124,10 +126,10 @@ def _run_image(args, data, header) -> dict:
     if original is not None and original.shape != shape:
         raise ValueError(f"original: is {'x'.join(map(str, original.shape))}, the stream's image "
                          f"{'x'.join(map(str, shape))}")
-    model = image_model_for(STATIONARY_SPEC, shape)
+    model = image_model_for(args.model, shape)
     if chain.model_hash(model) != header.model_hash:
-        raise ValueError("file: the stream's model hash is not that of this decoder's stationary image model "
-                         "(another version of the model's parameters)")
+        raise ValueError(f"model: the stream's model hash is not that of {args.model} at the stream's image size "
+                         "(another model, or another version of its parameters)")
     latent, x = _decode(args, data, model)
     pixels = shape[0] * shape[1]
     stream_bytes = len(chain.read_header(data).prefix(latent.num_steps).to_bytes()) if latent.num_steps else None
@@ -157,14 +159,15 @@ def _run_image(args, data, header) -> dict:
 
 def run(args) -> dict:
     """Decompress as the parsed ``args`` say; return the JSON report."""
-    from .image import STATIONARY_SPEC
+    from .image import STATIONARY_SPEC, is_image_spec
 
     image_out = args.out is not None and args.out.lower().endswith(".png")
     _cli.check_outputs((args.out, "--out"), (args.json, "--json"), npy=() if image_out else ("--out",))
     _check_decoder_flags(args)
     data = _cli.read_input(args.file, "file")
     header = chain.read_header(data)
-    if header.model_spec == f"model={STATIONARY_SPEC}".encode():
+    spec = header.model_spec.decode(errors="replace")
+    if spec.startswith("model=") and is_image_spec(spec[len("model="):]):
         return _run_image(args, data, header)
     if image_out:
         raise ValueError(f"out: {args.out}: this stream holds no image; its reconstruction is written as .npy "

@@ -6,9 +6,12 @@
     decode_image(bytes, "oracle:stationary", method="flow", prefix_steps=None)         -> [H, W, C] in [-1, 1]
 
 The model is a spec or a denoiser. ``"oracle:stationary"`` (the default) is
-:class:`empirical.models.StationaryImageOracle` of the image's own size, made
-again by the decoder from the stream header's shape (the header records the
-spec). A denoiser object must have ``dim = H W C``.
+:class:`empirical.models.StationaryImageOracle` of the image's own size;
+``"tiled:oracle"`` and ``"tiled:CHECKPOINT.pt"`` an 8x8 patch model on every
+block (:mod:`empirical.models.tiled`, a block-transform baseline; height and
+width multiples of 8). The decoder makes the model again from the stream
+header's shape (the header records the spec). A denoiser object must have
+``dim = H W C``.
 
 ``bpp`` is in real bits per pixel of the bytes returned, header included: the
 encoder codes the longest prefix of the chain whose stream fits
@@ -41,7 +44,7 @@ from gaussian import image_model
 from . import chain
 
 __all__ = ["encode_image", "encode_image_detailed", "decode_image", "image_grid", "image_model_for",
-           "STATIONARY_SPEC", "GRID_RATE_FACTOR", "GRID_MIN_BITS_PER_PIXEL", "DEFAULT_NUM_STEPS"]
+           "is_image_spec", "STATIONARY_SPEC", "GRID_RATE_FACTOR", "GRID_MIN_BITS_PER_PIXEL", "DEFAULT_NUM_STEPS"]
 
 STATIONARY_SPEC = "oracle:stationary"
 GRID_RATE_FACTOR = 2.0
@@ -49,15 +52,37 @@ GRID_MIN_BITS_PER_PIXEL = 3.0
 DEFAULT_NUM_STEPS = 96
 
 
+def is_image_spec(spec) -> bool:
+    """Whether ``spec`` names a model of whole images: ``oracle:stationary``, ``tiled:oracle`` or ``tiled:PATH``."""
+    return isinstance(spec, str) and (spec == STATIONARY_SPEC or spec.startswith("tiled:"))
+
+
+TILED_CHECKPOINT_SPEC = "tiled:*"
+"""What an image stream's header records for ``tiled:CHECKPOINT`` (the checkpoint's path is the user's business;
+its hash in the header identifies it)."""
+
+
+def recorded_spec(spec: str) -> str:
+    """The spec an image stream's header records for the model spec ``spec``."""
+    if spec.startswith("tiled:") and spec != "tiled:oracle":
+        return TILED_CHECKPOINT_SPEC
+    return spec
+
+
+def spec_matches(given: str, recorded: str) -> bool:
+    """Whether ``--model given`` can decode a stream whose header records ``recorded``."""
+    return recorded_spec(given) == recorded
+
+
 def image_model_for(model, shape):
     """The denoiser for an image of ``shape`` ``(H, W, C)``: ``model`` itself, or the one its spec names."""
     from empirical import models
 
     if isinstance(model, str):
-        if model != STATIONARY_SPEC:
-            raise ValueError(f"model: images are coded with {STATIONARY_SPEC!r} or a denoiser object of the image's "
-                             f"size, got {model!r}")
-        return models.load(STATIONARY_SPEC, shape=shape)
+        if not is_image_spec(model):
+            raise ValueError(f"model: images are coded with {STATIONARY_SPEC!r}, 'tiled:oracle', 'tiled:CHECKPOINT.pt' "
+                             f"or a denoiser object of the image's size, got {model!r}")
+        return models.load(model, shape=shape)
     dim = int(np.prod(shape))
     if getattr(model, "dim", None) != dim:
         raise ValueError(f"model: has {getattr(model, 'dim', None)} dims, the {'x'.join(map(str, shape))} image {dim}")
@@ -116,7 +141,7 @@ def encode_image_detailed(image, model=STATIONARY_SPEC, *, bpp=None, stop_step=N
     grid = image_grid(denoiser, x.shape, bpp, num_steps)
     stop = grid.log_snr_stop if log_snr_stop is None else log_snr_stop
     pixels = x.shape[0] * x.shape[1]
-    spec = model if isinstance(model, str) else options.pop("model_spec", "")
+    spec = recorded_spec(model) if isinstance(model, str) else options.pop("model_spec", "")
     try:
         result = chain.encode_detailed(
             x, denoiser, num_steps=num_steps, log_snr_start=grid.log_snr_start, log_snr_stop=stop,

@@ -5,6 +5,7 @@
     "oracle" | "oracle:exact" | "oracle:plugin"  + source  ->  oracles.GaussianOracle.from_source
     "mixture-oracle"                             + source  ->  oracles.MixtureOracle.from_source
     "oracle:stationary"                          + shape   ->  stationary.StationaryImageOracle (any image size)
+    "tiled:oracle" | "tiled:CHECKPOINT"          + shape   ->  tiled.TiledPatchOracle / TiledPatchModel (8x8 blocks)
     a checkpoint path (python -m empirical.train)           ->  learned.load_checkpoint (imports torch)
 
 ``learned`` imports only ``base``, so the learned model and this registry do
@@ -24,8 +25,15 @@ def load(spec, source=None, shape=None):
     ``"oracle"`` / ``"mixture-oracle"`` need ``source`` (an ``empirical.data.Source``):
     the Gaussian oracle with its mean and covariance, or the exact mixture
     denoiser. ``"oracle:plugin"`` uses plug-in reverse steps. ``"oracle:stationary"``
-    needs the image ``shape`` ``(height, width, channels)``.
+    needs the image ``shape`` ``(height, width, channels)``, as do ``"tiled:oracle"`` and
+    ``"tiled:CHECKPOINT"`` (an 8x8 patch model on every block of the image).
     """
+    if isinstance(spec, str) and spec.startswith("tiled:"):
+        if shape is None:
+            raise ValueError(f"model: {spec!r} needs the image's shape (height, width, channels)")
+        from .tiled import tiled
+
+        return tiled(spec, tuple(shape))
     if spec == "oracle:stationary":
         if shape is None:
             raise ValueError("model: 'oracle:stationary' needs the image's shape (height, width, channels)")

@@ -26,10 +26,22 @@ from gaussian import image_model
 
 from .oracles import EigenGaussianMethods, _digest, _readonly
 
-__all__ = ["StationaryImageOracle", "DENSE_BASIS_MAX_DIM"]
+__all__ = ["StationaryImageOracle", "DENSE_BASIS_MAX_DIM", "check_image_shape"]
 
 DENSE_BASIS_MAX_DIM = 4096
 """``StationaryImageOracle.basis`` refuses images with more dims (a dense basis is for tests)."""
+
+
+def check_image_shape(shape) -> tuple:
+    """``(height, width, channels)`` of an image model's ``shape``, or ValueError: a 3-tuple, sides as
+    :func:`gaussian.image_model.check_size` allows, 1 (gray) or 3 (RGB) channels."""
+    if not isinstance(shape, (tuple, list)) or len(shape) != 3:
+        raise ValueError(f"shape: expected (height, width, channels), got {shape!r}")
+    height, width = image_model.check_size(shape[0], shape[1])
+    channels = shape[2]
+    if isinstance(channels, bool) or channels not in (1, 3):
+        raise ValueError(f"shape: the image model has 1 (gray) or 3 (RGB) channels, got {channels!r}")
+    return height, width, int(channels)
 
 
 class StationaryImageOracle(EigenGaussianMethods):
@@ -56,12 +68,7 @@ class StationaryImageOracle(EigenGaussianMethods):
 
     def __init__(self, shape, params=None, transitions: str = "exact", log_snr_min: float = -10.0,
                  log_snr_max: float = 30.0):
-        if not isinstance(shape, (tuple, list)) or len(shape) != 3:
-            raise ValueError(f"shape: expected (height, width, channels), got {shape!r}")
-        height, width = image_model.check_size(shape[0], shape[1])
-        channels = shape[2]
-        if isinstance(channels, bool) or channels not in (1, 3):
-            raise ValueError(f"shape: the image model has 1 (gray) or 3 (RGB) channels, got {channels!r}")
+        height, width, channels = check_image_shape(shape)
         if params is None:
             params = image_model.load("rgb" if channels == 3 else "gray")
         if params.channels != channels:
