@@ -6,7 +6,8 @@
 
 Each PNG/JPEG of ``--images`` (sorted by name) is area-downsampled by the
 integer factor of ``--scale 1/N`` (mean over N x N blocks, rounded to 8 bits:
-the original the codecs see) and coded with ``--model oracle:stationary`` as
+the original the codecs see) and coded with ``--model`` (default ``oracle:stationary``; ``tiled:oracle`` and
+``tiled:CHECKPOINT.pt`` put an 8x8 patch model on every block, a block-transform baseline) as
 **one progressive stream** up to the highest ``--rates`` value: each rate ``r``
 is the longest prefix of that stream whose bytes, header included, are at most
 ``r`` bits per pixel (``bpp``: real bits of a file; ``ideal bpp``: the chain's
@@ -66,15 +67,23 @@ JPEG_QUALITIES = (5, 10, 15, 20, 30, 40, 50, 60, 70, 80, 90, 95)
 WEBP_QUALITIES = (0, 5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95)
 Z_95 = 1.959963984540054
 MAX_IMAGES = 1000
+SCHEDULER_TIMEOUT_S = 20
+"""How long ``--scheduler`` waits to connect before it gives up."""
 
 FLAGS = {name: "--" + name.replace("_", "-") for name in (
-    "images", "scale", "rates", "workers", "steps", "seed", "format", "out", "plot", "limit", "examples", "ideal")}
+    "images", "scale", "rates", "workers", "steps", "seed", "format", "out", "plot", "limit", "examples", "ideal",
+    "model", "scheduler")}
+MODEL_NAMES = {"oracle:stationary": "stationary Gaussian oracle", "tiled:oracle": "Gaussian 8x8 patch oracle, tiled"}
 
 
 def build_parser():
     """The command-line parser."""
     p = _cli.parser("python -m empirical.images", __doc__)
     p.add_argument("--images", required=True, help="folder of PNG/JPEG photographs (e.g. Kodak)")
+    p.add_argument("--model", default="oracle:stationary",
+                   help="the image model: oracle:stationary (default), or an 8x8 patch model on every block, "
+                        "tiled:oracle (exact; the closed forms given x are checked) or tiled:CHECKPOINT.pt (a "
+                        "--data patches checkpoint; no closed forms); tiled models need sides divisible by 8")
     p.add_argument("--scale", default="1/8", help="area-downsampling factor 1/N, N a positive integer (default: %(default)s)")
     p.add_argument("--rates", default="0.25,0.5,1,2", help="target bits per pixel, comma-separated (default: %(default)s)")
     p.add_argument("--limit", type=int, default=None, help="only the first N images (default: all)")
@@ -84,6 +93,9 @@ def build_parser():
                    help="image i (in name order) is coded with seed SEED + i: images never share candidates or "
                         "noise, so their errors are independent (default: %(default)s)")
     p.add_argument("--workers", type=int, default=1, help="images coded in parallel processes (default: %(default)s)")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="run the images on this Dask distributed scheduler (e.g. tcp://host:8786) instead of local "
+                        "processes; same per-image work and seeds, so the same numbers (needs the [distributed] extra)")
     p.add_argument("--ideal", action="store_true",
                    help="no bitstream: sample the chain exactly from q (an ideal channel simulator), stop each rate at "
                         "the first step whose realised sum KL reaches it, decode with the oracle's exact maps; "
@@ -174,8 +186,12 @@ def _prefix_steps(result, max_bits) -> int:
 
 
 def _closed_forms(model, x, log_snr, kl_per_coefficient):
-    """Expected squared errors (and variances) of the decoders and the sum-KL z-score, given ``x``."""
+    """Expected squared errors (and variances) of the decoders and the sum-KL z-score, given ``x``; for a model
+    without closed forms (not an exact Gaussian oracle) ``({decoder: None}, None, None)``."""
     from gaussian import components
+
+    if getattr(model, "eigvals", None) is None:
+        return dict.fromkeys(DECODERS), None, None
 
     snr = math.exp(log_snr)
     c = model.to_eigen((x.reshape(-1) - model.mean)[None, :])[0]
@@ -202,20 +218,23 @@ def _decoded(x, y, form):
     pixels = image_files.to_uint8(y)[0]
     y8 = image_files.from_uint8(pixels)
     sq = float(np.sum((y - x) ** 2))
-    expected, var = form
-    return {"psnr_db": metrics.psnr_db(x, y8), "ms_ssim": metrics.ms_ssim(x, y8), "sq_err": sq,
-            "sq_err_expected": expected, "sq_err_z": (sq - expected) / math.sqrt(var),
-            "psnr_db_expected": float(10.0 * np.log10(4.0 * x.size / expected))}, pixels
+    out = {"psnr_db": metrics.psnr_db(x, y8), "ms_ssim": metrics.ms_ssim(x, y8), "sq_err": sq,
+           "sq_err_expected": None, "sq_err_z": None, "psnr_db_expected": None}
+    if form is not None:
+        expected, var = form
+        out.update(sq_err_expected=expected, sq_err_z=(sq - expected) / math.sqrt(var),
+                   psnr_db_expected=float(10.0 * np.log10(4.0 * x.size / expected)))
+    return out, pixels
 
 
-def evaluate_image(name, pixels, rates, steps, seed):
+def evaluate_image(name, pixels, rates, steps, seed, model_spec="oracle:stationary"):
     """Everything measured on one image: ``(record, {(decoder, rate): uint8 reconstruction}, stream bytes)``."""
     from empirical import image_files
     from empirical.codec import decode_latent, encode_image_detailed, read_header, reconstruct
 
     x = image_files.from_uint8(pixels)
     pixel_count = x.shape[0] * x.shape[1]
-    result, model, _ = encode_image_detailed(x, bpp=max(rates), num_steps=steps, seed=seed)
+    result, model, _ = encode_image_detailed(x, model_spec, bpp=max(rates), num_steps=steps, seed=seed)
     record = {"image": name, "shape": list(x.shape), "steps_in_stream": result.num_steps_coded,
               "stream_bpp": result.coded_bits_total / pixel_count, "budget_bits": result.budget_bits, "rates": []}
     recons = {}
@@ -237,6 +256,8 @@ def evaluate_image(name, pixels, rates, steps, seed):
         record["rates"].append(entry)
     record["checks"] = []
     for k in range(CHECK_EVERY, result.num_steps_coded + 1, CHECK_EVERY):
+        if getattr(model, "eigvals", None) is None:
+            break
         latent = decode_latent(result.data, model, k)
         kl_coeff = result.kl_bits_per_coefficient[:k].sum(axis=0)
         forms, expected_kl, kl_z = _closed_forms(model, x, latent.log_snr, kl_coeff)
@@ -248,7 +269,7 @@ def evaluate_image(name, pixels, rates, steps, seed):
     return record, recons, result.data
 
 
-def evaluate_image_ideal(name, pixels, rates, steps, seed):
+def evaluate_image_ideal(name, pixels, rates, steps, seed, model_spec="oracle:stationary"):
     """:func:`evaluate_image` without bits: ``(record, reconstructions, b"")``; rates are ideal (realised sum KL).
 
     The chain is sampled exactly (``codec.ideal_chain_steps``); rate ``r`` stops at the first step whose
@@ -261,10 +282,12 @@ def evaluate_image_ideal(name, pixels, rates, steps, seed):
     from gaussian import components
     from empirical import image_files
     from empirical.codec import ideal_chain_steps
-    from empirical.codec.image import STATIONARY_SPEC, image_grid, image_model_for
+    from empirical.codec.image import image_grid, image_model_for
 
     x = image_files.from_uint8(pixels)
-    model = image_model_for(STATIONARY_SPEC, x.shape)
+    model = image_model_for(model_spec, x.shape)
+    if getattr(model, "eigvals", None) is None:
+        raise ValueError(f"ideal: needs an exact Gaussian oracle (oracle:stationary or tiled:oracle), not {model_spec}")
     pixel_count = x.shape[0] * x.shape[1]
     grid = image_grid(model, x.shape, max(rates), steps)
     rng = np.random.default_rng(np.random.SeedSequence([0x1DEA1, seed]))
@@ -334,8 +357,9 @@ def jpeg_webp(pixels):
 
 
 def _work(task):
-    name, pixels, rates, steps, seed, ideal = task
-    record, recons, stream = (evaluate_image_ideal if ideal else evaluate_image)(name, pixels, rates, steps, seed)
+    name, pixels, rates, steps, seed, ideal, model_spec = task
+    record, recons, stream = (evaluate_image_ideal if ideal else evaluate_image)(name, pixels, rates, steps, seed,
+                                                                                 model_spec)
     return record, recons, jpeg_webp(pixels), stream
 
 
@@ -357,8 +381,9 @@ def _realism(recons, originals):
     return both_ways(metrics.spectrum_error_db), both_ways(metrics.sliced_w2)
 
 
-def summarise(records, recons, baselines, originals, rates, ideal=False) -> dict:
+def summarise(records, recons, baselines, originals, rates, ideal=False, model_spec="oracle:stationary") -> dict:
     """The report: CompressAI records per method, reference realism values, the closed-form check."""
+    model_name = MODEL_NAMES.get(model_spec, f"8x8 patch checkpoint {pathlib.Path(model_spec[6:]).name}, tiled")
     from . import metrics
 
     out_methods = []
@@ -381,17 +406,17 @@ def summarise(records, recons, baselines, originals, rates, ideal=False) -> dict
             res["ideal-bpp"].append(float(np.mean([e["ideal_bpp"] for e in entries])))
             res["psnr-rgb"].append(float(np.mean([e["decoders"][method]["psnr_db"] for e in entries])))
             res["ms-ssim-rgb"].append(float(np.mean([e["decoders"][method]["ms_ssim"] for e in entries])))
-            res["psnr-rgb-closed-form"].append(
-                float(np.mean([e["decoders"][method]["psnr_db_expected"] for e in entries])))
+            expected = [e["decoders"][method]["psnr_db_expected"] for e in entries]
+            res["psnr-rgb-closed-form"].append(None if None in expected else float(np.mean(expected)))
             spec, w2 = _realism([recons[j][(method, rate)] for j in range(n)], originals)
             res["spectrum-error-db"].append(spec)
             res["sliced-w2"].append(w2)
         label = {"flow": "DiffC-F", "ancestral": "DiffC-A", "mean": "DiffC posterior mean"}[method]
         if ideal:
-            description = (f"{label}, stationary Gaussian oracle, IDEAL rate: bpp is the realised sum KL of a chain "
+            description = (f"{label}, {model_name}, IDEAL rate: bpp is the realised sum KL of a chain "
                            "sampled exactly from q (no bitstream), decoded with the oracle's exact maps")
         else:
-            description = (f"{label}, stationary Gaussian oracle, one progressive stream per image, prefixes at the "
+            description = (f"{label}, {model_name}, one progressive stream per image, prefixes at the "
                            "target rates; bpp: real bits of the file (header included); ideal-bpp: realised sum KL")
         out_methods.append({"name": f"diffc-{method}" + ("-ideal" if ideal else ""), "description": description,
                             "results": res})
@@ -425,7 +450,7 @@ def _table(report) -> str:
         for i in range(len(r["bpp"])):
             tag = f"{r['target-bpp'][i]:>6g}" if "target-bpp" in r else f"q{r['quality'][i]:<5d}"
             ideal = f"{r['ideal-bpp'][i]:6.3f}" if "ideal-bpp" in r else "     -"
-            closed = f"{r['psnr-rgb-closed-form'][i]:8.2f}" if "psnr-rgb-closed-form" in r else "       -"
+            closed = _num(r["psnr-rgb-closed-form"][i], 8, 2) if "psnr-rgb-closed-form" in r else "       -"
             lines.append(f"{m['name']:<15} {tag} {r['bpp'][i]:6.3f} {ideal} {r['psnr-rgb'][i]:8.2f} {closed}      "
                          f"{r['ms-ssim-rgb'][i]:7.4f} {_num(r['spectrum-error-db'][i], 11, 2)} "
                          f"{_num(r['sliced-w2'][i], 10, 4)}")
@@ -557,6 +582,29 @@ def _psnr_of_uint8(x, pixels) -> float:
     return metrics.psnr_db(x, image_files.from_uint8(pixels))
 
 
+def _run_on_dask(address, tasks, bar) -> list:
+    """``[_work(task) for task in tasks]`` on the Dask distributed scheduler at ``address``, in task order.
+
+    Each image is one Dask task running the same function as a local worker process with the same arguments
+    (the image's pixels and seed), so the records do not depend on where it ran.
+    """
+    try:
+        from distributed import Client, as_completed
+    except ImportError:
+        raise ValueError("scheduler: needs Dask distributed (pip install -e '.[distributed]')") from None
+    try:
+        client = Client(address, timeout=f"{SCHEDULER_TIMEOUT_S}s")
+    except (OSError, TimeoutError, ValueError) as err:
+        raise ValueError(f"scheduler: cannot connect to {address}: {err}") from None
+    try:
+        futures = client.map(_work, tasks, pure=False)
+        for _ in as_completed(futures):
+            bar.update(1)
+        return client.gather(futures)
+    finally:
+        client.close()
+
+
 def run(args) -> dict:
     """Evaluate as the parsed ``args`` say; return the report."""
     import json
@@ -565,6 +613,8 @@ def run(args) -> dict:
     rates = _rates(args.rates)
     if args.workers < 1:
         raise ValueError(f"workers: must be >= 1, got {args.workers}")
+    if args.scheduler is not None and args.workers != 1:
+        raise ValueError("workers: the Dask scheduler's workers run the images; give --workers or --scheduler")
     if not 2 <= args.steps <= 4096:
         raise ValueError(f"steps: must be in 2..4096, got {args.steps}")
     if args.out is not None:
@@ -584,13 +634,20 @@ def run(args) -> dict:
     missing = sorted(set(examples) - {name for name, _ in images})
     if missing:
         raise ValueError(f"examples: not among the images: {', '.join(missing)}")
+    from empirical.codec.image import is_image_spec
+
+    if not is_image_spec(args.model):
+        raise ValueError(f"model: expected oracle:stationary, tiled:oracle or tiled:CHECKPOINT.pt, got {args.model!r}")
     if not 0 <= args.seed <= 2**63:
         raise ValueError(f"seed: must be in 0..2^63, got {args.seed}")
-    tasks = [(name, pixels, rates, args.steps, args.seed + i, args.ideal) for i, (name, pixels) in enumerate(images)]
+    tasks = [(name, pixels, rates, args.steps, args.seed + i, args.ideal, args.model)
+             for i, (name, pixels) in enumerate(images)]
     from tqdm import tqdm
 
     bar = tqdm(total=len(tasks), desc="images", unit="image", disable=None if args.progress else True, leave=False)
-    if args.workers == 1:
+    if args.scheduler is not None:
+        results = _run_on_dask(args.scheduler, tasks, bar)
+    elif args.workers == 1:
         results = []
         for task in tasks:
             results.append(_work(task))
@@ -606,9 +663,10 @@ def run(args) -> dict:
     records = [r[0] for r in results]
     recons = [r[1] for r in results]
     baselines = [r[2] for r in results]
-    report = summarise(records, recons, baselines, [p for _, p in images], rates, ideal=args.ideal)
+    report = summarise(records, recons, baselines, [p for _, p in images], rates, ideal=args.ideal,
+                       model_spec=args.model)
     report["settings"] = {"images": str(args.images), "scale": f"1/{factor}", "rates": rates, "steps": args.steps,
-                          "seed": args.seed, "num_images": len(images), "model": "oracle:stationary",
+                          "seed": args.seed, "num_images": len(images), "model": args.model,
                           "ideal": args.ideal}
     if args.out is not None:
         out = pathlib.Path(args.out)
