@@ -31,18 +31,17 @@ def make(out_dir, quick: bool = False):
         })
     data = style.write_json(out_dir, NAME, data)
     plt = style.pyplot()
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4.2), layout="constrained")
     k = np.arange(1, len(data["eigvals"]) + 1)
     for ax, panel in zip(axes, data["panels"]):
         bits = panel["rate_bits"]
         mse = panel["mse_per_dim"]
-        ax.step(k, bits["rd"], where="mid", color="black", label=f"water-filling (rd), MSE {mse['rd']:.3g}")
-        ax.step(k, bits["rdp"], where="mid", color="tab:purple",
-                label=f"realism optimum (rdp), MSE {mse['rdp']:.3g}")
-        ax.step(k, bits["isotropic"], where="mid", color="tab:blue",
-                label=f"isotropic noise (DiffC-F), MSE {mse['diffc_f']:.3g}")
+        for key, scheme in (("rd", "rd"), ("rdp", "rdp"), ("isotropic", "diffc_f")):
+            line = style.scheme_line(scheme)
+            line["label"] += f", MSE {mse[scheme]:.3g}"
+            ax.step(k, bits[key], where="mid", **line)
         ax.set_xlabel("component (eigenvalues descending)")
         ax.set_ylabel("rate (bits)")
         ax.set_title(f"{data['spectrum']} spectrum at {panel['rate_bits_per_dim']:g} bits/dim")
-        ax.legend()
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), title="rates per component (DiffC-F: isotropic noise)")
     return style.save(fig, out_dir, NAME)

@@ -26,15 +26,15 @@ def make(out_dir, quick: bool = False):
         })
     data = style.write_json(out_dir, NAME, data)
     plt = style.pyplot()
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for c in data["curves"]:
-        line, = ax.plot(c["w2"], c["mse"], label=f"snr = {c['snr']:g}")
+    fig, ax = plt.subplots(figsize=(6, 4.6), layout="constrained")
+    for c, colour in zip(data["curves"], style.sequence_colours(len(data["curves"]))):
+        line, = ax.plot(c["w2"], c["mse"], color=colour, label=f"snr = {c['snr']:g}")
         ax.plot(c["w2"][0], c["mse"][0], "o", color=line.get_color())   # k = rho^2: posterior mean
         ax.plot(c["w2"][-1], c["mse"][-1], "s", color=line.get_color())  # k = rho: DiffC-F
-    ax.plot([], [], "ko", label="k = rho^2 (MMSE)")
-    ax.plot([], [], "ks", label="k = rho (DiffC-F, perfect realism)")
-    ax.set_xlabel("W2 distance of reconstruction to data (per dim)")
+    ax.plot([], [], "ko", label=rf"$k = \rho^2$: {style.SCHEME_LABELS['mmse']}")
+    ax.plot([], [], "ks", label=rf"$k = \rho$: {style.SCHEME_LABELS['diffc_f']}, perfect realism")
+    ax.set_xlabel("$W_2$ distance of the reconstruction to the data (per dimension)")
     ax.set_ylabel("MSE per dimension")
-    ax.set_title("Scalar Gaussian (variance 1): the frontier traced by k z / alpha")
-    ax.legend()
+    ax.set_title(r"Scalar Gaussian (variance 1): the frontier traced by $k\,z/\alpha$")
+    style.legend_below(fig, *ax.get_legend_handles_labels(), ncol=3)
     return style.save(fig, out_dir, NAME)

@@ -24,12 +24,13 @@ def make(out_dir, quick: bool = False):
     plt = style.pyplot()
     fig, ax = plt.subplots(figsize=(6, 3.8))
     x = np.array(data["rate_bits_per_dim"])
-    for name, gap in data["gap_db_ancestral_over_flow"].items():
-        ax.plot(x, gap, label=name)
-    ax.axhline(data["high_rate_gap_db"], color="k", ls=":", lw=1, label="10 log10 2 = 3.0103 dB")
+    gaps = data["gap_db_ancestral_over_flow"]
+    for (name, gap), colour in zip(gaps.items(), style.sequence_colours(len(gaps))):
+        ax.plot(x, gap, color=colour, label=name)
+    ax.axhline(data["high_rate_gap_db"], color="k", ls=":", lw=1, label=style.HIGH_RATE_GAP_LABEL)
     ax.set_xscale("log")
-    ax.set_xlabel("rate (bits per dimension)")
-    ax.set_ylabel("10 log10(D_A / D_F) (dB)")
+    ax.set_xlabel(style.RATE_LABEL)
+    ax.set_ylabel(style.GAP_A_OVER_F_LABEL)
     ax.set_title("DiffC-A over DiffC-F at the same isotropic SNR")
-    ax.legend()
+    ax.legend(loc="lower right", title="spectrum (64 dims)")
     return style.save(fig, out_dir, NAME)

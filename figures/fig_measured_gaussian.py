@@ -35,31 +35,33 @@ def _measure(quick: bool) -> dict:
 
 def make(out_dir, quick: bool = False):
     """Write ``measured_gaussian.json`` and ``measured_gaussian.png``; returns the PNG path."""
-    data = style.write_json(out_dir, NAME, _measure(quick))
+    return plot(style.write_json(out_dir, NAME, _measure(quick)), out_dir)
+
+
+def plot(data, out_dir):
+    """Draw ``measured_gaussian.png`` from the JSON; returns the PNG path."""
+    from empirical.measure.plot import draw_points
+
     plt = style.pyplot()
-    fig, (ax, ax_gap) = plt.subplots(1, 2, figsize=(10, 3.8))
-    colours, labels = style.METHOD_COLOURS, style.METHOD_LABELS
+    fig, (ax, ax_gap) = plt.subplots(1, 2, figsize=(8.4, 3.9), layout="constrained")
     rate = data["closed_form"]["rate_bits_per_dim"]
-    for method, colour in colours.items():
-        ax.plot(rate, data["closed_form"][method], color=colour, lw=1, label=f"{labels[method]}, closed form")
-        pts = [p for p in data["points"] if p["method"] == method]
-        ax.errorbar([p["kl_bits_per_dim"] for p in pts], [p["mse"] for p in pts], yerr=[p["mse_ci95"] for p in pts],
-                    fmt="o", color=colour, ms=4, capsize=2, label=f"{method}: measured vs realised sum KL")
-        ax.plot([p["payload_bits_per_dim"] for p in pts], [p["mse"] for p in pts], "o", mfc="none", color=colour,
-                ms=5, label=f"{method}: vs coded bits (no header)")
+    for method in draw_points(ax, data):
+        ax.plot(rate, data["closed_form"][method], lw=1, **style.method_line(method))
     ax.set_yscale("log")
-    ax.set_xlabel("rate (bits per dimension)")
+    ax.set_xlabel(style.RATE_LABEL + r"; curves: $I(X; Z)$")
     ax.set_ylabel("MSE per dimension")
-    ax.set_title(f"Gaussian data, {data['spec']['dim']} dims, oracle; n = {data['spec']['n']}")
-    ax.legend(fontsize=6)
+    ax.set_title(f"Gaussian data, {data['spec']['dim']} dims, oracle; $n = {data['spec']['n']}$")
     gaps = data["gaps_db"]
     ax_gap.errorbar([g["log_snr"] for g in gaps], [g["measured_gap_db"] for g in gaps],
-                    yerr=[g["measured_gap_db_ci95"] for g in gaps], fmt="o", capsize=3, color="k", label="measured")
-    ax_gap.plot([g["log_snr"] for g in gaps], [g["predicted_gap_db"] for g in gaps], "x", ms=9, color="tab:red",
-                label="closed form at the stopping log-SNR")
-    ax_gap.axhline(10 * np.log10(2.0), color="k", ls=":", lw=1, label="10 log10 2 = 3.0103 dB")
+                    yerr=[g["measured_gap_db_ci95"] for g in gaps], fmt="D", ms=4, capsize=3, color="black", zorder=3,
+                    label="measured, same stream prefix (95% CI)")
+    ax_gap.plot([g["log_snr"] for g in gaps], [g["predicted_gap_db"] for g in gaps], color="black",
+                label=style.MARKER_LABELS["closed_form"], **style.MARKERS["closed_form"])
+    ax_gap.axhline(10 * np.log10(2.0), color="black", ls=":", lw=0.8, label=style.HIGH_RATE_GAP_LABEL)
     ax_gap.set_xlabel("codec stopping log-SNR (nats)")
-    ax_gap.set_ylabel("10 log10(D_A / D_F) (dB)")
-    ax_gap.set_title("DiffC-A over DiffC-F, same bitstream prefix")
-    ax_gap.legend()
+    ax_gap.set_ylabel(style.GAP_A_OVER_F_LABEL)
+    ax_gap.set_title("DiffC-A over DiffC-F")
+    handles, labels = style.legend_handles(("flow", "ancestral", "mmse"), ("kl", "payload"))
+    gap_handles, gap_labels = ax_gap.get_legend_handles_labels()
+    style.legend_below(fig, handles + gap_handles, labels + gap_labels, ncol=2, fontsize=9)
     return style.save(fig, out_dir, NAME)

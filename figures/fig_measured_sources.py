@@ -53,32 +53,34 @@ def _measure(quick: bool) -> dict:
 
 def make(out_dir, quick: bool = False):
     """Write ``measured_sources.json`` and ``measured_sources.png``; returns the PNG path."""
-    data = style.write_json(out_dir, NAME, _measure(quick))
+    return plot(style.write_json(out_dir, NAME, _measure(quick)), out_dir)
+
+
+def plot(data, out_dir):
+    """Draw ``measured_sources.png`` from the JSON; returns the PNG path."""
+    from empirical.measure.plot import draw_points
+
     plt = style.pyplot()
-    fig, axes = plt.subplots(1, len(data), figsize=(4.2 * len(data), 3.8))
-    colours, labels = style.METHOD_COLOURS, style.METHOD_LABELS
+    fig, axes = plt.subplots(1, len(data), figsize=(3.3 * len(data), 3.4), layout="constrained")
+    methods = []
     for ax, (name, entry) in zip(np.atleast_1d(axes), data.items()):
         rate = entry["closed_form"]["rate_bits_per_dim"]
-        gaps = {g["stop_step"]: g for g in entry["rate_gaps"]}
-        top = 0.0
-        for method, colour in colours.items():
-            ax.plot(rate, entry["closed_form"][method], color=colour, lw=1, label=f"{labels[method]}, closed form")
-            pts = [p for p in entry["points"] if p["method"] == method]
-            ax.errorbar([p["kl_bits_per_dim"] for p in pts], [p["mse"] for p in pts], yerr=[p["mse_ci95"] for p in pts],
-                        xerr=[gaps[p["stop_step"]]["kl_bits_per_dim_ci95"] for p in pts], fmt="o", color=colour,
-                        ms=4, capsize=2, label=f"{method}: measured vs realised sum KL")
-            ax.plot([p["payload_bits_per_dim"] for p in pts], [p["mse"] for p in pts], "o", mfc="none", color=colour,
-                    ms=5, label=f"{method}: vs coded bits (no header)")
-            top = max([top] + [p["payload_bits_per_dim"] for p in pts])
+        drawn = draw_points(ax, entry)
+        methods += [m for m in drawn if m not in methods]
+        for method in drawn:
+            ax.plot(rate, entry["closed_form"][method], lw=1, **style.method_line(method))
+        top = max(p["payload_bits_per_dim"] for p in entry["points"])
         ax.set_xlim(0.0, 1.1 * top)
         inside = np.asarray(rate) <= 1.1 * top
-        shown = np.concatenate([np.asarray(entry["closed_form"][m])[inside] for m in colours]
+        shown = np.concatenate([np.asarray(entry["closed_form"][m])[inside] for m in drawn]
                                + [[p["mse"] for p in entry["points"]]])
         ax.set_ylim(0.5 * shown.min(), 2.0 * shown.max())
         ax.set_yscale("log")
-        ax.set_xlabel("rate (bits per dimension); curves: I_G(X; Z)")
+        ax.set_xlabel(style.RATE_LABEL)
         spec = entry["spec"]
-        ax.set_title(f"{name} ({spec['dim']} dims): fitted Gaussian oracle, n = {spec['n']}", fontsize=8.5)
+        ax.set_title(f"{name} ({spec['dim']} dims), $n = {spec['n']}$")
     np.atleast_1d(axes)[0].set_ylabel("MSE per dimension")
-    np.atleast_1d(axes)[0].legend(fontsize=5.8)
+    handles, labels = style.legend_handles(methods, ("kl", "payload"))
+    style.legend_below(fig, handles, labels, ncol=3, fontsize=9, title_fontsize=9, title=r"curves: closed forms against $I_G(X; Z)$ of the "
+                       "moment-matched Gaussian; codec: the Gaussian oracle fitted to each train split")
     return style.save(fig, out_dir, NAME)

@@ -2,8 +2,6 @@
 reference operating point of JeremyIV/diffc (``python -m empirical.rcc_bench --frontier``)."""
 from __future__ import annotations
 
-import numpy as np
-
 from . import style
 
 NAME = "rcc_frontier"
@@ -25,7 +23,7 @@ def plot(data, out_dir):
     ours = [r for r in rows if r["method"] == "ours"]
     reference = [r for r in rows if r["method"] != "ours"]
     budgets = sorted({r["budget_bits"] for r in ours})
-    colours = plt.cm.viridis(np.linspace(0.0, 0.85, len(budgets)))
+    colours = style.sequence_colours(len(budgets))
     panels = (("coded_over_kl", "coded bits / KL"), ("mean_shift", "mean shift of the projection (sd)"),
               ("ks_distance", "KS distance of the projection"))
     for ax, (key, label) in zip(axes, panels):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from gaussian import curves, spectrum
+from gaussian import curves, rd, spectrum
 
 from . import style
 
@@ -21,22 +21,19 @@ def make(out_dir, quick: bool = False):
                                 "mse_per_dim": {s: c.mse(s).tolist() for s in curves.SCHEMES}})
     data = style.write_json(out_dir, NAME, data)
     plt = style.pyplot()
-    fig, axes = plt.subplots(2, 3, figsize=(11, 6.2), sharex=True, gridspec_kw={"height_ratios": [3, 2]})
+    fig, axes = plt.subplots(2, 3, figsize=(11, 6.6), sharex=True, gridspec_kw={"height_ratios": [3, 2]},
+                             layout="constrained")
     x = np.array(data["rate_bits_per_dim"])
     for col, entry in enumerate(data["spectra"]):
         top, bottom = axes[0, col], axes[1, col]
-        mse = {s: np.array(v) for s, v in entry["mse_per_dim"].items()}
-        for s in curves.SCHEMES:
-            top.plot(x, 10 * np.log10(mse[s]), label=style.SCHEME_LABELS[s], **style.SCHEME_STYLES[s])
-            if s != "rd":
-                bottom.plot(x, 10 * np.log10(mse[s] / mse["rd"]), **style.SCHEME_STYLES[s])
-        bottom.axhline(10 * np.log10(2), color="k", lw=0.8, ls=":")
-        top.set_title(f"{entry['name']} spectrum, d = {entry['dim']}")
-        top.set_xscale("log")
-        bottom.set_xlabel("rate (bits per dimension)")
-        if col == 0:
-            top.set_ylabel("MSE per dimension (dB)")
-            bottom.set_ylabel("MSE over R(D) (dB)")
-            top.legend(loc="lower left")
+        rd.draw_scheme_axes(top, bottom, x, entry["mse_per_dim"])
+        top.set_title(f"{entry['name']} spectrum, $d = {entry['dim']}$")
+        bottom.set_xlabel(style.RATE_LABEL)
+        if col > 0:
+            top.set_ylabel("")
+            bottom.set_ylabel("")
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    extra = axes[1, 0].get_legend_handles_labels()
+    style.legend_below(fig, handles + extra[0][-1:], labels + extra[1][-1:], ncol=4)
     fig.suptitle("Gaussian source: closed-form rate–distortion of DiffC and its references")
     return style.save(fig, out_dir, NAME)

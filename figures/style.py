@@ -1,30 +1,16 @@
-"""Shared matplotlib settings, the JSON-then-plot helper of every figure, and the measured figures' curves."""
+"""The figures' style (re-exported from ``gaussian.plotstyle``, the one home of the toolkit's plotting style), the
+JSON-then-plot helpers of every figure, and the measured figures' closed-form curves."""
 from __future__ import annotations
 
 import json
 import pathlib
 
-SCHEME_LABELS = {
-    "rd": "R(D): reverse water-filling",
-    "rdp": "perfect-realism R(D)",
-    "diffc_f_allocated": "DiffC-F, allocated noise",
-    "diffc_f": "DiffC-F (flow)",
-    "diffc_a": "DiffC-A (ancestral)",
-    "mmse": "posterior mean",
-}
-SCHEME_STYLES = {
-    "rd": dict(color="black", ls="-"),
-    "rdp": dict(color="tab:purple", ls="-"),
-    "diffc_f_allocated": dict(color="tab:purple", ls=(0, (1, 2)), lw=2.4),
-    "diffc_f": dict(color="tab:blue", ls="-"),
-    "diffc_a": dict(color="tab:red", ls="-"),
-    "mmse": dict(color="tab:gray", ls="--"),
-}
-
-# decoders of the real codec (empirical.measure.sweep methods) -> the scheme whose colour and label they take
-METHOD_SCHEMES = {"flow": "diffc_f", "ancestral": "diffc_a", "mmse": "mmse"}
-METHOD_COLOURS = {m: SCHEME_STYLES[s]["color"] for m, s in METHOD_SCHEMES.items()}
-METHOD_LABELS = {m: SCHEME_LABELS[s] for m, s in METHOD_SCHEMES.items()}
+# the one plotting style of the toolkit (names, colours, markers, rcParams), shared with the CLIs' --plot
+from gaussian.plotstyle import (  # noqa: E402,F401
+    BASELINE_LABELS, BASELINE_STYLES, GAP_A_OVER_F_LABEL, HIGH_RATE_GAP_LABEL, MARKER_LABELS, MARKERS, METHOD_COLOURS,
+    METHOD_LABELS, METHOD_SCHEMES, RATE_LABEL, RC_PARAMS, SCHEME_LABELS, SCHEME_STYLES, legend_below, legend_handles,
+    method_line, pyplot, scheme_line, sequence_colours,
+)
 
 
 def closed_form_curves(eigvals, log_snr) -> dict:
@@ -41,26 +27,6 @@ def closed_form_curves(eigvals, log_snr) -> dict:
         "ancestral": components.mse_diffc_a(eigvals, snr).mean(axis=1).tolist(),
         "mmse": components.mse_mmse(eigvals, snr).mean(axis=1).tolist(),
     }
-
-
-def pyplot():
-    """matplotlib.pyplot on the Agg backend with the project's rcParams."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    plt.rcParams.update({
-        "figure.dpi": 100,
-        "savefig.dpi": 110,
-        "font.size": 9,
-        "axes.grid": True,
-        "grid.alpha": 0.3,
-        "legend.fontsize": 7.5,
-        "axes.spines.top": False,
-        "axes.spines.right": False,
-    })
-    return plt
 
 
 def write_json(out_dir: pathlib.Path, name: str, data: dict) -> dict:

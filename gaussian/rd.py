@@ -15,6 +15,7 @@ examples:
   python -m gaussian.rd --spectrum image:64x64x3          # ImageNet-sized 1/f^2 image model
   python -m gaussian.rd --format json > curves.json
   python -m gaussian.rd --plot curves.png
+  python -m gaussian.rd --plot curves.png --peak 2            # PSNR (pixels in [-1, 1]) in the table and plot
 """
 from __future__ import annotations
 
@@ -73,9 +74,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("table", "csv", "json"), default="table",
                    help="output format (default table)")
     p.add_argument("--peak", type=float, default=None,
-                   help="peak-to-peak signal range for PSNR columns (e.g. 2 for pixels in [-1, 1]); off by default")
+                   help="peak-to-peak signal range (e.g. 2 for pixels in [-1, 1]): adds PSNR columns, and the "
+                        "--plot shows PSNR in dB instead of MSE in dB; off by default")
     p.add_argument("--plot", default=None, metavar="FILE.png",
-                   help="also write a plot of MSE and gaps vs rate (imports matplotlib)")
+                   help="also write a plot of each scheme's MSE in dB (PSNR in dB with --peak) and its gap to "
+                        "the MSE rate-distortion function against rate (imports matplotlib)")
     from ._io import add_version
 
     add_version(p)
@@ -133,40 +136,64 @@ def _resolve_spectrum(args) -> _spectrum.Spectrum:
     return _spectrum.parse(spec, dim)
 
 
-def _plot(path: str, curves, spectrum) -> None:
-    """Write the plot to ``path`` through a temporary file (never a partial file); OSError names ``path``."""
-    try:
-        import matplotlib
+def draw_scheme_axes(ax_level, ax_gap, rate_bits_per_dim, mse_per_dim: dict, peak=None) -> None:
+    """Draw every scheme of ``mse_per_dim`` (scheme -> MSE per dimension at each rate) in the shared style
+    (``gaussian.plotstyle``): its MSE in dB on ``ax_level`` (PSNR in dB for the peak-to-peak range ``peak``),
+    and its MSE over R(D)'s in dB on ``ax_gap`` (``None``: no gap panel)."""
+    from . import plotstyle
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+    mse = {s: np.asarray(v, dtype=np.float64) for s, v in mse_per_dim.items()}
+    for s, v in mse.items():
+        level = 10.0 * np.log10(v) if peak is None else _curves.psnr_db(v, peak)
+        ax_level.plot(rate_bits_per_dim, level, **plotstyle.scheme_line(s))
+        if ax_gap is not None and s != "rd":
+            ax_gap.plot(rate_bits_per_dim, 10.0 * np.log10(v / mse["rd"]), **plotstyle.scheme_line(s))
+    ax_level.set_xscale("log")
+    ax_level.set_ylabel("MSE per dimension (dB)" if peak is None else f"PSNR (dB), peak-to-peak range {peak:g}")
+    if ax_gap is not None:
+        ax_gap.axhline(_curves.HIGH_RATE_GAP_DB, color="black", ls=":", lw=0.8, label=plotstyle.HIGH_RATE_GAP_LABEL)
+        ax_gap.set_xscale("log")
+        ax_gap.set_ylabel(r"MSE over $R(D)$ (dB)")
+
+
+def draw(curves, spectrum, peak=None, plt=None):
+    """The ``--plot`` figure (a matplotlib ``Figure``): each scheme's MSE in dB against rate, or with ``peak``
+    its PSNR in dB (left), and its MSE over the MSE rate-distortion function in dB with the DiffC-A over DiffC-F
+    gap (right); one legend below both. ``plt`` defaults to ``gaussian.plotstyle.pyplot()``."""
+    from . import plotstyle
+
+    plt = plotstyle.pyplot() if plt is None else plt
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.9), layout="constrained")
+    bpd = curves.rate_bits_per_dim
+    draw_scheme_axes(ax1, ax2, bpd, {s: curves.mse(s) for s in _curves.SCHEMES}, peak)
+    ax2.plot(bpd, curves.gap_db_ancestral_over_flow, color="black", ls="-.", lw=1.2,
+             label=r"DiffC-A over DiffC-F, $10\,\log_{10}(D_A / D_F)$")
+    ax1.set_title(f"{spectrum.name} spectrum, $d = {spectrum.dim}$")
+    ax2.set_title(r"over $R(D)$, and DiffC-A over DiffC-F")
+    for ax in (ax1, ax2):
+        ax.set_xlabel(plotstyle.RATE_LABEL)
+    handles, labels = ax1.get_legend_handles_labels()
+    extra = ax2.get_legend_handles_labels()
+    plotstyle.legend_below(fig, handles + extra[0][-2:], labels + extra[1][-2:], ncol=4)
+    return fig
+
+
+def _plot(path: str, curves, spectrum, peak=None) -> None:
+    """Write :func:`draw`'s figure to ``path`` through a temporary file (never a partial file); OSError names
+    ``path``."""
+    try:
+        from . import plotstyle
+
+        plt = plotstyle.pyplot()
     except ImportError:
         raise ValueError("plot: needs matplotlib (pip install -e '.[plot]')") from None
     from ._io import atomic_path, naming_errors
 
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.2))
+    fig = draw(curves, spectrum, peak, plt)
     try:
         fmt = pathlib.Path(path).suffix[1:].lower() or "png"
         if fmt not in fig.canvas.get_supported_filetypes():
             raise ValueError(f"plot: unknown image format {fmt!r} of {path} (use .png, .pdf or .svg)")
-        bpd = curves.rate_bits_per_dim
-        for s in _curves.SCHEMES:
-            ax1.plot(bpd, 10 * np.log10(curves.mse(s)), label=s, lw=1.6,
-                     ls="--" if s == "diffc_f_allocated" else "-")
-        ax1.set_xscale("log")
-        ax1.set_xlabel("rate (bits per dimension)")
-        ax1.set_ylabel("MSE per dimension (dB)")
-        ax1.set_title(f"{spectrum.name}, d = {spectrum.dim}")
-        ax1.legend(fontsize=8)
-        ax2.plot(bpd, curves.gap_db_ancestral_over_flow, label="DiffC-A over DiffC-F")
-        for s in ("diffc_f", "diffc_a", "rdp"):
-            ax2.plot(bpd, curves.gap_db(s), label=f"{s} over rd")
-        ax2.axhline(_curves.HIGH_RATE_GAP_DB, color="k", ls=":", lw=1, label="10 log10 2")
-        ax2.set_xscale("log")
-        ax2.set_xlabel("rate (bits per dimension)")
-        ax2.set_ylabel("MSE ratio (dB)")
-        ax2.legend(fontsize=8)
-        fig.tight_layout()
         with naming_errors(path), atomic_path(path) as tmp:
             fig.savefig(tmp, dpi=120, format=fmt)
     finally:
@@ -206,7 +233,7 @@ def main(argv=None) -> int:
             text = _table.to_table(result, spectrum, args.peak)
         if args.plot:
             try:
-                _plot(args.plot, result, spectrum)
+                _plot(args.plot, result, spectrum, args.peak)
             except OSError as err:
                 from ._io import describe_os_error
 

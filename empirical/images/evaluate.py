@@ -468,20 +468,38 @@ def _num(value, width, digits) -> str:
     return f"{'-':>{width}}" if value is None else f"{value:{width}.{digits}f}"
 
 
+#: ``diffc-<decoder>`` names of a report -> the decoder names of ``gaussian.plotstyle`` (the posterior mean is ``mmse``)
+_PLOT_METHODS = {"flow": "flow", "ancestral": "ancestral", "mean": "mmse"}
+
+
+def _method_line(name: str) -> dict:
+    """Label, colour and line style of a report method (``diffc-flow``, ``diffc-flow-ideal``, ``jpeg``, ...) in the
+    toolkit's plotting style."""
+    from gaussian import plotstyle
+
+    decoder = name.removeprefix("diffc-").removesuffix("-ideal")
+    line = plotstyle.method_line(_PLOT_METHODS.get(decoder, decoder))
+    if name.endswith("-ideal"):
+        line["label"] += ", ideal bpp"
+    return line
+
+
 def draw_report(report, plt):
     """A matplotlib figure of PSNR, MS-SSIM and both realism proxies against bpp for every method of a report
-    (``plt``: ``matplotlib.pyplot``); the originals' reference is a dotted line on the realism panels."""
+    (``plt``: ``matplotlib.pyplot``), in the names and colours of ``gaussian.plotstyle``; the originals' reference
+    is a dotted line on the realism panels; one legend below the panels."""
     keys = (("psnr-rgb", "PSNR (dB)"), ("ms-ssim-rgb", "MS-SSIM"), ("spectrum-error-db", "spectrum error (dB)"),
-            ("sliced-w2", "sliced W2 of 8x8 patches"))
-    fig, axes = plt.subplots(1, 4, figsize=(16, 4.2), layout="constrained")
+            ("sliced-w2", "sliced $W_2$ of 8x8 patches"))
+    fig, axes = plt.subplots(1, 4, figsize=(14, 3.9), layout="constrained")
     for ax, (key, label) in zip(axes, keys):
         for m in report["methods"]:
             r = m["results"]
             pts = [(b, v) for b, v in zip(r["bpp"], r[key]) if v is not None]
-            ax.plot([b for b, _ in pts], [v for _, v in pts], marker="o", ms=3, label=m["name"])
+            line = _method_line(m["name"])
+            ax.plot([b for b, _ in pts], [v for _, v in pts], marker="o", ms=3, **line)
             if key == "psnr-rgb" and m["name"] == "diffc-flow":
-                ax.plot(r["ideal-bpp"], r[key], ls="--", marker="x", ms=3, color=ax.get_lines()[-1].get_color(),
-                        label="diffc-flow at its ideal bpp (sum KL)")
+                ax.plot(r["ideal-bpp"], r[key], ls="--", marker="x", ms=4, color=line["color"],
+                        label=f"{line['label']} at its ideal bpp ($\\Sigma$KL)")
         if key in ("spectrum-error-db", "sliced-w2"):
             ref = report["reference_originals"]["spectrum_error_db" if key == "spectrum-error-db" else "sliced_w2"]
             if ref is not None:
@@ -489,22 +507,18 @@ def draw_report(report, plt):
         ax.set_xlabel("bits per pixel (file)")
         ax.set_ylabel(label)
         ax.set_xlim(0, max(2.5, max(max(m["results"]["bpp"]) for m in report["methods"] if m["name"].startswith("diffc"))))
-        ax.grid(alpha=0.3)
     handles, labels = axes[0].get_legend_handles_labels()
     extra = axes[3].get_legend_handles_labels()
     handles, labels = handles + extra[0][-1:], labels + extra[1][-1:]
-    fig.legend(handles, labels, loc="outside lower center", ncol=len(labels), fontsize=7)
+    fig.legend(handles, labels, loc="outside lower center", ncol=(len(labels) + 1) // 2)
     return fig
 
 
 def plot_report(report, path) -> None:
     """:func:`draw_report` written to the PNG ``path`` (temporary file, then rename)."""
-    import matplotlib
+    from gaussian import plotstyle
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    _save_figure(draw_report(report, plt), path)
+    _save_figure(draw_report(report, plotstyle.pyplot()), path)
 
 
 def _save_figure(fig, path) -> None:

@@ -14,7 +14,7 @@ examples:
   python -m empirical.rd --data gaussian --dim 16 --spectrum powerlaw:1 --model gauss16.pt --rates 1 --format csv
   python -m empirical.rd --data gaussian --dim 16 --spectrum powerlaw:1 --model gauss16.pt --reference-model oracle \
       --rates 1,4 --ancestral-steps 2048 --ancestral-draws 16   # paired with the exact oracle on the same latents
-  python -m empirical.rd --data gaussian --dim 4 --rates 1 --n 32 --plot rd.png --workers 2
+  python -m empirical.rd --data gaussian --dim 4 --spectrum powerlaw:1 --rates 1 --n 32 --plot rd.png --workers 2
 """
 from __future__ import annotations
 
@@ -97,8 +97,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=None, help="worker processes (default os.cpu_count())")
     p.add_argument("--format", default="table", choices=FORMATS, help="output format (default table)")
     p.add_argument("--plot", default=None, metavar="FILE",
-                   help="also plot measured vs predicted MSE to FILE (format from its suffix, e.g. .png; "
-                        "written to a temporary name, then renamed)")
+                   help="also plot the measured MSE (95%% CIs) against the realised sum of KLs (filled) and the "
+                        "payload bits (open), with the closed forms at the stopping log-SNR (x), to FILE (format "
+                        "from its suffix, e.g. .png; written to a temporary name, then renamed)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     return p
 
@@ -193,32 +194,21 @@ def _csv(report) -> str:
 
 
 def plot(report, path) -> None:
-    """Measured MSE (95% CI bars) vs payload bits/dim, with the closed forms at the rate-matched SNR."""
+    """Write the measured MSE (95% CIs) against the realised sum of KLs and against the payload bits, with the closed
+    forms at the stopping log-SNR, to ``path`` (``empirical.measure.plot.draw_report``; the shared plotting style)."""
     try:
-        import matplotlib
+        from gaussian import plotstyle
+
+        plt = plotstyle.pyplot()
     except ImportError:
         raise ValueError("plot: needs matplotlib (pip install matplotlib)") from None
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from . import plot as _plot
 
-    fig, ax = plt.subplots(figsize=(6, 4))
-    comps = {(c.stop_step, c.method): c for c in report.comparisons}
-    for method, colour in (("flow", "C0"), ("ancestral", "C1"), ("mmse", "C2")):
-        pts = [p for p in report.points if p.method == method]
-        if not pts:
-            continue
-        ax.errorbar([p.kl_bits_per_dim for p in pts], [p.mse for p in pts], yerr=[p.mse_ci95 for p in pts],
-                    fmt="o", color=colour, capsize=3, label=f"{method} measured (vs sum KL)")
-        if comps:
-            ax.plot([p.kl_bits_per_dim for p in pts], [comps[(p.stop_step, method)].predicted_mse for p in pts],
-                    "x", color=colour, ms=9, label=f"{method} closed form at stop log-SNR")
-    ax.set_yscale("log")
-    ax.set_xlabel("realised sum KL (bits per dimension)")
-    ax.set_ylabel("MSE per dimension")
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    fig = _plot.draw_report(report.to_dict(), plt)
+    try:
+        fig.savefig(path, dpi=110)
+    finally:
+        plt.close(fig)
 
 
 def _check_plot(path) -> None:

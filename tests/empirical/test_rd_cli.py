@@ -100,3 +100,45 @@ def test_measured_figure_quick(tmp_path):
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 5000
     data = json.loads((tmp_path / "measured_gaussian.json").read_text())
     assert len(data["points"]) == 2 * 3 and len(data["gaps_db"]) == 2
+
+
+def _hand_report() -> dict:
+    """A report's JSON form made here: three decoders at two stop steps, with a comparison for every point."""
+    points, comparisons = [], []
+    for step, kl, payload in ((12, 0.5, 2.5), (20, 2.0, 5.0)):
+        for k, method in enumerate(("flow", "ancestral", "mmse")):
+            mse = 0.3 / (1 + k) * 2.0 ** (-kl)
+            points.append({"method": method, "stop_step": step, "kl_bits_per_dim": kl, "kl_bits_per_dim_ci95": 0.05,
+                           "payload_bits_per_dim": payload, "mse": mse, "mse_ci95": 0.1 * mse})
+            comparisons.append({"method": method, "stop_step": step, "predicted_mse": 1.05 * mse})
+    return {"points": points, "comparisons": comparisons}
+
+
+def test_plot_draws_the_report_in_the_shared_style():
+    """empirical.rd's figure: each decoder in its scheme's colour (gaussian.plotstyle), filled markers at the
+    realised sum KL, open ones at the payload bits, x at the closed form; the legend names the decoders as the
+    other plots do and covers no data."""
+    pytest.importorskip("matplotlib")
+    from matplotlib.colors import to_rgba
+
+    from empirical.measure import plot
+    from gaussian import plotstyle
+    from tests.plot_checks import data_under_legends
+
+    report = _hand_report()
+    fig = plot.draw_report(report, plotstyle.pyplot())
+    ax, = fig.axes
+    for method in ("flow", "ancestral", "mmse"):
+        mine = [p for p in report["points"] if p["method"] == method]
+        lines = [ln for ln in ax.get_lines() if to_rgba(ln.get_color()) == to_rgba(plotstyle.METHOD_COLOURS[method])]
+        by_kind = {(ln.get_marker(), ln.get_markerfacecolor() == "none"): ln for ln in lines}
+        filled, hollow, cross = by_kind[("o", False)], by_kind[("o", True)], by_kind[("x", False)]
+        assert list(filled.get_xdata()) == [p["kl_bits_per_dim"] for p in mine]
+        assert list(hollow.get_xdata()) == [p["payload_bits_per_dim"] for p in mine]
+        assert list(filled.get_ydata()) == list(hollow.get_ydata()) == [p["mse"] for p in mine]
+        assert list(cross.get_ydata()) == pytest.approx([1.05 * p["mse"] for p in mine], rel=1e-15)
+    legend, = fig.legends
+    texts = [t.get_text() for t in legend.get_texts()]
+    assert [plotstyle.METHOD_LABELS[m] for m in ("flow", "ancestral", "mmse")] == texts[:3]
+    assert data_under_legends(fig) == []
+    plotstyle.pyplot().close(fig)

@@ -11,6 +11,7 @@ pytest.importorskip("matplotlib")
 
 from figures import __main__ as figures_main  # noqa: E402
 from figures import style  # noqa: E402
+from tests.plot_checks import data_under_legends  # noqa: E402
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -63,6 +64,9 @@ def check_rd_curves(fig, data):
     np.testing.assert_allclose(rd_db, 10 * np.log10(2.0 ** (-2 * x)), rtol=0, atol=1e-9)
     _, a_db = _line(top, style.SCHEME_LABELS["diffc_a"])
     np.testing.assert_allclose(a_db, 10 * np.log10(2 / (1 + _flat_snr(x))), rtol=0, atol=1e-9)
+    for scheme, label in style.SCHEME_LABELS.items():  # every curve in the one plotting style
+        line, = [ln for ln in top.get_lines() if ln.get_label() == label]
+        assert line.get_color() == style.SCHEME_STYLES[scheme]["color"]
     f_over_rd = [line for line in bottom.get_lines() if line.get_color() == style.SCHEME_STYLES["diffc_f"]["color"]]
     expected = 10 * np.log10(_mse_flow(1.0, _flat_snr(x)) / 2.0 ** (-2 * x))
     np.testing.assert_allclose(f_over_rd[0].get_ydata(), expected, rtol=0, atol=1e-9)
@@ -80,7 +84,8 @@ def check_allocation(fig, data):
     """Water-filling panel: rates sum to R d bits, active components share lam 2^(-2 R_k) = theta, the rest are off."""
     eig = np.array(data["eigvals"])
     for ax, panel in zip(fig.axes, data["panels"]):
-        k, bits = _line(ax, [line.get_label() for line in ax.get_lines() if line.get_label().startswith("water")][0])
+        labels = [line.get_label() for line in ax.get_lines()]
+        k, bits = _line(ax, [label for label in labels if label.startswith(style.SCHEME_LABELS["rd"])][0])
         np.testing.assert_array_equal(k, np.arange(1, eig.size + 1))
         assert bits.sum() == pytest.approx(panel["rate_bits_per_dim"] * eig.size, rel=1e-10)
         active = bits > 0
@@ -88,7 +93,7 @@ def check_allocation(fig, data):
         np.testing.assert_allclose(theta, theta[0], rtol=1e-10)
         assert np.all(eig[~active] <= theta[0] * (1 + 1e-12))
         # isotropic noise: R_k = 1/2 log2(1 + snr lam_k) for one snr
-        _, iso = _line(ax, [line.get_label() for line in ax.get_lines() if line.get_label().startswith("isotropic")][0])
+        _, iso = _line(ax, [label for label in labels if label.startswith(style.SCHEME_LABELS["diffc_f"])][0])
         snr = (2.0 ** (2 * iso) - 1) / eig
         np.testing.assert_allclose(snr, snr[0], rtol=1e-9)
 
@@ -106,7 +111,7 @@ def check_measured_gaussian(fig, data):
     ax = fig.axes[0]
     eig = np.arange(1, data["spec"]["dim"] + 1, dtype=float) ** -1.0
     eig /= eig.mean()
-    x, y = _line(ax, f"{style.METHOD_LABELS['flow']}, closed form")
+    x, y = _line(ax, style.METHOD_LABELS["flow"])
     for i in (0, len(x) // 2, len(x) - 1):
         snr = _snr_for_mean_rate(eig, x[i])
         assert y[i] == pytest.approx(np.mean(_mse_flow(eig, snr)), rel=1e-8)
@@ -118,8 +123,8 @@ def check_measured_sources(fig, data):
     """Per source: DiffC-A's curve is twice the MMSE's (D_A = 2 mmse), and the measured markers are the JSON's."""
     for ax, (name, entry) in zip(fig.axes, data.items()):
         assert name in ax.get_title()
-        xa, ya = _line(ax, f"{style.METHOD_LABELS['ancestral']}, closed form")
-        xm, ym = _line(ax, f"{style.METHOD_LABELS['mmse']}, closed form")
+        xa, ya = _line(ax, style.METHOD_LABELS["ancestral"])
+        xm, ym = _line(ax, style.METHOD_LABELS["mmse"])
         np.testing.assert_array_equal(xa, xm)
         np.testing.assert_allclose(ya, 2 * ym, rtol=1e-12)
         for method, colour in style.METHOD_COLOURS.items():
@@ -170,15 +175,28 @@ def _made_photographs(folder):
     return folder
 
 
+# the report's method names -> the legend names of the one plotting style (the posterior mean is `mmse` there)
+KODAK_LABELS = {"diffc-flow": style.METHOD_LABELS["flow"], "diffc-ancestral": style.METHOD_LABELS["ancestral"],
+                "diffc-mean": style.METHOD_LABELS["mmse"], "jpeg": "JPEG", "webp": "WebP"}
+
+
 def check_kodak(fig, data):
-    """Each method's curve in every panel is its record's (bpp, value) pairs; the reference line is the JSON's."""
+    """Each method's curve in every panel is its record's (bpp, value) pairs, under its plotting-style name and
+    colour; the reference line is the JSON's."""
+    from matplotlib.colors import to_rgba
+
     keys = ("psnr-rgb", "ms-ssim-rgb", "spectrum-error-db", "sliced-w2")
+    colours = {**style.METHOD_COLOURS, "jpeg": style.BASELINE_STYLES["jpeg"]["color"],
+               "webp": style.BASELINE_STYLES["webp"]["color"]}
     for ax, key in zip(fig.axes, keys):
         lines = {line.get_label(): line for line in ax.get_lines()}
         for m in data["methods"]:
-            xs, ys = lines[m["name"]].get_data()
+            line = lines[KODAK_LABELS[m["name"]]]
+            decoder = {"diffc-mean": "mmse"}.get(m["name"], m["name"].removeprefix("diffc-"))
+            assert to_rgba(line.get_color()) == to_rgba(colours[decoder])
+            xs, ys = line.get_data()
             if key == "psnr-rgb" and m["name"] == "diffc-flow":
-                ixs, iys = lines["diffc-flow at its ideal bpp (sum KL)"].get_data()
+                ixs, iys = lines[f"{style.METHOD_LABELS['flow']} at its ideal bpp ($\\Sigma$KL)"].get_data()
                 assert [float(a) for a in ixs] == m["results"]["ideal-bpp"]
                 assert [float(a) for a in iys] == m["results"]["psnr-rgb"]
             pts = [(b, v) for b, v in zip(m["results"]["bpp"], m["results"][key]) if v is not None]
@@ -186,7 +204,7 @@ def check_kodak(fig, data):
     ref = data["reference_originals"]["sliced_w2"]
     assert float(dict((l.get_label(), l) for l in fig.axes[3].get_lines())["originals vs originals"].get_ydata()[0]) == ref
     names = {m["name"] for m in data["methods"]}
-    assert {"diffc-flow", "diffc-ancestral", "diffc-mean", "jpeg", "webp"} == names
+    assert set(KODAK_LABELS) == names
 
 
 CHECKS = {name: globals().get(f"check_{name}") for name in figures_main.FIGURES}  # a new figure needs its check
@@ -214,6 +232,7 @@ def test_figure_writes_png_and_json(tmp_path, name, capsys, monkeypatch):
     assert len(figures_drawn) == 1
     assert CHECKS[name] is not None, f"no check of the plotted numbers of {name} (add check_{name})"
     CHECKS[name](figures_drawn[0], data)
+    assert data_under_legends(figures_drawn[0]) == [], "a legend covers plotted data"
     if name == "measured_sources":  # every source has a closed-form rate and distortion for its points
         for entry in data.values():
             assert all(g["predicted_kl_bits_per_dim"] > 0 for g in entry["rate_gaps"])
@@ -223,6 +242,70 @@ def test_figure_writes_png_and_json(tmp_path, name, capsys, monkeypatch):
             for image in entry["images"]:
                 assert len(image["flow"]) == len(image["ancestral"]) == len(entry["spec"]["stop_steps"])
                 assert image["payload_bits_per_dim"] == sorted(image["payload_bits_per_dim"])
+
+
+def test_figures_style_is_the_one_plotting_style():
+    """figures.style re-exports gaussian.plotstyle (the same objects, not copies), which the CLIs' plots use."""
+    from gaussian import plotstyle
+
+    for name in ("SCHEME_LABELS", "SCHEME_STYLES", "METHOD_LABELS", "METHOD_COLOURS", "MARKERS", "RC_PARAMS",
+                 "pyplot", "legend_below", "sequence_colours"):
+        assert getattr(style, name) is getattr(plotstyle, name), name
+
+
+def test_three_plotting_paths_name_and_colour_a_scheme_alike(tmp_path, monkeypatch):
+    """DiffC-F, DiffC-A and the posterior mean have one name and one colour in python -m gaussian.rd --plot, python
+    -m empirical.rd --plot, python -m empirical.images --plot and python -m figures (rd_curves)."""
+    from matplotlib.colors import to_rgba
+
+    from empirical.images import evaluate
+    from empirical.measure import plot
+    from gaussian import curves, rd, spectrum
+    from tests.empirical.test_rd_cli import _hand_report
+
+    def named(fig):
+        """{label: colour} of the plotted lines of every axes and of every legend entry of ``fig``."""
+        out = {}
+        for ax in fig.axes:
+            out.update({ln.get_label(): to_rgba(ln.get_color()) for ln in ax.get_lines()})
+        for leg in fig.legends + [ax.get_legend() for ax in fig.axes if ax.get_legend()]:
+            for handle, text in zip(leg.legend_handles, leg.get_texts()):
+                if hasattr(handle, "get_color"):
+                    out[text.get_text()] = to_rgba(handle.get_color())
+        return out
+
+    plt = style.pyplot()
+    theory = rd.draw(curves.evaluate(spectrum.flat(4), [1.0, 4.0]), spectrum.flat(4), plt=plt)
+    measured = plot.draw_report(_hand_report(), plt)
+    bpp = {"bpp": [0.5, 1.0], "ideal-bpp": [0.4, 0.9], "psnr-rgb": [20.0, 24.0], "ms-ssim-rgb": [0.8, 0.9],
+           "spectrum-error-db": [1.0, 0.5], "sliced-w2": [0.1, 0.12]}
+    photos = evaluate.draw_report({"methods": [{"name": f"diffc-{m}", "results": bpp} for m in ("flow", "ancestral", "mean")],
+                                   "reference_originals": {"spectrum_error_db": None, "sliced_w2": None}}, plt)
+    made = []
+    real_save = style.save
+    monkeypatch.setattr(style, "save", lambda fig, out, name: made.append(named(fig)) or real_save(fig, out, name))
+    assert figures_main.main(["--only", "rd_curves", "--quick", "--out", str(tmp_path)]) == 0
+    drawn = [named(f) for f in (theory, measured, photos)] + made
+    assert len(drawn) == 4
+    for method, scheme in style.METHOD_SCHEMES.items():
+        label, colour = style.SCHEME_LABELS[scheme], to_rgba(style.SCHEME_STYLES[scheme]["color"])
+        for found in drawn:
+            assert found[label] == colour, (method, label)
+    for fig in (theory, measured, photos):
+        plt.close(fig)
+
+
+def test_the_legend_check_sees_a_covering_legend():
+    """tests.plot_checks finds a line and a marker under a legend placed on them, and no error bar that is not."""
+    plt = style.pyplot()
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [0, 1], label="diagonal")
+    ax.plot([0.5], [0.5], "o", label="centre")
+    ax.errorbar([0.05, 0.95], [0.1, 0.9], yerr=[0.05, 0.05], fmt="s", label="corners")
+    ax.legend(loc="center")
+    covered = {label for _, label, _ in data_under_legends(fig)}
+    plt.close(fig)
+    assert covered == {"diagonal", "centre"}
 
 
 def test_unknown_figure_is_an_error(capsys):

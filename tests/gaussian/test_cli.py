@@ -72,6 +72,70 @@ def test_plot(tmp_path, capsys):
     assert code == 0 and path.stat().st_size > 1000
 
 
+def _drawn(monkeypatch, tmp_path, capsys, argv):
+    """Run the CLI with ``--plot`` and return the figure it drew (``rd.draw`` wrapped to keep it)."""
+    figures = []
+    real = rd.draw
+
+    def keep(*args, **kwargs):
+        figures.append(real(*args, **kwargs))
+        return figures[-1]
+
+    monkeypatch.setattr(rd, "draw", keep)
+    path = tmp_path / "c.png"
+    code, _, _ = _run(capsys, argv + ["--plot", str(path)])
+    assert code == 0 and path.stat().st_size > 1000 and len(figures) == 1
+    return figures[0]
+
+
+def _rd_line(fig):
+    """(rate, level) of the MSE rate-distortion curve on the left axes of the --plot figure."""
+    from gaussian import plotstyle
+
+    line, = [ln for ln in fig.axes[0].get_lines() if ln.get_label() == plotstyle.SCHEME_LABELS["rd"]]
+    return np.asarray(line.get_xdata(), dtype=float), np.asarray(line.get_ydata(), dtype=float)
+
+
+def test_plot_with_peak_shows_psnr(monkeypatch, tmp_path, capsys):
+    """Flat unit spectrum, R bits/dim: R(D) is 2^(-2R), so the left axis is -20 R log10 2 dB (MSE in dB) and,
+    with --peak 2, 10 log10(2^2 / 2^(-2R)) dB (PSNR); the y label says which."""
+    pytest.importorskip("matplotlib")
+    argv = ["--spectrum", "flat", "--dim", "4", "--rates", "0.1:6:7"]
+    mse_fig = _drawn(monkeypatch, tmp_path, capsys, argv)
+    psnr_fig = _drawn(monkeypatch, tmp_path, capsys, argv + ["--peak", "2"])
+    rate, mse_db = _rd_line(mse_fig)
+    np.testing.assert_allclose(rate, np.geomspace(0.1, 6, 7), rtol=1e-12)
+    np.testing.assert_allclose(mse_db, -20 * rate * np.log10(2), rtol=0, atol=1e-9)
+    rate_p, psnr = _rd_line(psnr_fig)
+    np.testing.assert_allclose(rate_p, rate, rtol=0)
+    np.testing.assert_allclose(psnr, 10 * np.log10(4.0) + 20 * rate * np.log10(2), rtol=0, atol=1e-9)
+    assert "MSE" in mse_fig.axes[0].get_ylabel() and "PSNR" not in mse_fig.axes[0].get_ylabel()
+    assert "PSNR" in psnr_fig.axes[0].get_ylabel() and "2" in psnr_fig.axes[0].get_ylabel()
+
+
+def test_plot_draws_in_the_shared_style_and_its_legend_covers_no_data(monkeypatch, tmp_path, capsys):
+    """Every scheme's curve carries gaussian.plotstyle's name, colour and line style on both panels; the figure
+    legend lists the names and sits outside the axes."""
+    pytest.importorskip("matplotlib")
+    from matplotlib.colors import to_rgba
+    from matplotlib.lines import Line2D
+
+    from gaussian import plotstyle
+    from tests.plot_checks import data_under_legends
+
+    fig = _drawn(monkeypatch, tmp_path, capsys, ["--dim", "64", "--peak", "2"])
+    for ax, schemes in ((fig.axes[0], curves.SCHEMES), (fig.axes[1], [s for s in curves.SCHEMES if s != "rd"])):
+        lines = {ln.get_label(): ln for ln in ax.get_lines()}
+        for s in schemes:
+            line, styled = lines[plotstyle.SCHEME_LABELS[s]], Line2D([], [], **plotstyle.SCHEME_STYLES[s])
+            assert to_rgba(line.get_color()) == to_rgba(styled.get_color())
+            assert (line.get_linestyle(), line.get_linewidth()) == (styled.get_linestyle(), styled.get_linewidth())
+    legend, = fig.legends
+    texts = [t.get_text() for t in legend.get_texts()]
+    assert set(plotstyle.SCHEME_LABELS.values()) <= set(texts)
+    assert data_under_legends(fig) == []
+
+
 @pytest.mark.parametrize(
     "argv, flag",
     [(["--dim", "0"], "--dim"), (["--dim", "-3"], "--dim"), (["--spectrum", "zipf"], "--spectrum"),
