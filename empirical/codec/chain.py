@@ -69,6 +69,7 @@ __all__ = [
     "decode",
     "reconstruct",
     "ideal_chain_kl_bits",
+    "ideal_chain",
     "ideal_chain_steps",
     "model_hash",
     "default_grid",
@@ -369,7 +370,13 @@ def ideal_chain_steps(x, model, log_snrs, rng):
 
 
 def ideal_chain_kl_bits(x, model, log_snrs, rng) -> np.ndarray:
-    """``[n, K]`` realised ``KL(q || p)`` of each chain step in bits, with each ``z`` drawn exactly from ``q``.
+    """``[n, K]`` realised ``KL(q || p)`` of each chain step in bits (the first output of :func:`ideal_chain`)."""
+    return ideal_chain(x, model, log_snrs, rng)[0]
+
+
+def ideal_chain(x, model, log_snrs, rng):
+    """``([n, K] realised KL(q || p) of each chain step in bits, [n, dim] final latents)``, each ``z`` drawn exactly
+    from ``q``.
 
     The uncoded twin of :func:`encode_detailed` (same ``q`` and ``p``, no RCC):
     its row sums are Monte Carlo samples of the DiffC rate for an ideal
@@ -388,7 +395,7 @@ def ideal_chain_kl_bits(x, model, log_snrs, rng) -> np.ndarray:
         kl_nats = 0.5 * (np.log(p_var / q_var) + (q_var + (q_mean - p_mean) ** 2) / p_var - 1.0)
         out[:, step] = kl_nats.sum(axis=1) / np.log(2.0)
         z = models.from_coefficients(model, q_mean + np.sqrt(q_var) * rng.standard_normal(x.shape))
-    return out
+    return out, z
 
 
 def _in_basis(gauss: models.Gaussian, model, dim: int):
