@@ -24,8 +24,8 @@ import sys
 import time
 
 FIGURES = ("rd_curves", "gap_db", "allocation", "dp_frontier", "measured_gaussian", "measured_sources", "reconstructions",
-           "rcc_frontier", "kodak")
-MEASURED = ("measured_gaussian", "measured_sources", "reconstructions", "rcc_frontier", "kodak")  # need [empirical]
+           "rcc_frontier", "kodak", "rdp_codec")
+MEASURED = ("measured_gaussian", "measured_sources", "reconstructions", "rcc_frontier", "kodak", "rdp_codec")  # need [empirical]
 DEFAULT_OUT = pathlib.Path("docs") / "figures"
 
 

@@ -53,6 +53,7 @@ __all__ = [
     "log_snr_for_rate",
     "water_level",
     "rdp_allocation",
+    "rdp_log_snrs",
     "psnr_db",
 ]
 
@@ -581,6 +582,33 @@ def rdp_allocation(eigvals, rate_bits_total=None, *, rate_bits_per_dim=None):
         rates[pos] = 0.5 * np.log1p(y)
         snrs[pos] = y / eigvals
     return rates, snrs
+
+
+def rdp_log_snrs(eigvals, rate_bits_total=None, *, rate_bits_per_dim=None) -> np.ndarray:
+    """Per-component DiffC-F log-SNRs of the perfect-realism allocation ``[n, d]``, in the order given.
+
+    Unlike :func:`rdp_allocation`, columns follow ``eigvals`` as passed (a model's
+    basis order), for a noise schedule: ``log_snr_i = tau + ln(rho_i)``
+    (``snr_i = y_i / lam_i = e^tau rho_i``, ``_allocation_terms``), finite for
+    every ``lam_i > 0`` at any rate > 0 (the allocation gives every component
+    positive rate, claim ``rdp_vector_kkt``) and strictly increasing in the rate
+    for each component (claim ``rdp_schedule_monotone``). Rates must be > 0.
+
+    >>> ls = rdp_log_snrs([1.0, 4.0], rate_bits_per_dim=[0.5, 1.0])
+    >>> bool(np.all(np.diff(ls, axis=0) > 0)), ls.shape
+    (True, (2, 2))
+    """
+    given = np.asarray(eigvals, dtype=np.float64)
+    spectrum = _eigvals(given)
+    if given.ndim != 1 or given.size != spectrum.size:
+        raise ValueError(f"eigvals: expected a 1-D array of variances > 0, got shape {given.shape}")
+    rate_nats = _total_rates(rate_bits_total, rate_bits_per_dim, spectrum.size) * LN2
+    if not (rate_nats > 0).all():
+        raise ValueError("rate_bits_total: a schedule needs rates > 0 (at rate 0 every log-SNR is -inf)")
+    lo, hi = _rate_bracket(spectrum, rate_nats)
+    tau, _ = _solve(_allocated_pass, _Grouped(spectrum), _ARATE, rate_nats, lo, hi)
+    _, rho = _allocation_terms(given, tau)
+    return tau[:, None] + np.log(rho)
 
 
 def mse_per_dim(scheme: str, eigvals, rate_bits_total=None, *, rate_bits_per_dim=None) -> np.ndarray:

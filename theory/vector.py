@@ -33,6 +33,7 @@ __all__ = [
     "rdp_rate_for_multiplier",
     "rdp_snr_for_multiplier",
     "rdp_multiplier_isotropic",
+    "rdp_log_snr_slope",
     "snr_for_rate_total",
     "rdp_allocation",
     "CLAIMS",
@@ -128,6 +129,11 @@ def rdp_snr_for_multiplier(eigval=S.eigval, multiplier=S.multiplier):
 def rdp_multiplier_isotropic(eigval=S.eigval, snr=S.snr):
     """Multiplier ``2 sqrt(lam) / sqrt(snr (1 + snr lam))`` of a component under isotropic noise at ``snr``."""
     return 2 * sp.sqrt(eigval) / sp.sqrt(snr * (1 + snr * eigval))
+
+
+def rdp_log_snr_slope(eigval=S.eigval, multiplier=S.multiplier):
+    """``-d ln snr_i / d ln mu = 1 + 1/sqrt(1 + 16 lam^2 / mu^2)`` along the perfect-realism path (in (1, 2))."""
+    return 1 + 1 / sp.sqrt(1 + 16 * eigval**2 / multiplier**2)
 
 
 def _solve_increasing(fn, target, dps: int):
@@ -305,6 +311,24 @@ def _derive_isotropic(e, d: Derivation):
     d.limit("as snr -> 0 their ratio tends to sqrt(lam_1 / lam_2)", ratio, _SNR, 0, sp.sqrt(lam1 / lam2))
 
 
+def _derive_rdp_schedule_monotone(e, d: Derivation):
+    """Differentiates ln snr_i(mu) and the per-component rate R_i(mu); checks the slope's sign and bounds."""
+    snr_i = d.define("per-component SNR of the allocation (rdp_vector_kkt)", sp.Symbol("snr_i"), rdp_snr_for_multiplier())
+    slope = -_MU * sp.diff(sp.log(snr_i), _MU)
+    d.equal("-d ln snr_i / d ln mu is the claimed slope", slope, e["log_snr_slope"])
+    d.positive("the slope is > 1: each snr_i decreases strictly in mu", e["log_snr_slope"] - 1)
+    # mu = 2 lam (1 - rho^2) / rho maps rho in (0, 1) onto mu in (0, oo) one to one (as in rdp_vector_kkt)
+    on_u = {_MU: 2 * _LAM * (1 - S.rho**2) / S.rho}
+
+    def on_mu(expr):
+        return sp.simplify(sp.simplify(sp.sympify(expr).subs(on_u)).subs(S.rho, 1 / (1 + S.u)))
+
+    d.positive("the slope is < 2: one step in ln mu moves every log-SNR by less than twice it",
+               on_mu(2 - e["log_snr_slope"]))
+    d.positive("R_i decreases strictly in mu (so does sum_i R_i): -mu dR_i/dmu > 0",
+               on_mu(-_MU * sp.diff(rdp_rate_for_multiplier(), _MU)))
+
+
 CLAIMS = check_unique_ids(
     [
         Claim(
@@ -349,6 +373,19 @@ CLAIMS = check_unique_ids(
             source="derived here",
             expressions={"multiplier_isotropic": rdp_multiplier_isotropic()},
             derive=_derive_isotropic,
+        ),
+        Claim(
+            id="rdp_schedule_monotone",
+            kind="inequality",
+            statement=(
+                "along the perfect-realism allocation every snr_i(mu) rises strictly as the total rate rises: "
+                "-d ln snr_i / d ln mu = 1 + 1/sqrt(1 + 16 lam_i^2/mu^2) in (1, 2) and sum_i R_i(mu) decreases in mu, "
+                "so per-component log-SNRs on that path are a valid (monotone) forward process"
+            ),
+            domain="lam_i > 0, mu > 0",
+            source="derived here (the codec's --schedule rdp, empirical.codec.schedules)",
+            expressions={"log_snr_slope": rdp_log_snr_slope()},
+            derive=_derive_rdp_schedule_monotone,
         ),
     ]
 )

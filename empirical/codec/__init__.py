@@ -13,15 +13,17 @@
 
 Modules: ``chain`` (encode, decode, the header's grid; the names below are
 re-exported from it), ``image`` (whole images: ``encode_image`` / ``decode_image``,
-re-exported), ``receivers`` (the DiffC-F and DiffC-A receivers),
+re-exported), ``receivers`` (the DiffC-F and DiffC-A receivers), ``schedules``
+(per-component noise schedules: ``--schedule rdp``, ``dp:C`` decoders),
 ``cli`` (the CLIs' model options and stream spec), ``compress`` and
 ``decompress`` (``python -m empirical.compress`` / ``.decompress``).
 Importing this package imports NumPy only (torch when a learned model is
 built or loaded).
 """
 from .chain import (DEFAULT_MAX_BUDGET_BITS, METHODS, BudgetError, EncodeResult, Grid, Latent, decode, decode_latent,
-                    default_grid, encode, encode_detailed, ideal_chain_kl_bits, ideal_chain_steps, model_hash,
-                    read_header, reconstruct)
+                    default_grid, default_rdp_grid, encode, encode_detailed, grid_from_bytes, ideal_chain,
+                    ideal_chain_kl_bits, ideal_chain_steps, model_hash, read_header, reconstruct)
+from .schedules import RdpGrid
 from .image import decode_image, encode_image, encode_image_detailed
 
 __all__ = [
@@ -34,7 +36,11 @@ __all__ = [
     "decode",
     "reconstruct",
     "ideal_chain_kl_bits",
+    "ideal_chain",
     "ideal_chain_steps",
+    "RdpGrid",
+    "default_rdp_grid",
+    "grid_from_bytes",
     "model_hash",
     "default_grid",
     "METHODS",

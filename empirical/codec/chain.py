@@ -36,6 +36,12 @@ endian). The grid endpoints are therefore float32 numbers (the encoder rounds
 the requested ones to float32 and reports what it used); the grid is
 ``numpy.linspace`` of their float64 values.
 
+Per-component schedules. ``schedule="rdp"`` (:mod:`empirical.codec.schedules`) codes the chain at
+one log-SNR per component of the model's eigenbasis, on the perfect-realism allocation path; its
+descriptor is ``b"VPRD"``, ``u32 K``, ``f32`` first and last rate (bits per dimension), and the
+decoder recomputes the ``[K, dim]`` log-SNRs from the model's eigenvalues. A latent of that chain
+has a ``[dim]`` vector of log-SNRs (``Latent.log_snr``) and the receivers are the oracle's exact maps.
+
 Randomness. RCC candidates come from ``(seed, step)`` (``empirical.rcc``). The
 zero-step prefix decodes to a draw of the prior from
 ``SeedSequence([RNG_TAG_PRIOR, seed])``; DiffC-A's own randomness is the
@@ -51,7 +57,7 @@ import numpy as np
 from gaussian import schedule
 from empirical import models
 
-from . import receivers
+from . import receivers, schedules
 
 __all__ = [
     "Grid",
@@ -63,6 +69,7 @@ __all__ = [
     "decode",
     "reconstruct",
     "ideal_chain_kl_bits",
+    "ideal_chain",
     "ideal_chain_steps",
     "model_hash",
     "default_grid",
@@ -70,11 +77,13 @@ __all__ = [
     "BudgetError",
     "read_header",
     "DEFAULT_MAX_BUDGET_BITS",
+    "grid_from_bytes",
+    "default_rdp_grid",
 ]
 
 SCHEDULE_TAG = b"VPLS"
-METHODS = ("flow", "ancestral", "mean")
-DEFAULT_DECODER_STEPS = {"flow": 64, "ancestral": 512, "mean": 0}
+METHODS = ("flow", "ancestral", "mean")  # and "dp:C" (schedules.parse_method)
+DEFAULT_DECODER_STEPS = {"flow": 64, "ancestral": 512, "mean": 0, "dp": 64}
 RNG_TAG_PRIOR = 0x5A3D07  # SeedSequence purpose tag (see empirical.data)
 MAX_GRID_POINTS = 2**16
 
@@ -134,8 +143,8 @@ class EncodeResult:
     ----------
     data : bytes
         The stream (header and segments).
-    grid : Grid
-        The log-SNR grid (from the header).
+    grid : Grid or schedules.RdpGrid
+        The schedule's grid (from the header).
     num_steps_coded : int
         Steps coded ``S``; the latent is at ``grid.log_snrs[S - 1]``.
     kl_bits_per_step : numpy.ndarray
@@ -172,8 +181,10 @@ class EncodeResult:
     kl_bits_per_coefficient: np.ndarray = None
 
     @property
-    def log_snr(self) -> float:
-        """Log-SNR of the final latent."""
+    def log_snr(self):
+        """Log-SNR of the final latent (a ``[dim]`` vector along the model's basis for an ``rdp`` grid)."""
+        if isinstance(self.grid, schedules.RdpGrid):
+            raise AttributeError("log_snr: an rdp chain's log-SNRs depend on the model: grid.log_snrs_for(model)")
         return float(self.grid.log_snrs[self.num_steps_coded - 1])
 
     @property
@@ -194,7 +205,10 @@ class EncodeResult:
 
 @dataclasses.dataclass(frozen=True)
 class Latent:
-    """A decoded prefix: the latent ``z`` (data shape) at ``log_snr`` after ``num_steps`` steps."""
+    """A decoded prefix: the latent ``z`` (data shape) at ``log_snr`` after ``num_steps`` steps.
+
+    ``log_snr`` is a float for an isotropic grid and a ``[dim]`` vector (the model's basis) for an ``rdp`` grid.
+    """
 
     z: np.ndarray
     log_snr: float
@@ -240,6 +254,40 @@ def _check_rcc_params(budget_bits, padding_bits) -> None:
                          f"got {budget_bits} + {padding_bits}")
 
 
+def grid_from_bytes(raw: bytes):
+    """The schedule of a 16-byte descriptor: :class:`Grid` (``VPLS``) or :class:`schedules.RdpGrid` (``VPRD``)."""
+    if bytes(raw[:4]) == schedules.RDP_TAG:
+        return schedules.RdpGrid.from_bytes(raw)
+    return Grid.from_bytes(raw)
+
+
+def _table(grid, model) -> np.ndarray:
+    """The chain's log-SNRs: ``[K]`` for a :class:`Grid`, ``[K, dim]`` (model basis) for an ``RdpGrid``."""
+    if isinstance(grid, schedules.RdpGrid):
+        return grid.log_snrs_for(model)
+    return grid.log_snrs
+
+
+def default_rdp_grid(model, num_steps, rate_start_bits_per_dim=None, rate_stop_bits_per_dim=None):
+    """The encoder's ``rdp`` grid; default last rate: the isotropic ``I(X; Z)`` at :func:`default_grid`'s last
+    log-SNR, first rate: the last over ``num_steps`` (every step then carries the same expected KL)."""
+    if not schedules.supports_per_component(model):
+        raise ValueError(f"schedule: 'rdp' needs a Gaussian oracle (per-component closed forms); "
+                         f"{type(model).__name__} takes --schedule isotropic only")
+    if isinstance(num_steps, bool) or not isinstance(num_steps, (int, np.integer)) or not 1 <= num_steps <= MAX_GRID_POINTS:
+        raise ValueError(f"num_steps: must be an integer in 1..{MAX_GRID_POINTS}, got {num_steps!r}")
+    stop = rate_stop_bits_per_dim
+    if stop is None:
+        from gaussian import components
+
+        snr = schedule.snr_from_log_snr(default_grid(model, 2).log_snr_stop)
+        stop = float(np.sum(components.rate_nats(model.eigvals, snr)) / (np.log(2.0) * model.dim))
+    start = rate_start_bits_per_dim
+    if start is None:
+        start = stop if num_steps == 1 else float(stop) / num_steps
+    return schedules.RdpGrid(int(num_steps), start, stop)
+
+
 def default_grid(model, num_steps, log_snr_start=None, log_snr_stop=None) -> Grid:
     """The encoder's grid from its arguments, defaults ``model.log_snr_min`` .. ``min(model.log_snr_max - 2, 12)``.
 
@@ -254,7 +302,12 @@ def default_grid(model, num_steps, log_snr_start=None, log_snr_stop=None) -> Gri
 
 
 def _step_distributions(model, step: int, grid: np.ndarray, z_prev, x=None):
-    """``(p, q)`` of chain step ``step`` for ``[n, dim]`` batches, as Gaussians in pixel coordinates (q None without x)."""
+    """``(p, q)`` of chain step ``step`` for ``[n, dim]`` batches, as Gaussians in pixel coordinates (q None without x).
+
+    ``grid`` is ``[K]`` (isotropic) or ``[K, dim]`` (per-component log-SNRs along the model's basis).
+    """
+    if np.ndim(grid) == 2:
+        return _step_distributions_per_component(model, step, grid, z_prev, x)
     if step == 0:
         p = model.prior(grid[0])
         if x is None:
@@ -268,47 +321,81 @@ def _step_distributions(model, step: int, grid: np.ndarray, z_prev, x=None):
     return p, models.Gaussian(mean, np.broadcast_to(var, x.shape))
 
 
+def _step_distributions_per_component(model, step: int, table: np.ndarray, z_prev, x=None):
+    """:func:`_step_distributions` at per-component log-SNRs ``table[step]`` (the model's basis)."""
+    if step == 0:
+        p = model.prior_per_component(table[0])
+        if x is None:
+            return p, None
+        alpha, sigma = schedule.alpha_sigma_from_log_snr(table[0])
+        mean = models.from_coefficients(model, alpha * models.to_coefficients(model, x))
+        return p, models.Gaussian(mean, np.broadcast_to(sigma**2, x.shape))
+    n = np.shape(z_prev)[0]
+    ls_t, ls_s = np.broadcast_to(table[step - 1], (n, model.dim)), np.broadcast_to(table[step], (n, model.dim))
+    p = model.reverse_transition_per_component(z_prev, ls_t, ls_s)
+    if x is None:
+        return p, None
+    mean, var = models.q_reverse(models.to_coefficients(model, x), models.to_coefficients(model, z_prev), ls_t, ls_s)
+    return p, models.Gaussian(models.from_coefficients(model, mean), var)
+
+
+def _check_table(log_snrs) -> np.ndarray:
+    """A ``[K]`` increasing grid or a ``[K, dim]`` per-component table (monotone in each component), or ValueError."""
+    log_snrs = np.asarray(log_snrs, dtype=np.float64)
+    if log_snrs.ndim == 2:
+        try:
+            return schedules.check_monotone(log_snrs)
+        except ValueError as err:
+            raise ValueError(f"log_snrs: {err}") from None
+    if log_snrs.ndim != 1 or log_snrs.size == 0 or not np.isfinite(log_snrs).all() or np.any(np.diff(log_snrs) <= 0):
+        raise ValueError("log_snrs: expected a non-empty, finite, increasing 1-D grid")
+    return log_snrs
+
+
 def ideal_chain_steps(x, model, log_snrs, rng):
     """Yield ``(step, log_snr, z, kl_bits_per_coefficient)`` of one chain for one sample ``x``, each ``z`` drawn
     exactly from ``q`` (an ideal channel simulator: no bits, no RCC); ``kl_bits_per_coefficient`` is the step's
     ``KL(q || p)`` per coordinate of the model's basis. For large samples (a full-resolution image), where the
     ``[n, K]`` batch of :func:`ideal_chain_kl_bits` is not needed and one latent at a time is."""
     x, _ = _flat_input(x, model)
-    log_snrs = np.asarray(log_snrs, dtype=np.float64)
-    if log_snrs.ndim != 1 or log_snrs.size == 0 or not np.isfinite(log_snrs).all() or np.any(np.diff(log_snrs) <= 0):
-        raise ValueError("log_snrs: expected a non-empty, finite, increasing 1-D grid")
+    log_snrs = _check_table(log_snrs)
     z = None
-    for step in range(log_snrs.size):
+    for step in range(log_snrs.shape[0]):
         p, q = _step_distributions(model, step, log_snrs, None if z is None else z[None, :], x[None, :])
         p_mean, p_std = _in_basis(p, model, x.size)
         q_mean, q_std = _in_basis(q, model, x.size)
         kl_nats = np.log(p_std / q_std) + (q_std**2 + (q_mean - p_mean) ** 2) / (2.0 * p_std**2) - 0.5
         z = models.from_coefficients(model, q_mean + q_std * rng.standard_normal(x.size))
-        yield step, float(log_snrs[step]), z, kl_nats / np.log(2.0)
+        yield step, (float(log_snrs[step]) if log_snrs.ndim == 1 else log_snrs[step]), z, kl_nats / np.log(2.0)
 
 
 def ideal_chain_kl_bits(x, model, log_snrs, rng) -> np.ndarray:
-    """``[n, K]`` realised ``KL(q || p)`` of each chain step in bits, with each ``z`` drawn exactly from ``q``.
+    """``[n, K]`` realised ``KL(q || p)`` of each chain step in bits (the first output of :func:`ideal_chain`)."""
+    return ideal_chain(x, model, log_snrs, rng)[0]
+
+
+def ideal_chain(x, model, log_snrs, rng):
+    """``([n, K] realised KL(q || p) of each chain step in bits, [n, dim] final latents)``, each ``z`` drawn exactly
+    from ``q``.
 
     The uncoded twin of :func:`encode_detailed` (same ``q`` and ``p``, no RCC):
     its row sums are Monte Carlo samples of the DiffC rate for an ideal
-    channel simulator. ``x`` is ``[n, dim]``, ``log_snrs`` the increasing grid,
+    channel simulator. ``x`` is ``[n, dim]``, ``log_snrs`` the increasing grid
+    (``[K]``, or ``[K, dim]`` per-component log-SNRs, e.g. ``RdpGrid.log_snrs_for(model)``),
     ``rng`` a ``numpy.random.Generator``.
     """
     x = models.as_batch(x, model.dim, "x")
-    log_snrs = np.asarray(log_snrs, dtype=np.float64)
-    if log_snrs.ndim != 1 or log_snrs.size == 0 or not np.isfinite(log_snrs).all() or np.any(np.diff(log_snrs) <= 0):
-        raise ValueError("log_snrs: expected a non-empty, finite, increasing 1-D grid")
-    out = np.zeros((x.shape[0], log_snrs.size))
+    log_snrs = _check_table(log_snrs)
+    out = np.zeros((x.shape[0], log_snrs.shape[0]))
     z = None
-    for step in range(log_snrs.size):
+    for step in range(log_snrs.shape[0]):
         p, q = _step_distributions(model, step, log_snrs, z, x)
         p_mean, p_var = models.to_coefficients(model, p.mean), np.broadcast_to(p.var, x.shape)
         q_mean, q_var = models.to_coefficients(model, q.mean), np.broadcast_to(q.var, x.shape)
         kl_nats = 0.5 * (np.log(p_var / q_var) + (q_var + (q_mean - p_mean) ** 2) / p_var - 1.0)
         out[:, step] = kl_nats.sum(axis=1) / np.log(2.0)
         z = models.from_coefficients(model, q_mean + np.sqrt(q_var) * rng.standard_normal(x.shape))
-    return out
+    return out, z
 
 
 def _in_basis(gauss: models.Gaussian, model, dim: int):
@@ -366,7 +453,8 @@ def encode_detailed(x, model, *, num_steps: int = 32, log_snr_start=None, log_sn
                     padding_bits: int = 8,
                     auto_budget: bool = True, max_budget_bits=None,
                     tail_target="default", workers: int = 1, device: str = "cpu", progress=None,
-                    model_spec: str = "") -> EncodeResult:
+                    model_spec: str = "", schedule: str = "isotropic", rate_start_bits_per_dim=None,
+                    rate_stop_bits_per_dim=None) -> EncodeResult:
     """Encode one sample ``x`` with DiffC; return the bytes and the accounting.
 
     Parameters
@@ -414,6 +502,12 @@ def encode_detailed(x, model, *, num_steps: int = 32, log_snr_start=None, log_sn
     model_spec : str
         ASCII text recorded in the header that tells a decoder how to rebuild ``model`` (the CLIs write
         the Gaussian oracles' data source there; empty for a checkpoint). The model hash is checked anyway.
+    schedule : {"isotropic", "rdp"}
+        One log-SNR for all components (the grid above), or per-component log-SNRs on the perfect-realism
+        allocation path (:mod:`empirical.codec.schedules`; Gaussian oracles only).
+    rate_start_bits_per_dim, rate_stop_bits_per_dim : float or None
+        The ``rdp`` grid's first and last expected chain rate (rounded to float32); defaults in
+        :func:`default_rdp_grid`. Only with ``schedule="rdp"``.
 
     Returns
     -------
@@ -423,7 +517,20 @@ def encode_detailed(x, model, *, num_steps: int = 32, log_snr_start=None, log_sn
     from empirical import rcc
 
     x, shape = _flat_input(x, model)
-    grid = default_grid(model, num_steps, log_snr_start, log_snr_stop)
+    if schedule not in schedules.SCHEDULES:
+        raise ValueError(f"schedule: expected one of {', '.join(schedules.SCHEDULES)}, got {schedule!r}")
+    if schedule == "rdp":
+        for name, value in (("log_snr_start", log_snr_start), ("log_snr_stop", log_snr_stop)):
+            if value is not None:
+                raise ValueError(f"{name}: sets the isotropic grid; with schedule 'rdp' give rate_start_bits_per_dim"
+                                 " / rate_stop_bits_per_dim")
+        grid = default_rdp_grid(model, num_steps, rate_start_bits_per_dim, rate_stop_bits_per_dim)
+    else:
+        for name, value in (("rate_start_bits_per_dim", rate_start_bits_per_dim),
+                            ("rate_stop_bits_per_dim", rate_stop_bits_per_dim)):
+            if value is not None:
+                raise ValueError(f"{name}: sets the rdp grid; it needs schedule 'rdp'")
+        grid = default_grid(model, num_steps, log_snr_start, log_snr_stop)
     if sum(v is not None for v in (stop_step, rate_bits_per_dim, max_bits_total)) > 1:
         raise ValueError("stop_step: give at most one of stop_step, rate_bits_per_dim and max_bits_total")
     if max_bits_total is not None and (isinstance(max_bits_total, bool) or not np.isfinite(max_bits_total)
@@ -473,7 +580,7 @@ def _encode_chain(x, shape, model, grid, stop_step, rate_bits_per_dim, max_bits_
     from empirical.rcc.bitstream import Bitstream
 
     d = model.dim
-    log_snrs = grid.log_snrs
+    log_snrs = _table(grid, model)
     last = grid.num_points if stop_step is None else int(stop_step)
     target_bits = None if rate_bits_per_dim is None else float(rate_bits_per_dim) * d
     segments, kl_bits, tv, bound, kl_dims_steps = [], [], [], [], []
@@ -492,7 +599,7 @@ def _encode_chain(x, shape, model, grid, stop_step, rate_bits_per_dim, max_bits_
         if not np.all(np.isfinite(kl_dims)):
             raise ValueError(f"x: step {step} has an infinite KL: the input is too far from the model's data")
         if kl_dims.max() > budget_bits:
-            raise _BudgetTooSmall(step, float(log_snrs[step]), float(kl_dims.max()))
+            raise _BudgetTooSmall(step, float(np.max(log_snrs[step])), float(kl_dims.max()))
         code = rcc.encode_step(q_mean, q_std, p_mean, p_std, seed=seed, step=step, budget_bits=budget_bits,
                                padding_bits=padding_bits, tail_target=tail_target, workers=workers, device=device)
         if max_bits_total is not None and stream_of(segments + [code.segment]).num_bits() > max_bits_total:
@@ -511,10 +618,12 @@ def _encode_chain(x, shape, model, grid, stop_step, rate_bits_per_dim, max_bits_
         if target_bits is not None and sum(kl_bits) >= target_bits:
             break
     if target_bits is not None and sum(kl_bits) < target_bits:
+        where, flag = ((f"rate {grid.rate_stop_bits_per_dim:g} bits/dim", "rate_stop_bits_per_dim (--rate-stop)")
+                       if isinstance(grid, schedules.RdpGrid) else
+                       (f"log-SNR {grid.log_snr_stop:g}", "log_snr_stop (--log-snr-stop)"))
         raise ValueError(
-            f"rate_bits_per_dim: {rate_bits_per_dim} not reached: all {grid.num_points} steps up to log-SNR "
-            f"{grid.log_snr_stop:g} carry {sum(kl_bits) / d:.4g} bits/dim for this input; raise log_snr_stop "
-            "(--log-snr-stop) or lower the rate"
+            f"rate_bits_per_dim: {rate_bits_per_dim} not reached: all {grid.num_points} steps up to {where} "
+            f"carry {sum(kl_bits) / d:.4g} bits/dim for this input; raise {flag} or lower the rate"
         )
     stream = stream_of(segments)
     return EncodeResult(
@@ -563,7 +672,7 @@ def _read(data, model, prefix_steps):
     stream = Bitstream.from_bytes(bytes(data), model_hash=model_hash(model))
     if stream.num_dims != model.dim:
         raise ValueError(f"data: the stream holds {stream.num_dims} dims, the model has {model.dim}")
-    grid = Grid.from_bytes(stream.schedule_hash)
+    grid = grid_from_bytes(stream.schedule_hash)
     if stream.num_steps > grid.num_points:
         raise ValueError(f"data: {stream.num_steps} steps exceed the grid's {grid.num_points} points")
     n = stream.num_steps
@@ -596,14 +705,18 @@ def decode_latent(data, model, prefix_steps=None) -> Latent:
 
     stream, grid, n = _read(data, model, prefix_steps)
     d = model.dim
-    log_snrs = grid.log_snrs
+    log_snrs = _table(grid, model)
     budget, padding = stream.budget_bits, stream.padding_bits
+
+    def at(k):
+        return float(log_snrs[k]) if log_snrs.ndim == 1 else log_snrs[k].copy()
+
     if n == 0:
-        prior = model.prior(log_snrs[0])
+        prior = model.prior(log_snrs[0]) if log_snrs.ndim == 1 else model.prior_per_component(log_snrs[0])
         mean, std = _in_basis(prior, model, d)
         rng = np.random.default_rng(np.random.SeedSequence([RNG_TAG_PRIOR, stream.seed]))
         z = models.from_coefficients(model, mean + std * rng.standard_normal(d))
-        return Latent(z.reshape(stream.shape), float(log_snrs[0]), 0, stream.num_steps, stream.truncated, grid, stream.seed)
+        return Latent(z.reshape(stream.shape), at(0), 0, stream.num_steps, stream.truncated, grid, stream.seed)
     z = None
     for step in range(n):
         p, _ = _step_distributions(model, step, log_snrs, None if z is None else z[None, :])
@@ -611,7 +724,7 @@ def decode_latent(data, model, prefix_steps=None) -> Latent:
         message = rcc.decode_segment(stream.segments[step], d, budget_bits=budget, padding_bits=padding)
         w = rcc.decode_step(message, p_mean, p_std, seed=stream.seed, step=step, budget_bits=budget, padding_bits=padding)
         z = models.from_coefficients(model, np.asarray(w, dtype=np.float64))
-    return Latent(z.reshape(stream.shape), float(log_snrs[n - 1]), n, stream.num_steps, stream.truncated, grid, stream.seed)
+    return Latent(z.reshape(stream.shape), at(n - 1), n, stream.num_steps, stream.truncated, grid, stream.seed)
 
 
 def decode(data, model, method: str = "flow", *, prefix_steps=None, decoder_steps=None, solver: str = "rk4",
@@ -624,9 +737,11 @@ def decode(data, model, method: str = "flow", *, prefix_steps=None, decoder_step
         A stream from :func:`encode`.
     model : Denoiser
         The encoder's model.
-    method : {"flow", "ancestral", "mean"}
-        DiffC-F (:func:`empirical.codec.receivers.flow`), DiffC-A (:func:`empirical.codec.receivers.ancestral`)
-        or the posterior mean ``E[x | z]``.
+    method : {"flow", "ancestral", "mean"} or "dp:C"
+        DiffC-F (:func:`empirical.codec.receivers.flow`), DiffC-A (:func:`empirical.codec.receivers.ancestral`),
+        the posterior mean ``E[x | z]``, or the flow with its score scaled by ``C`` in [1, 2] (``flow`` with
+        ``score_scale=C``: the distortion–perception frontier). For an ``rdp`` stream every method is the
+        oracle's exact map (no solver steps): flow map, posterior draw, posterior mean, score-scaled flow map.
     prefix_steps : int or None
         Decode only the first steps (see :func:`decode_latent`).
     decoder_steps : int or None
@@ -645,8 +760,7 @@ def decode(data, model, method: str = "flow", *, prefix_steps=None, decoder_step
     numpy.ndarray
         The reconstruction, in the shape recorded in the header.
     """
-    if method not in METHODS:
-        raise ValueError(f"method: expected one of {METHODS}, got {method!r}")
+    schedules.parse_method(method)
     return reconstruct(decode_latent(data, model, prefix_steps), model, method, decoder_steps=decoder_steps,
                        solver=solver, rng=rng, log_snr_end=log_snr_end)
 
@@ -654,15 +768,28 @@ def decode(data, model, method: str = "flow", *, prefix_steps=None, decoder_step
 def reconstruct(latent: Latent, model, method: str = "flow", *, decoder_steps=None, solver: str = "rk4",
                 rng=0, log_snr_end=None) -> np.ndarray:
     """The reconstruction of a decoded :class:`Latent` by ``method`` (see :func:`decode`), in the header's shape."""
-    if method not in METHODS:
-        raise ValueError(f"method: expected one of {METHODS}, got {method!r}")
-    if decoder_steps is None:
-        decoder_steps = DEFAULT_DECODER_STEPS[method]
+    name, score_scale = schedules.parse_method(method)
     z = latent.z.reshape(1, -1)
-    if method == "flow":
+    if isinstance(latent.grid, schedules.RdpGrid):
+        return _reconstruct_per_component(z, latent.log_snr, model, name, score_scale, rng).reshape(latent.z.shape)
+    if decoder_steps is None:
+        decoder_steps = DEFAULT_DECODER_STEPS[name]
+    if name == "dp":
+        x = receivers.flow(z, latent.log_snr, model, None, num_steps=decoder_steps, solver=solver,
+                           log_snr_end=log_snr_end, score_scale=score_scale)
+    elif method == "flow":
         x = receivers.flow(z, latent.log_snr, model, None, num_steps=decoder_steps, solver=solver, log_snr_end=log_snr_end)
     elif method == "ancestral":
         x = receivers.ancestral(z, latent.log_snr, model, rng, num_steps=decoder_steps, log_snr_end=log_snr_end)
     else:
         x = model.denoise(z, latent.log_snr)
     return x.reshape(latent.z.shape)
+
+
+def _reconstruct_per_component(z, log_snrs, model, name: str, score_scale, rng) -> np.ndarray:
+    """The oracle's exact receivers at per-component log-SNRs (``[1, dim]`` rows)."""
+    if name in ("flow", "dp"):
+        return model.flow_map_per_component(z, log_snrs, np.inf, score_scale=score_scale)
+    if name == "ancestral":
+        return model.posterior_sample_per_component(z, log_snrs, receivers.as_generator(rng))
+    return model.denoise_per_component(z, log_snrs)

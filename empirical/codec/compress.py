@@ -24,6 +24,12 @@ the receivers room to integrate); it stops after
 reaches ``--rate-bits-per-dim`` bits per dimension, or at the end of the grid.
 Decode with ``python -m empirical.decompress``.
 
+``--schedule rdp`` (Gaussian oracles only) codes one log-SNR per eigen-component
+on the perfect-realism allocation path (``empirical.codec.schedules``): ``--steps``
+points uniform in expected rate from ``--rate-start`` to ``--rate-stop`` bits per
+dimension (defaults: the isotropic grid's last rate, and that over ``--steps``);
+the header records the schedule, and the decoder recomputes it from the model.
+
 Input rule: an ``--input`` must hold finite real numbers (no complex, object
 or text arrays; at most 256 MiB) in the data's range: for image sources
 (digits, patches) every value inside their pixel range [-1, 1] (8-bit
@@ -44,7 +50,9 @@ from . import chain, cli
 
 FLAGS = dict(cli.MODEL_FLAGS, **{name: "--" + name.replace("_", "-") for name in (
     "index", "input", "num_steps", "log_snr_start", "log_snr_stop", "stop_step", "rate_bits_per_dim", "seed",
-    "budget_bits", "padding_bits", "x", "max_budget_bits", "tail_target", "workers", "device", "bpp")})
+    "budget_bits", "padding_bits", "x", "max_budget_bits", "tail_target", "workers", "device", "bpp", "schedule")})
+FLAGS["rate_start_bits_per_dim"] = "--rate-start"
+FLAGS["rate_stop_bits_per_dim"] = "--rate-stop"
 FLAGS["image"] = "image"
 FLAGS["num_steps"] = "--steps"
 FLAGS["x"] = "--input"
@@ -79,6 +87,13 @@ def build_parser():
                    help="grid points K of the chain (default: 32; 96 for an image, see empirical/codec/image.py)")
     p.add_argument("--log-snr-start", type=float, default=None, help="first (noisiest) log-SNR (default: model's min)")
     p.add_argument("--log-snr-stop", type=float, default=None, help="last log-SNR (default: min(model's max - 2, 12))")
+    p.add_argument("--schedule", default="isotropic", choices=("isotropic", "rdp"),
+                   help="one log-SNR for all components, or per-component on the perfect-realism path "
+                        "(Gaussian oracles; default: %(default)s)")
+    p.add_argument("--rate-start", type=float, default=None,
+                   help="--schedule rdp: first grid point's expected rate, bits/dim (default: --rate-stop / --steps)")
+    p.add_argument("--rate-stop", type=float, default=None,
+                   help="--schedule rdp: last grid point's expected rate, bits/dim (default: the isotropic grid's)")
     p.add_argument("--seed", type=int, default=0, help="shared seed written to the header (default: %(default)s)")
     p.add_argument("--budget-bits", type=int, default=8,
                    help="RCC chunk KL budget, 1..24; raised automatically if one dimension needs more, up to "
@@ -182,6 +197,9 @@ def _check_mode(args) -> bool:
                              "or --stop-step)")
     if args.bpp is None and args.stop_step is None:
         raise ValueError("bpp: an image needs --bpp B (bits per pixel of the file) or --stop-step S")
+    if args.schedule != "isotropic" or args.rate_start is not None or args.rate_stop is not None:
+        raise ValueError("schedule: an image file is coded with --schedule isotropic (the rdp schedule is for "
+                         "--data samples with --model oracle)")
     return True
 
 
@@ -235,15 +253,28 @@ def run(args) -> dict:
         where = f"{source.name} test example {args.index}"
     result = _encode(args, chain.encode_detailed, x, model, num_steps=32 if args.steps is None else args.steps,
                      log_snr_start=args.log_snr_start, log_snr_stop=args.log_snr_stop, stop_step=args.stop_step,
-                     rate_bits_per_dim=args.rate_bits_per_dim,
+                     rate_bits_per_dim=args.rate_bits_per_dim, schedule=args.schedule,
+                     rate_start_bits_per_dim=args.rate_start, rate_stop_bits_per_dim=args.rate_stop,
                      model_spec=cli.oracle_spec(args) if args.model.split(":")[0] in ("oracle", "mixture-oracle") else "")
     if args.save_input:
         _cli.save_npy(args.save_input, np.asarray(x, dtype=np.float64))
     d = model.dim
+    if args.schedule == "rdp":
+        grid = {"schedule": "rdp", "num_points": result.grid.num_points,
+                "rate_start_bits_per_dim": result.grid.rate_start_bits_per_dim,
+                "rate_stop_bits_per_dim": result.grid.rate_stop_bits_per_dim}
+        log_snr = result.grid.log_snrs_for(model)[result.num_steps_coded - 1]
+        where_on_grid = (f"expected rate {result.grid.rates_bits_per_dim[result.num_steps_coded - 1]:.4g} bits/dim, "
+                         f"log-SNRs {log_snr.min():.4g}..{log_snr.max():.4g}")
+        log_snr = log_snr.tolist()
+    else:
+        grid = {"schedule": "isotropic", "num_points": result.grid.num_points,
+                "log_snr_start": result.grid.log_snr_start, "log_snr_stop": result.grid.log_snr_stop}
+        log_snr = result.log_snr
+        where_on_grid = f"log-SNR {log_snr:.4g}"
     report = {
-        "out": args.out, "input": where, "dim": d, "grid": {"num_points": result.grid.num_points,
-        "log_snr_start": result.grid.log_snr_start, "log_snr_stop": result.grid.log_snr_stop},
-        "num_steps_coded": result.num_steps_coded, "log_snr": result.log_snr,
+        "out": args.out, "input": where, "dim": d, "grid": grid,
+        "num_steps_coded": result.num_steps_coded, "log_snr": log_snr,
         "kl_bits_total": result.kl_bits_total, "kl_bits_per_dim": result.kl_bits_total / d,
         "payload_bits": result.payload_bits, "coded_bits_per_dim_no_header": result.payload_bits / d,
         "coded_bits_total": result.coded_bits_total, "coded_bits_per_dim": result.coded_bits_total / d,
@@ -252,7 +283,7 @@ def run(args) -> dict:
         "kl_bits_per_step": result.kl_bits_per_step.tolist(), "coded_bits_per_step": result.coded_bits_per_step.tolist(),
     }
     print(f"wrote {args.out}: {where}, {result.num_steps_coded} of {result.grid.num_points} steps "
-          f"(log-SNR {result.log_snr:.4g}); KL {report['kl_bits_per_dim']:.4f} bits/dim, payload "
+          f"({where_on_grid}); KL {report['kl_bits_per_dim']:.4f} bits/dim, payload "
           f"{report['coded_bits_per_dim_no_header']:.4f} bits/dim, with header {report['coded_bits_per_dim']:.4f} bits/dim "
           f"({len(result.data)} bytes, budget {result.budget_bits} bits)")
     if args.json:

@@ -37,7 +37,7 @@ import numpy as np
 
 from empirical import _cli
 
-from . import chain, cli
+from . import chain, cli, schedules
 
 FLAGS = dict(cli.MODEL_FLAGS, **{name: "--" + name.replace("_", "-") for name in (
     "method", "prefix_steps", "decoder_steps", "solver", "rng", "log_snr_end", "original", "num_steps", "out")})
@@ -50,7 +50,9 @@ def build_parser():
     p = _cli.parser("python -m empirical.decompress", __doc__)
     p.add_argument("file", help="stream written by python -m empirical.compress")
     cli.add_model_arguments(p, from_stream=True)
-    p.add_argument("--method", choices=chain.METHODS, default="flow", help="receiver (default: %(default)s)")
+    p.add_argument("--method", default="flow",
+                   help="receiver: flow (DiffC-F), ancestral (DiffC-A), mean (E[x|z]) or dp:C, the flow with its "
+                        "score scaled by C in [1, 2] (dp:1 = flow, dp:2 = mean; default: %(default)s)")
     p.add_argument("--prefix-steps", type=int, default=None, help="decode only the first N steps (default: all)")
     p.add_argument("--decoder-steps", type=int, default=None,
                    help="ODE / ancestral steps, >= 1 (default: 64 for flow, 512 for ancestral)")
@@ -70,6 +72,7 @@ def _check_decoder_flags(args) -> None:
     """ValueError naming the flag for decoder settings that do nothing or make the decoder degenerate."""
     if args.seed < 0:
         raise ValueError(f"rng: must be a seed >= 0, got {args.seed}")
+    schedules.parse_method(args.method)
     if args.method == "mean":
         for name in ("decoder_steps", "log_snr_end"):
             if getattr(args, name) is not None:
@@ -81,7 +84,7 @@ def _check_decoder_flags(args) -> None:
 
 def _check_log_snr_end(args, model, latent) -> None:
     """ValueError naming ``--log-snr-end`` unless the flow / ancestral decoder has room above the latent's log-SNR."""
-    if args.method == "mean":
+    if args.method == "mean" or isinstance(latent.grid, schedules.RdpGrid):
         return
     end = model.log_snr_max if args.log_snr_end is None else args.log_snr_end
     if not np.isfinite(end):
@@ -182,10 +185,18 @@ def run(args) -> dict:
     if original is not None and original.size != model.dim:
         raise ValueError(f"original: has {original.size} numbers, the model's samples {model.dim}")
     latent, x = _decode(args, data, model)
+    if isinstance(latent.grid, schedules.RdpGrid):
+        for name in ("decoder_steps", "log_snr_end"):
+            if getattr(args, name) is not None:
+                raise ValueError(f"{name}: an rdp stream is decoded by the oracle's exact maps (no solver steps)")
+        log_snr, where = latent.log_snr.tolist(), (f"schedule rdp, log-SNRs {latent.log_snr.min():.4g}.."
+                                                   f"{latent.log_snr.max():.4g}")
+    else:
+        log_snr, where = latent.log_snr, f"log-SNR {latent.log_snr:.4g}"
     report = {"file": args.file, "method": args.method, "num_steps_decoded": latent.num_steps,
               "num_steps_in_stream": latent.num_steps_in_stream, "truncated": latent.truncated,
-              "log_snr": latent.log_snr, "shape": list(x.shape), "bytes": len(data)}
-    line = (f"decoded {latent.num_steps} of {latent.num_steps_in_stream} steps (log-SNR {latent.log_snr:.4g}) "
+              "log_snr": log_snr, "shape": list(x.shape), "bytes": len(data)}
+    line = (f"decoded {latent.num_steps} of {latent.num_steps_in_stream} steps ({where}) "
             f"with {args.method}")
     if original is not None:
         report["mse"] = float(np.mean((original.reshape(x.shape) - x) ** 2))

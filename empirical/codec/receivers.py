@@ -31,7 +31,7 @@ import numpy as np
 from gaussian import schedule
 from empirical import models
 
-__all__ = ["log_snr_grid", "ancestral", "flow", "DECODERS", "SOLVERS"]
+__all__ = ["log_snr_grid", "ancestral", "flow", "as_generator", "DECODERS", "SOLVERS"]
 
 SOLVERS = ("euler", "heun", "rk4")
 RNG_TAG_ANCESTRAL = 0x5A3D04  # SeedSequence purpose tag of an integer rng (see empirical.data)
@@ -75,7 +75,8 @@ def _prepare(z, log_snr, model, log_snr_end):
     return z, squeeze, log_snr, log_snr_end
 
 
-def _rng(rng) -> np.random.Generator:
+def as_generator(rng) -> np.random.Generator:
+    """A ``numpy.random.Generator`` as is, or one from a seed ``>= 0`` (purpose tag ``RNG_TAG_ANCESTRAL``)."""
     if isinstance(rng, np.random.Generator):
         return rng
     if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool) and rng >= 0:
@@ -113,7 +114,7 @@ def ancestral(z, log_snr, model, rng, num_steps: int = 64, log_snr_end=None) -> 
         Reconstruction(s), the shape of ``z``.
     """
     z, squeeze, log_snr, log_snr_end = _prepare(z, log_snr, model, log_snr_end)
-    rng = _rng(rng)
+    rng = as_generator(rng)
     grid = log_snr_grid(log_snr, log_snr_end, num_steps)
     for ls_t, ls_s in zip(grid[:-1], grid[1:]):
         z = _draw(model.reverse_transition(z, ls_t, ls_s), model, rng)
@@ -121,7 +122,8 @@ def ancestral(z, log_snr, model, rng, num_steps: int = 64, log_snr_end=None) -> 
     return x[0] if squeeze else x
 
 
-def flow(z, log_snr, model, rng=None, num_steps: int = 64, solver: str = "heun", log_snr_end=None) -> np.ndarray:
+def flow(z, log_snr, model, rng=None, num_steps: int = 64, solver: str = "heun", log_snr_end=None,
+         score_scale: float = 1.0) -> np.ndarray:
     """DiffC-F: integrate the probability-flow ODE from ``z`` at ``log_snr`` to ``x``.
 
     Parameters
@@ -140,6 +142,10 @@ def flow(z, log_snr, model, rng=None, num_steps: int = 64, solver: str = "heun",
         Integration method.
     log_snr_end : float or None
         Where the ODE stops before the final Euler step to ``s = 0``; default ``model.log_snr_max``.
+    score_scale : float
+        ``c``: the drift ``c (y - E[x | z]) / s`` (the score scaled by ``c``, claim ``score_scaled_flow``);
+        for a Gaussian the map is ``rho^c z / alpha``: ``c = 1`` DiffC-F, ``c = 2`` the posterior mean, in
+        between the distortion–perception frontier (claim ``dp_frontier``).
 
     Returns
     -------
@@ -157,6 +163,8 @@ def flow(z, log_snr, model, rng=None, num_steps: int = 64, solver: str = "heun",
     z, squeeze, log_snr, log_snr_end = _prepare(z, log_snr, model, log_snr_end)
     if solver not in SOLVERS:
         raise ValueError(f"solver: expected one of {SOLVERS}, got {solver!r}")
+    if isinstance(score_scale, bool) or not (np.isfinite(score_scale) and score_scale > 0):
+        raise ValueError(f"score_scale: must be finite and > 0, got {score_scale!r}")
     grid = log_snr_grid(log_snr, log_snr_end, num_steps)
     s_grid = schedule.sigma_ve_from_log_snr(grid)
     alpha, _ = schedule.alpha_sigma_from_log_snr(grid[0])
@@ -166,7 +174,7 @@ def flow(z, log_snr, model, rng=None, num_steps: int = 64, solver: str = "heun",
         if ls is None:
             ls = float(schedule.log_snr_from_sigma_ve(s))
         a, _ = schedule.alpha_sigma_from_log_snr(ls)
-        return (y - model.denoise(a * y, ls)) / s
+        return score_scale * (y - model.denoise(a * y, ls)) / s
 
     for i in range(grid.size - 1):
         s_a, s_b, h = s_grid[i], s_grid[i + 1], s_grid[i + 1] - s_grid[i]
@@ -184,6 +192,8 @@ def flow(z, log_snr, model, rng=None, num_steps: int = 64, solver: str = "heun",
             y = y + (h / 6.0) * (k1 + 2.0 * k2 + 2.0 * k3 + k4)
     alpha_end, _ = schedule.alpha_sigma_from_log_snr(grid[-1])
     x = model.denoise(alpha_end * y, grid[-1])
+    if score_scale != 1.0:  # the last Euler step to s = 0 with the scaled drift: y - c (y - E[x | z])
+        x = y - score_scale * (y - x)
     return x[0] if squeeze else x
 
 

@@ -114,8 +114,14 @@ def transition_coefficients(log_snr_t, log_snr_s):
 
 
 def q_reverse(x, z_t, log_snr_t, log_snr_s):
-    """``(mean, var)`` of the sender's step ``q(z_s | z_t, x)``: mean ``[n, dim]``, isotropic variance ``[n, 1]``."""
+    """``(mean, var)`` of the sender's step ``q(z_s | z_t, x)``: mean ``[n, dim]``, isotropic variance ``[n, 1]``.
+
+    Per-component noise levels: with ``[n, dim]`` log-SNRs (one per coordinate of a model's basis), ``x`` and
+    ``z_t`` must be coordinates in that basis, and the variance is ``[n, dim]``.
+    """
     coef_z, coef_x, var = transition_coefficients(log_snr_t, log_snr_s)
+    if np.ndim(coef_z) == 2:
+        return coef_z * z_t + coef_x * x, var
     coef_z, coef_x, var = (np.reshape(v, (-1, 1)) if np.ndim(v) else v for v in (coef_z, coef_x, var))
     return coef_z * z_t + coef_x * x, np.broadcast_to(var, (np.shape(z_t)[0], 1)).copy()
 

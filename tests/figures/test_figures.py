@@ -207,6 +207,34 @@ def check_kodak(fig, data):
     assert set(KODAK_LABELS) == names
 
 
+def check_rdp_codec(fig, data):
+    """The measured points are the JSON's rows; the closed-form curves are gaussian.curves' at the JSON's rates; the
+    rdp rows' DiffC-F closed form is the rdp curve (perfect realism attained) and lies at or below the isotropic one."""
+    from gaussian import curves
+
+    ax, ax_dp = fig.axes
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    rate = np.asarray(data["closed_form"]["rate_bits_per_dim"])
+    eigvals = np.asarray(data["eigvals"])
+    c = curves.evaluate(eigvals, rate_bits_per_dim=rate)
+    np.testing.assert_allclose(lines["perfect-realism R(D)"].get_ydata(), c.mse_rdp, rtol=1e-12)
+    np.testing.assert_allclose(lines["DiffC-F (flow), isotropic"].get_ydata(), c.mse_diffc_f, rtol=1e-12)
+    for r in data["rows"]:
+        if r["method"] == "dp:1":
+            want = curves.evaluate(eigvals, rate_bits_per_dim=r["rate_bits_per_dim"])
+            if r["schedule"] == "rdp":
+                assert r["predicted_mse"] == pytest.approx(float(want.mse_rdp[0]), rel=1e-9)
+            else:
+                assert r["predicted_mse"] == pytest.approx(float(want.mse_diffc_f[0]), rel=1e-6)
+    plotted = set()
+    for line in ax_dp.get_lines():
+        xs, ys = line.get_data()
+        plotted |= {(float(a), float(b)) for a, b in zip(np.atleast_1d(xs), np.atleast_1d(ys))}
+    for r in data["rows"]:
+        if r["method"] != "ancestral":
+            assert (r["w2_sq_gauss_per_dim"], r["mse"]) in plotted
+
+
 CHECKS = {name: globals().get(f"check_{name}") for name in figures_main.FIGURES}  # a new figure needs its check
 
 
