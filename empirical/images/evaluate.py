@@ -531,7 +531,8 @@ def _save_figure(fig, path) -> None:
         tmp.write_bytes(buf.getvalue())
 
 
-def _example_figures(out, name, pixels, record, recons, baselines, stream, rates) -> None:
+def _example_figures(out, name, pixels, record, recons, baselines, stream, rates,
+                     model_spec="oracle:stationary") -> None:
     """``<stem>_decoders.png`` and ``<stem>_progressive.png`` for one image (see ``--examples``)."""
     import matplotlib
 
@@ -574,7 +575,7 @@ def _example_figures(out, name, pixels, record, recons, baselines, stream, rates
     fig, axes = plt.subplots(1, len(prefixes) + 1, figsize=(2.0 * (len(prefixes) + 1), 2.0), squeeze=False)
     pixel_count = pixels.shape[0] * pixels.shape[1]
     for ax, k in zip(axes[0], prefixes):
-        y = image_files.to_uint8(decode_image(stream, method="flow", prefix_steps=k))[0]
+        y = image_files.to_uint8(decode_image(stream, model_spec, method="flow", prefix_steps=k))[0]
         bpp = 8 * len(read_header(stream).prefix(k).to_bytes()) / pixel_count
         ax.imshow(y[:, :, 0] if y.shape[2] == 1 else y, cmap="gray" if y.shape[2] == 1 else None, vmin=0, vmax=255,
                   interpolation="nearest")
@@ -695,7 +696,8 @@ def run(args) -> dict:
                     tmp.write_bytes(result[3])
         for i, (name, pixels) in enumerate(images):
             if name in examples:
-                _example_figures(out, name, pixels, records[i], recons[i], baselines[i], results[i][3], rates)
+                _example_figures(out, name, pixels, records[i], recons[i], baselines[i], results[i][3], rates,
+                                 args.model)
     if args.plot is not None:
         plot_report(report, args.plot)
     if args.format == "json":
