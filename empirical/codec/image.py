@@ -43,7 +43,7 @@ from gaussian import image_model
 
 from . import chain
 
-__all__ = ["encode_image", "encode_image_detailed", "decode_image", "image_grid", "image_model_for",
+__all__ = ["encode_image", "encode_image_detailed", "decode_image", "image_grid", "grid_to_rate", "image_model_for",
            "is_image_spec", "STATIONARY_SPEC", "GRID_RATE_FACTOR", "GRID_MIN_BITS_PER_PIXEL", "DEFAULT_NUM_STEPS"]
 
 STATIONARY_SPEC = "oracle:stationary"
@@ -118,14 +118,20 @@ def _as_image(image) -> np.ndarray:
 
 def image_grid(model, shape, bpp=None, num_steps: int = DEFAULT_NUM_STEPS) -> chain.Grid:
     """The default grid for an image of ``shape`` (see the module docstring); capped at ``model.log_snr_max - 2``."""
-    pixels = int(shape[0]) * int(shape[1])
     target = max(GRID_MIN_BITS_PER_PIXEL, GRID_RATE_FACTOR * (0.0 if bpp is None else float(bpp)))
+    return grid_to_rate(model, shape, target, num_steps)
+
+
+def grid_to_rate(model, shape, rate_bits_per_pixel, num_steps: int) -> chain.Grid:
+    """``num_steps`` points uniform in log-SNR from ``model.log_snr_min`` to where the stationary model's population
+    rate ``I(X; Z)`` reaches ``rate_bits_per_pixel``, capped at ``model.log_snr_max - 2``."""
+    pixels = int(shape[0]) * int(shape[1])
     eigvals = getattr(model, "eigvals", None)
     if eigvals is None:
         eigvals = image_model.load("rgb" if shape[2] == 3 else "gray").variances(shape[0], shape[1]).ravel()
     from empirical.rcc.workload import log_snr_for_rate
 
-    stop = min(log_snr_for_rate(eigvals, target * pixels), model.log_snr_max - 2.0)
+    stop = min(log_snr_for_rate(eigvals, rate_bits_per_pixel * pixels), model.log_snr_max - 2.0)
     return chain.default_grid(model, num_steps, model.log_snr_min, stop)
 
 

@@ -46,6 +46,7 @@ import numpy as np
 DOMAIN_CANDIDATES = 0
 DOMAIN_PERMUTATION = 1
 DOMAIN_ARRIVALS = 2
+DOMAIN_CODEBOOK = 3
 UINT64_LIMIT = 2**64
 #: Words of one scan block: candidates per block = max(1, BLOCK_WORDS // h) rounded down to a multiple of 4.
 BLOCK_WORDS = 1 << 15
@@ -83,10 +84,10 @@ def normals_from_words(w, dims):
     return out[:, :dims]
 
 
-def selected_normals(seed, step, chunk, index, dims):
+def selected_normals(seed, step, chunk, index, dims, domain=DOMAIN_CANDIDATES):
     """float64 ``[dims]`` standard normals of candidate ``index`` of a chunk: what encoder and decoder deliver."""
     h = words_per_candidate(dims)
-    return normals_from_words(words(seed, step, chunk, DOMAIN_CANDIDATES, int(index) * h, h), dims)[0]
+    return normals_from_words(words(seed, step, chunk, domain, int(index) * h, h), dims)[0]
 
 
 def arrival_gaps(seed, step, chunk, first, count):
@@ -114,6 +115,26 @@ def _pair_coefficients(values, h):
     return even, odd
 
 
+def _polar_float32(raw, h):
+    """float32 ``(radius, cos phi, sin phi)``, each ``[len(raw) // h, h]``: the Box-Muller formulas of whole
+    candidates' words (``z_2i = radius cos``, ``z_2i+1 = radius sin``)."""
+    pairs = raw.view(np.uint32).reshape(-1, h, 2)                   # [..., 0] low word, [..., 1] high (little endian)
+    if raw.dtype.byteorder == ">":                                   # pragma: no cover - big-endian hosts
+        pairs = pairs[..., ::-1]
+    radius = np.sqrt(np.float32(-2.0) * np.log((pairs[..., 0].astype(np.float32) + np.float32(0.5)) * _F32_U_SCALE))
+    phi = pairs[..., 1].astype(np.float32) * _F32_PHI_SCALE
+    return radius, np.cos(phi), np.sin(phi)
+
+
+def linear_scores(linear, seed, step, chunk, domain, first, count):
+    """float32 ``[count]`` inner products ``sum_j linear_j z_kj`` of candidates ``k = first .. first + count - 1`` of
+    stream ``(seed, step, chunk, domain)``, the candidates evaluated in float32 as :func:`scan_chunk` does."""
+    h = words_per_candidate(np.size(linear))
+    even, odd = _pair_coefficients(linear, h)
+    radius, cos, sin = _polar_float32(words(seed, step, chunk, domain, int(first) * h, int(count) * h), h)
+    return np.einsum("ij,ij->i", radius, cos * even + sin * odd)
+
+
 def scan_chunk(coefficients, seed, step, chunk, num_candidates, checkpoints=()):
     """PFR over the first ``num_candidates`` candidates of a chunk: ``(best index, {N': best index below N'})``.
 
@@ -136,14 +157,7 @@ def scan_chunk(coefficients, seed, step, chunk, num_candidates, checkpoints=()):
     best_score, best_index, arrival_offset = np.inf, -1, 0.0
     for first in range(0, int(num_candidates), rows):
         used = min(rows, int(num_candidates) - first)
-        raw = words(seed, step, chunk, DOMAIN_CANDIDATES, first * h, used * h)
-        pairs = raw.view(np.uint32).reshape(used, h, 2)              # [..., 0] low word, [..., 1] high (little endian)
-        if raw.dtype.byteorder == ">":                               # pragma: no cover - big-endian hosts
-            pairs = pairs[..., ::-1]
-        radius = np.sqrt(np.float32(-2.0) * np.log((pairs[..., 0].astype(np.float32) + np.float32(0.5))
-                                                  * _F32_U_SCALE))
-        phi = pairs[..., 1].astype(np.float32) * _F32_PHI_SCALE
-        cos, sin = np.cos(phi), np.sin(phi)
+        radius, cos, sin = _polar_float32(words(seed, step, chunk, DOMAIN_CANDIDATES, first * h, used * h), h)
         log_ratio = np.einsum("ij,ij->i", radius, cos * lin_even + sin * lin_odd)
         if use_quadratic:
             log_ratio = log_ratio + np.einsum("ij,ij->i", radius * radius, cos * cos * quad_even + sin * sin * quad_odd)
