@@ -222,7 +222,8 @@ def encode_detailed(image, model=STATIONARY_SPEC, num_steps: int = 96, codebook_
     image : str, path or numpy.ndarray
         A PNG/JPEG/.npy file or an ``[H, W(, C)]`` array in [-1, 1] (as :func:`empirical.codec.encode_image`).
     model : str or Denoiser
-        ``"oracle:stationary"`` (rebuilt by the decoder from the header's shape) or a denoiser of the image's size.
+        An image model spec (``"oracle:stationary"``, ``"tiled:oracle"``, ``"tiled:CHECKPOINT.pt"``; the decoder,
+        given the same spec, makes the model for the header's shape) or a denoiser of the image's size.
     num_steps : int
         Steps ``S`` of the chain, 2..65536 (the grid's points).
     codebook_bits : int

@@ -3,6 +3,7 @@
     python -m empirical.images --images DIR --scale 1/8 --rates 0.25,0.5,1,2 --workers 2 --out results/
     python -m empirical.images --images DIR --scale 1/8 --format json > kodak.json
     python -m empirical.images --images DIR --scale 1/1 --ideal --rates 0.1,0.25,0.5,1 --out full/
+    python -m empirical.images --images DIR --scale 1/8 --no-diffc --ddcm 8:16,8:96,8:384 --format json
 
 Each PNG/JPEG of ``--images`` (sorted by name) is area-downsampled by the
 integer factor of ``--scale 1/N`` (mean over N x N blocks, rounded to 8 bits:
@@ -29,6 +30,13 @@ against the originals of the odd-numbered ones and vice versa; their
 reference value is the same distance between the two halves of originals.
 JPEG (Pillow, optimised Huffman tables, 4:2:0) and WebP (Pillow, method 6)
 are measured at a quality sweep on the same originals, with real file sizes.
+
+``--ddcm BITS:STEPS,...`` also codes every image with the DDCM baseline
+(``empirical.codec.ddcm``: the model's ancestral chain whose noise at each of
+STEPS steps is the best of ``2^BITS`` seeded Gaussian vectors, BITS bits a
+step) on the same denoiser and seed, one stream per pair; its rows report the
+real bits of the stream (header included) and the same metrics as JPEG and
+WebP. ``--no-diffc`` leaves out the DiffC streams (baselines only).
 
 ``--ideal`` codes no bits (for full resolution, where the channel simulator
 would take hours): the chain is sampled exactly from ``q``, each rate stops at
@@ -57,7 +65,7 @@ import numpy as np
 from empirical import _cli
 
 __all__ = ["build_parser", "run", "main", "downsample", "load_folder", "evaluate_image", "evaluate_image_ideal",
-           "jpeg_webp", "summarise", "plot_report", "draw_report"]
+           "jpeg_webp", "ddcm_stream", "summarise", "plot_report", "draw_report"]
 
 DECODERS = ("flow", "ancestral", "mean")
 CHECK_EVERY = 8
@@ -72,7 +80,7 @@ SCHEDULER_TIMEOUT_S = 20
 
 FLAGS = {name: "--" + name.replace("_", "-") for name in (
     "images", "scale", "rates", "workers", "steps", "seed", "format", "out", "plot", "limit", "examples", "ideal",
-    "model", "scheduler")}
+    "model", "scheduler", "ddcm")}
 MODEL_NAMES = {"oracle:stationary": "stationary Gaussian oracle", "tiled:oracle": "Gaussian 8x8 patch oracle, tiled"}
 
 
@@ -100,6 +108,13 @@ def build_parser():
                    help="no bitstream: sample the chain exactly from q (an ideal channel simulator), stop each rate at "
                         "the first step whose realised sum KL reaches it, decode with the oracle's exact maps; "
                         "affordable at full resolution (--scale 1/1); every rate is labelled ideal")
+    p.add_argument("--ddcm", default="none",
+                   help="DDCM baseline streams to code per image: comma-separated BITS:STEPS pairs (log2 of the "
+                        "codebook size K, 1..16, and the chain's steps, 2..65536; BITS x STEPS bits plus a header "
+                        "of about 24 bytes), e.g. 8:16,8:96,8:384; or none (default: %(default)s)")
+    p.add_argument("--no-diffc", dest="diffc", action="store_false",
+                   help="code no DiffC stream (no --rates rows, closed-form checks or streams): JPEG, WebP and the "
+                        "--ddcm rows only")
     p.add_argument("--format", choices=("table", "json"), default="table", help="stdout format (default: %(default)s)")
     p.add_argument("--out", default=None, help="also write the records and report.json into this folder")
     p.add_argument("--plot", default=None, help="also draw the curves into this PNG (needs matplotlib)")
@@ -131,6 +146,27 @@ def _rates(text: str) -> list:
     if len(set(rates)) != len(rates):
         raise ValueError(f"rates: repeated value in {text!r}")
     return sorted(rates)
+
+
+def _ddcm_pairs(text: str) -> list:
+    """``[(codebook bits, steps)]`` of ``--ddcm`` (``none``: empty), or ValueError naming the flag."""
+    from empirical.codec import ddcm
+
+    if text.strip().lower() == "none":
+        return []
+    pairs = []
+    for item in text.split(","):
+        bits, sep, steps = item.strip().partition(":")
+        if not sep or not bits.strip().isdigit() or not steps.strip().isdigit():
+            raise ValueError(f"ddcm: expected comma-separated BITS:STEPS pairs of integers or none, got {text!r}")
+        bits, steps = int(bits), int(steps)
+        lo, hi = ddcm.CODEBOOK_BITS_RANGE
+        if not lo <= bits <= hi or not 2 <= steps <= ddcm.MAX_STEPS:
+            raise ValueError(f"ddcm: BITS must be in {lo}..{hi} and STEPS in 2..{ddcm.MAX_STEPS}, got {item.strip()!r}")
+        if (bits, steps) in pairs:
+            raise ValueError(f"ddcm: repeated pair {item.strip()!r}")
+        pairs.append((bits, steps))
+    return pairs
 
 
 def downsample(pixels, factor: int) -> np.ndarray:
@@ -356,11 +392,72 @@ def jpeg_webp(pixels):
     return out
 
 
+def ddcm_stream(pixels, model_spec: str, codebook_bits: int, steps: int, seed: int):
+    """``(row, uint8 reconstruction)`` of one DDCM stream of an image with the model ``model_spec``: the bytes are
+    encoded, then decoded from the bytes alone; ``row`` has its real bpp (header included), PSNR and MS-SSIM of the
+    8-bit reconstruction and the encoder's and decoder's wall times."""
+    import time
+
+    from empirical import image_files
+    from empirical.codec import ddcm
+
+    from . import metrics
+
+    x = image_files.from_uint8(pixels)
+    start = time.perf_counter()
+    data = ddcm.encode(x, model_spec, num_steps=steps, codebook_bits=codebook_bits, seed=seed)
+    encode_s = time.perf_counter() - start
+    start = time.perf_counter()
+    y = ddcm.decode(data, model_spec)
+    decode_s = time.perf_counter() - start
+    recon = image_files.to_uint8(y)[0]
+    y8 = image_files.from_uint8(recon)
+    header = ddcm.read_header(data)
+    row = {"codebook_bits": codebook_bits, "steps": steps, "seed": seed, "bytes": len(data),
+           "header_bytes": header.header_bytes, "bpp": 8 * len(data) / (x.shape[0] * x.shape[1]),
+           "log_snr_stop": header.grid.log_snr_stop, "psnr_db": metrics.psnr_db(x, y8),
+           "ms_ssim": metrics.ms_ssim(x, y8), "encode_s": encode_s, "decode_s": decode_s}
+    return row, recon
+
+
 def _work(task):
-    name, pixels, rates, steps, seed, ideal, model_spec = task
+    name, pixels, rates, steps, seed, ideal, model_spec, diffc = task
+    if not diffc:
+        return {"image": name, "shape": list(pixels.shape)}, {}, jpeg_webp(pixels), b""
     record, recons, stream = (evaluate_image_ideal if ideal else evaluate_image)(name, pixels, rates, steps, seed,
                                                                                  model_spec)
     return record, recons, jpeg_webp(pixels), stream
+
+
+def _ddcm_work(task):
+    """:func:`ddcm_stream` of one ``(pixels, model spec, codebook bits, steps, seed)`` (picklable for the pool)."""
+    return ddcm_stream(*task)
+
+
+def _map(fn, tasks, args, desc: str, unit: str) -> list:
+    """``[fn(task) for task in tasks]`` in task order: on the Dask scheduler ``args.scheduler``, on ``args.workers``
+    spawned processes if more than one, or here; with a tqdm bar (``desc``, ``unit``) unless ``--no-progress``."""
+    if not tasks:
+        return []
+    from tqdm import tqdm
+
+    bar = tqdm(total=len(tasks), desc=desc, unit=unit, disable=None if args.progress else True, leave=False)
+    if args.scheduler is not None:
+        results = _run_on_dask(args.scheduler, fn, tasks, bar)
+    elif args.workers == 1:
+        results = []
+        for task in tasks:
+            results.append(fn(task))
+            bar.update(1)
+    else:
+        ctx = multiprocessing.get_context("spawn")
+        with concurrent.futures.ProcessPoolExecutor(args.workers, mp_context=ctx) as pool:
+            results = []
+            for result in pool.map(fn, tasks):
+                results.append(result)
+                bar.update(1)
+    bar.close()
+    return results
 
 
 def _realism(recons, originals):
@@ -381,8 +478,13 @@ def _realism(recons, originals):
     return both_ways(metrics.spectrum_error_db), both_ways(metrics.sliced_w2)
 
 
-def summarise(records, recons, baselines, originals, rates, ideal=False, model_spec="oracle:stationary") -> dict:
-    """The report: CompressAI records per method, reference realism values, the closed-form check."""
+def summarise(records, recons, baselines, originals, rates, ideal=False, model_spec="oracle:stationary",
+              ddcm_recons=None) -> dict:
+    """The report: CompressAI records per method, reference realism values, the closed-form check.
+
+    ``records`` without ``"rates"`` (``--no-diffc``) give no DiffC records; those with ``"ddcm"`` rows (the same
+    pairs for every image) give the ``ddcm`` record, ``ddcm_recons[i][(bits, steps)]`` their uint8 images.
+    """
     model_name = MODEL_NAMES.get(model_spec, f"8x8 patch checkpoint {pathlib.Path(model_spec[6:]).name}, tiled")
     from . import metrics
 
@@ -394,7 +496,7 @@ def summarise(records, recons, baselines, originals, rates, ideal=False, model_s
     even, odd = orig_float[0::2], orig_float[1::2]
     reference = {"spectrum_error_db": metrics.spectrum_error_db(even, odd) if odd else None,
                  "sliced_w2": metrics.sliced_w2(even, odd) if odd else None}
-    for method in DECODERS:
+    for method in DECODERS if all("rates" in r for r in records) else ():
         res = {"bpp": [], "ideal-bpp": [], "psnr-rgb": [], "ms-ssim-rgb": [], "psnr-rgb-closed-form": [],
                "spectrum-error-db": [], "sliced-w2": [], "target-bpp": []}
         for i, rate in enumerate(rates):
@@ -432,8 +534,27 @@ def summarise(records, recons, baselines, originals, rates, ideal=False, model_s
             res["spectrum-error-db"].append(spec)
             res["sliced-w2"].append(w2)
         out_methods.append({"name": codec, "description": f"{label}, quality sweep, real file sizes", "results": res})
+    if records and records[0].get("ddcm"):
+        res = {"codebook-bits": [], "steps": [], "bpp": [], "psnr-rgb": [], "ms-ssim-rgb": [], "spectrum-error-db": [],
+               "sliced-w2": []}
+        for i, first in enumerate(records[0]["ddcm"]):
+            rows = [r["ddcm"][i] for r in records]
+            pair = (first["codebook_bits"], first["steps"])
+            res["codebook-bits"].append(pair[0])
+            res["steps"].append(pair[1])
+            for key, field in (("bpp", "bpp"), ("psnr-rgb", "psnr_db"), ("ms-ssim-rgb", "ms_ssim")):
+                res[key].append(float(np.mean([row[field] for row in rows])))
+            spec, w2 = _realism([ddcm_recons[j][pair] for j in range(n)], originals)
+            res["spectrum-error-db"].append(spec)
+            res["sliced-w2"].append(w2)
+        label = model_spec if model_spec in MODEL_NAMES else f"tiled:{pathlib.Path(model_spec[6:]).name}"
+        out_methods.append({"name": "ddcm", "description": (
+            f"DDCM ({label}): the model's ancestral chain whose noise at each step is the best of "
+            "K = 2^codebook-bits seeded Gaussian vectors (Ohayon et al. 2025), one stream per (codebook-bits, steps); "
+            "bpp: real bits of the stream (header included); reconstruction: the posterior mean at the last step"),
+            "results": res})
     check = {}
-    points = [c for r in records for c in r["checks"]]
+    points = [c for r in records for c in r.get("checks", [])]
     for key in ("kl",) + DECODERS:
         zs = [c["kl_z"] if key == "kl" else c["sq_err_z"][key] for c in points]
         check["sum_kl" if key == "kl" else f"sq_err_{key}"] = {
@@ -448,7 +569,12 @@ def _table(report) -> str:
     for m in report["methods"]:
         r = m["results"]
         for i in range(len(r["bpp"])):
-            tag = f"{r['target-bpp'][i]:>6g}" if "target-bpp" in r else f"q{r['quality'][i]:<5d}"
+            if "target-bpp" in r:
+                tag = f"{r['target-bpp'][i]:>6g}"
+            elif "codebook-bits" in r:
+                tag = f"{r['codebook-bits'][i]}:{r['steps'][i]:<{4 - len(str(r['codebook-bits'][i]))}d}"
+            else:
+                tag = f"q{r['quality'][i]:<5d}"
             ideal = f"{r['ideal-bpp'][i]:6.3f}" if "ideal-bpp" in r else "     -"
             closed = _num(r["psnr-rgb-closed-form"][i], 8, 2) if "psnr-rgb-closed-form" in r else "       -"
             lines.append(f"{m['name']:<15} {tag} {r['bpp'][i]:6.3f} {ideal} {r['psnr-rgb'][i]:8.2f} {closed}      "
@@ -506,7 +632,8 @@ def draw_report(report, plt):
                 ax.axhline(ref, color="k", lw=0.8, ls=":", label="originals vs originals")
         ax.set_xlabel("bits per pixel (file)")
         ax.set_ylabel(label)
-        ax.set_xlim(0, max(2.5, max(max(m["results"]["bpp"]) for m in report["methods"] if m["name"].startswith("diffc"))))
+        ax.set_xlim(0, max(2.5, max((max(m["results"]["bpp"], default=0.0) for m in report["methods"]
+                                     if m["name"].startswith("diffc")), default=0.0)))
     handles, labels = axes[0].get_legend_handles_labels()
     extra = axes[3].get_legend_handles_labels()
     handles, labels = handles + extra[0][-1:], labels + extra[1][-1:]
@@ -616,11 +743,11 @@ def _psnr_of_uint8(x, pixels) -> float:
     return metrics.psnr_db(x, image_files.from_uint8(pixels))
 
 
-def _run_on_dask(address, tasks, bar) -> list:
-    """``[_work(task) for task in tasks]`` on the Dask distributed scheduler at ``address``, in task order.
+def _run_on_dask(address, fn, tasks, bar) -> list:
+    """``[fn(task) for task in tasks]`` on the Dask distributed scheduler at ``address``, in task order.
 
-    Each image is one Dask task running the same function as a local worker process with the same arguments
-    (the image's pixels and seed), so the records do not depend on where it ran.
+    Each image (or DDCM stream) is one Dask task running the same function as a local worker process with the same
+    arguments (the image's pixels and seed), so the records do not depend on where it ran.
     """
     try:
         from distributed import Client, as_completed
@@ -631,7 +758,7 @@ def _run_on_dask(address, tasks, bar) -> list:
     except (OSError, TimeoutError, ValueError) as err:
         raise ValueError(f"scheduler: cannot connect to {address}: {err}") from None
     try:
-        futures = client.map(_work, tasks, pure=False)
+        futures = client.map(fn, tasks, pure=False)
         for _ in as_completed(futures):
             bar.update(1)
         return client.gather(futures)
@@ -662,8 +789,9 @@ def run(args) -> dict:
     examples = [] if args.examples is None else [e.strip() for e in args.examples.split(",")]
     if args.examples is not None and (args.out is None or not all(examples)):
         raise ValueError("examples: needs --out DIR and comma-separated image file names without empty items")
-    if args.examples is not None and args.ideal:
-        raise ValueError("examples: draws decoded streams; --ideal makes none")
+    if args.examples is not None and (args.ideal or not args.diffc):
+        raise ValueError("examples: draws decoded DiffC streams; --ideal and --no-diffc make none")
+    pairs = _ddcm_pairs(args.ddcm)
     images = load_folder(args.images, factor, args.limit)
     missing = sorted(set(examples) - {name for name, _ in images})
     if missing:
@@ -674,41 +802,31 @@ def run(args) -> dict:
         raise ValueError(f"model: expected oracle:stationary, tiled:oracle or tiled:CHECKPOINT.pt, got {args.model!r}")
     if not 0 <= args.seed <= 2**63:
         raise ValueError(f"seed: must be in 0..2^63, got {args.seed}")
-    tasks = [(name, pixels, rates, args.steps, args.seed + i, args.ideal, args.model)
+    tasks = [(name, pixels, rates, args.steps, args.seed + i, args.ideal, args.model, args.diffc)
              for i, (name, pixels) in enumerate(images)]
-    from tqdm import tqdm
-
-    bar = tqdm(total=len(tasks), desc="images", unit="image", disable=None if args.progress else True, leave=False)
-    if args.scheduler is not None:
-        results = _run_on_dask(args.scheduler, tasks, bar)
-    elif args.workers == 1:
-        results = []
-        for task in tasks:
-            results.append(_work(task))
-            bar.update(1)
-    else:
-        ctx = multiprocessing.get_context("spawn")
-        with concurrent.futures.ProcessPoolExecutor(args.workers, mp_context=ctx) as pool:
-            results = []
-            for result in pool.map(_work, tasks):
-                results.append(result)
-                bar.update(1)
-    bar.close()
+    results = _map(_work, tasks, args, "images", "image")
+    which = [(i, bits, steps) for i in range(len(images)) for bits, steps in pairs]
+    ddcm_tasks = [(images[i][1], args.model, bits, steps, args.seed + i) for i, bits, steps in which]
+    ddcm_results = _map(_ddcm_work, ddcm_tasks, args, "DDCM", "stream")
+    ddcm_recons = [{} for _ in images]
+    for (i, bits, steps), (row, recon) in zip(which, ddcm_results):
+        results[i][0].setdefault("ddcm", []).append(row)
+        ddcm_recons[i][(bits, steps)] = recon
     records = [r[0] for r in results]
     recons = [r[1] for r in results]
     baselines = [r[2] for r in results]
     report = summarise(records, recons, baselines, [p for _, p in images], rates, ideal=args.ideal,
-                       model_spec=args.model)
+                       model_spec=args.model, ddcm_recons=ddcm_recons)
     report["settings"] = {"images": str(args.images), "scale": f"1/{factor}", "rates": rates, "steps": args.steps,
                           "seed": args.seed, "num_images": len(images), "model": args.model,
-                          "ideal": args.ideal}
+                          "ideal": args.ideal, "diffc": args.diffc, "ddcm": [list(pair) for pair in pairs]}
     if args.out is not None:
         out = pathlib.Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
         for m in report["methods"]:
             _cli.write_report(out / f"{m['name']}.json", m)
         _cli.write_report(out / "report.json", report)
-        if not args.ideal:
+        if args.diffc and not args.ideal:
             (out / "streams").mkdir(exist_ok=True)
             for (name, _), result in zip(images, results):
                 with _cli.atomic_output(out / "streams" / f"{pathlib.Path(name).stem}.dfrc") as tmp:
