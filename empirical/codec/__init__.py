@@ -14,7 +14,8 @@
 Modules: ``chain`` (encode, decode, the header's grid; the names below are
 re-exported from it), ``image`` (whole images: ``encode_image`` / ``decode_image``,
 re-exported), ``receivers`` (the DiffC-F and DiffC-A receivers), ``schedules``
-(per-component noise schedules: ``--schedule rdp``, ``dp:C`` decoders),
+(per-component noise schedules: ``--schedule rdp``, ``dp:C`` decoders), ``ddcm``
+(the DDCM baseline: ``ddcm.encode`` / ``ddcm.decode``, not re-exported),
 ``cli`` (the CLIs' model options and stream spec), ``compress`` and
 ``decompress`` (``python -m empirical.compress`` / ``.decompress``).
 Importing this package imports NumPy only (torch when a learned model is

@@ -1,4 +1,4 @@
-"""Evaluate DiffC on a folder of photographs, beside JPEG, WebP and the stationary model's closed forms.
+"""Evaluate DiffC on a folder of photographs, beside JPEG, WebP, DDCM and the stationary model's closed forms.
 
     python -m empirical.images --images DIR --scale 1/8 --rates 0.25,0.5,1,2 --workers 2 --out results/
     python -m empirical.images --images DIR --scale 1/8 --format json > kodak.json
@@ -108,7 +108,7 @@ def build_parser():
                    help="no bitstream: sample the chain exactly from q (an ideal channel simulator), stop each rate at "
                         "the first step whose realised sum KL reaches it, decode with the oracle's exact maps; "
                         "affordable at full resolution (--scale 1/1); every rate is labelled ideal")
-    p.add_argument("--ddcm", default="none",
+    p.add_argument("--ddcm", default="none", metavar="BITS:STEPS,...",
                    help="DDCM baseline streams to code per image: comma-separated BITS:STEPS pairs (log2 of the "
                         "codebook size K, 1..16, and the chain's steps, 2..65536; BITS x STEPS bits plus a header "
                         "of about 24 bytes), e.g. 8:16,8:96,8:384; or none (default: %(default)s)")

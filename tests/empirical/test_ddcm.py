@@ -167,14 +167,15 @@ def _folder(tmp_path, count=2, shape=(16, 24, 3)):
 
 
 def test_evaluation_ddcm_record_has_real_bits(tmp_path, capsys):
-    """``--no-diffc --ddcm 4:6,2:20``: a CompressAI-format ``ddcm`` record beside JPEG and WebP, no DiffC record;
-    each image's bpp is its stream's bytes (header + ceil(steps bits / 8)) over its pixels, image i coded with
+    """``--no-diffc --ddcm 4:6,2:20``: a CompressAI-format ``ddcm`` record beside JPEG and WebP, no DiffC record
+    (and a plot without one); each image's bpp is its stream's bytes (header + ceil(steps bits / 8)) over its pixels, image i coded with
     seed SEED + i, and the record's PSNR the mean of the images'."""
     pytest.importorskip("PIL")
     folder = _folder(tmp_path)
     assert evaluate.main(["--images", str(folder), "--scale", "1/1", "--no-diffc", "--ddcm", "4:6,2:20", "--seed", "3",
-                          "--out", str(tmp_path / "res"), "--no-progress"]) == 0
+                          "--out", str(tmp_path / "res"), "--plot", str(tmp_path / "rd.png"), "--no-progress"]) == 0
     capsys.readouterr()
+    assert (tmp_path / "rd.png").stat().st_size > 0
     report = json.loads((tmp_path / "res" / "report.json").read_text())
     assert [m["name"] for m in report["methods"]] == ["jpeg", "webp", "ddcm"]
     record = json.loads((tmp_path / "res" / "ddcm.json").read_text())
