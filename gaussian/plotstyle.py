@@ -36,9 +36,11 @@ METHOD_SCHEMES = {"flow": "diffc_f", "ancestral": "diffc_a", "mmse": "mmse"}
 METHOD_LABELS = {m: SCHEME_LABELS[s] for m, s in METHOD_SCHEMES.items()}
 METHOD_COLOURS = {m: SCHEME_STYLES[s]["color"] for m, s in METHOD_SCHEMES.items()}
 
-#: Standard codecs beside DiffC (``empirical.images``) -> name and line keywords.
-BASELINE_LABELS = {"jpeg": "JPEG", "webp": "WebP"}
-BASELINE_STYLES = {"jpeg": dict(color="tab:orange", ls="-"), "webp": dict(color="tab:green", ls="-")}
+#: Standard codecs and baselines beside DiffC (``empirical.images``; ``ddcm``: ``empirical.codec.ddcm``) -> name
+#: and line keywords.
+BASELINE_LABELS = {"jpeg": "JPEG", "webp": "WebP", "ddcm": "DDCM (posterior mean)"}
+BASELINE_STYLES = {"jpeg": dict(color="tab:orange", ls="-"), "webp": dict(color="tab:green", ls="-"),
+                   "ddcm": dict(color="tab:brown", ls="-")}
 
 #: What a measured point's rate coordinate is -> marker keywords (the colour is the decoder's).
 MARKERS = {

@@ -193,6 +193,14 @@ def test_evaluation_ddcm_record_has_real_bits(tmp_path, capsys):
         assert res["psnr-rgb"][j] == pytest.approx(np.mean([r["psnr_db"] for r in rows]), rel=1e-12)
         assert all(math.isfinite(res[k][j]) for k in ("ms-ssim-rgb", "spectrum-error-db", "sliced-w2"))
     assert not (tmp_path / "res" / "streams").exists()
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig = evaluate.draw_report(report, plt)
+    line = {ln.get_label(): ln for ln in fig.axes[0].get_lines()}["DDCM (posterior mean)"]
+    assert [float(v) for v in line.get_data()[0]] == res["bpp"] and [float(v) for v in line.get_data()[1]] == res["psnr-rgb"]
+    plt.close(fig)
 
 
 @pytest.mark.parametrize("value", ["8", "0:4", "17:4", "8:1", "8:4,8:4", "a:b", "8:4,", "8:70000"])
