@@ -80,7 +80,7 @@ SCHEDULER_TIMEOUT_S = 20
 
 FLAGS = {name: "--" + name.replace("_", "-") for name in (
     "images", "scale", "rates", "workers", "steps", "seed", "format", "out", "plot", "limit", "examples", "ideal",
-    "model", "scheduler", "ddcm")}
+    "model", "scheduler", "ddcm", "schedule")}
 MODEL_NAMES = {"oracle:stationary": "stationary Gaussian oracle", "tiled:oracle": "Gaussian 8x8 patch oracle, tiled"}
 
 
@@ -108,6 +108,10 @@ def build_parser():
                    help="no bitstream: sample the chain exactly from q (an ideal channel simulator), stop each rate at "
                         "the first step whose realised sum KL reaches it, decode with the oracle's exact maps; "
                         "affordable at full resolution (--scale 1/1); every rate is labelled ideal")
+    p.add_argument("--schedule", choices=("isotropic", "rdp"), default="isotropic",
+                   help="with --ideal: the chain's noise schedule, one log-SNR for every component (isotropic, the "
+                        "default) or the perfect-realism allocation path, one per component of the oracle (rdp: "
+                        "python -m empirical.compress --schedule rdp); image streams use the isotropic grid")
     p.add_argument("--ddcm", default="none", metavar="BITS:STEPS,...",
                    help="DDCM baseline streams to code per image: comma-separated BITS:STEPS pairs (log2 of the "
                         "codebook size K, 1..16, and the chain's steps, 2..65536; BITS x STEPS bits plus a header "
@@ -229,7 +233,7 @@ def _closed_forms(model, x, log_snr, kl_per_coefficient):
     if getattr(model, "eigvals", None) is None:
         return dict.fromkeys(DECODERS), None, None
 
-    snr = math.exp(log_snr)
+    snr = np.exp(np.asarray(log_snr, dtype=np.float64))  # one log-SNR, or one per component (rdp schedule)
     c = model.to_eigen((x.reshape(-1) - model.mean)[None, :])[0]
     lam = model.eigvals
     rho = components.flow_gain(lam, snr)
@@ -305,7 +309,7 @@ def evaluate_image(name, pixels, rates, steps, seed, model_spec="oracle:stationa
     return record, recons, result.data
 
 
-def evaluate_image_ideal(name, pixels, rates, steps, seed, model_spec="oracle:stationary"):
+def evaluate_image_ideal(name, pixels, rates, steps, seed, model_spec="oracle:stationary", schedule="isotropic"):
     """:func:`evaluate_image` without bits: ``(record, reconstructions, b"")``; rates are ideal (realised sum KL).
 
     The chain is sampled exactly (``codec.ideal_chain_steps``); rate ``r`` stops at the first step whose
@@ -314,6 +318,10 @@ def evaluate_image_ideal(name, pixels, rates, steps, seed, model_spec="oracle:st
     flow map (DiffC-F), its
     posterior mean, and a posterior sample (DiffC-A), all in closed form (the codec's numerical receivers
     integrate the same maps; at full resolution each RK4 solve would take ~20 s).
+
+    ``schedule="rdp"``: the chain follows the perfect-realism allocation path (``codec.default_rdp_grid``, one
+    log-SNR per component, from the isotropic grid's last population rate), decoded with the oracle's
+    per-component maps; the entries' ``log_snr`` is then the path's rate in bits per dimension.
     """
     from gaussian import components
     from empirical import image_files
@@ -326,25 +334,34 @@ def evaluate_image_ideal(name, pixels, rates, steps, seed, model_spec="oracle:st
         raise ValueError(f"ideal: needs an exact Gaussian oracle (oracle:stationary or tiled:oracle), not {model_spec}")
     pixel_count = x.shape[0] * x.shape[1]
     grid = image_grid(model, x.shape, max(rates), steps)
+    table, flow_map, denoise = grid.log_snrs, model.flow_map, model.denoise
+    if schedule == "rdp":
+        from empirical.codec import default_rdp_grid
+
+        snr_stop = np.exp(grid.log_snr_stop)
+        rate_stop = float(np.sum(components.rate_nats(model.eigvals, snr_stop))) / math.log(2.0) / model.dim
+        rdp_grid = default_rdp_grid(model, steps, rate_stop_bits_per_dim=rate_stop)
+        table, flow_map, denoise = rdp_grid.log_snrs_for(model), model.flow_map_per_component, model.denoise_per_component
     rng = np.random.default_rng(np.random.SeedSequence([0x1DEA1, seed]))
     decoder_rng = np.random.default_rng(np.random.SeedSequence([0x1DEA2, seed]))
     record = {"image": name, "shape": list(x.shape), "ideal": True, "rates": []}
     recons, cumulative, pending = {}, np.zeros(model.dim), sorted(rates)
     centred = model.to_eigen((x.reshape(-1) - model.mean)[None, :])[0]
-    for step, log_snr, z, kl in ideal_chain_steps(x, model, grid.log_snrs, rng):
+    for step, log_snr, z, kl in ideal_chain_steps(x, model, table, rng):
         cumulative += kl
         expected_bits = float(np.sum(components.chain_kl_nats_given_x(model.eigvals, np.exp(log_snr), centred)))
         expected_bits /= math.log(2.0)
         while pending and expected_bits >= pending[0] * pixel_count:
             rate = pending.pop(0)
             forms, expected_kl, kl_z = _closed_forms(model, x, log_snr, cumulative)
-            entry = {"target_bpp": rate, "steps": step + 1, "reachable": True, "log_snr": log_snr,
+            entry = {"target_bpp": rate, "steps": step + 1, "reachable": True,
+                     "log_snr": rdp_grid.rates_bits_per_dim[step] if schedule == "rdp" else log_snr,
                      "bpp": float(cumulative.sum()) / pixel_count, "ideal_bpp": float(cumulative.sum()) / pixel_count,
                      "kl_bits": float(cumulative.sum()), "kl_bits_expected": expected_kl, "kl_z": kl_z,
                      "decoders": {}}
             post = components.mse_mmse(model.eigvals, np.exp(log_snr))
-            mean = model.denoise(z[None, :], log_snr)[0]
-            outputs = {"mean": mean, "flow": model.flow_map(z[None, :], log_snr)[0],
+            mean = denoise(z[None, :], log_snr)[0]
+            outputs = {"mean": mean, "flow": flow_map(z[None, :], log_snr)[0],
                        "ancestral": mean + model.from_eigen(np.sqrt(post) * decoder_rng.standard_normal(model.dim))}
             for method in DECODERS:
                 entry["decoders"][method], recons[(method, rate)] = _decoded(
@@ -421,11 +438,13 @@ def ddcm_stream(pixels, model_spec: str, codebook_bits: int, steps: int, seed: i
 
 
 def _work(task):
-    name, pixels, rates, steps, seed, ideal, model_spec, diffc = task
+    name, pixels, rates, steps, seed, ideal, model_spec, diffc, schedule = task
     if not diffc:
         return {"image": name, "shape": list(pixels.shape)}, {}, jpeg_webp(pixels), b""
-    record, recons, stream = (evaluate_image_ideal if ideal else evaluate_image)(name, pixels, rates, steps, seed,
-                                                                                 model_spec)
+    if ideal:
+        record, recons, stream = evaluate_image_ideal(name, pixels, rates, steps, seed, model_spec, schedule)
+    else:
+        record, recons, stream = evaluate_image(name, pixels, rates, steps, seed, model_spec)
     return record, recons, jpeg_webp(pixels), stream
 
 
@@ -479,7 +498,7 @@ def _realism(recons, originals):
 
 
 def summarise(records, recons, baselines, originals, rates, ideal=False, model_spec="oracle:stationary",
-              ddcm_recons=None) -> dict:
+              ddcm_recons=None, schedule="isotropic") -> dict:
     """The report: CompressAI records per method, reference realism values, the closed-form check.
 
     ``records`` without ``"rates"`` (``--no-diffc``) give no DiffC records; those with ``"ddcm"`` rows (the same
@@ -514,13 +533,16 @@ def summarise(records, recons, baselines, originals, rates, ideal=False, model_s
             res["spectrum-error-db"].append(spec)
             res["sliced-w2"].append(w2)
         label = {"flow": "DiffC-F", "ancestral": "DiffC-A", "mean": "DiffC posterior mean"}[method]
+        if schedule == "rdp":
+            label += ", rdp noise schedule (perfect-realism allocation path)"
         if ideal:
             description = (f"{label}, {model_name}, IDEAL rate: bpp is the realised sum KL of a chain "
                            "sampled exactly from q (no bitstream), decoded with the oracle's exact maps")
         else:
             description = (f"{label}, {model_name}, one progressive stream per image, prefixes at the "
                            "target rates; bpp: real bits of the file (header included); ideal-bpp: realised sum KL")
-        out_methods.append({"name": f"diffc-{method}" + ("-ideal" if ideal else ""), "description": description,
+        name = f"diffc-{method}" + ("-rdp" if schedule == "rdp" else "") + ("-ideal" if ideal else "")
+        out_methods.append({"name": name, "description": description,
                             "results": res})
     for codec, label in (("jpeg", "JPEG (Pillow, optimize=True, 4:2:0)"), ("webp", "WebP (Pillow, method=6)")):
         rows = [b[codec] for b in baselines]
@@ -789,6 +811,8 @@ def run(args) -> dict:
     examples = [] if args.examples is None else [e.strip() for e in args.examples.split(",")]
     if args.examples is not None and (args.out is None or not all(examples)):
         raise ValueError("examples: needs --out DIR and comma-separated image file names without empty items")
+    if args.schedule == "rdp" and not args.ideal:
+        raise ValueError("schedule: 'rdp' runs with --ideal (image streams use the isotropic grid)")
     if args.examples is not None and (args.ideal or not args.diffc):
         raise ValueError("examples: draws decoded DiffC streams; --ideal and --no-diffc make none")
     pairs = _ddcm_pairs(args.ddcm)
@@ -802,7 +826,7 @@ def run(args) -> dict:
         raise ValueError(f"model: expected oracle:stationary, tiled:oracle or tiled:CHECKPOINT.pt, got {args.model!r}")
     if not 0 <= args.seed <= 2**63:
         raise ValueError(f"seed: must be in 0..2^63, got {args.seed}")
-    tasks = [(name, pixels, rates, args.steps, args.seed + i, args.ideal, args.model, args.diffc)
+    tasks = [(name, pixels, rates, args.steps, args.seed + i, args.ideal, args.model, args.diffc, args.schedule)
              for i, (name, pixels) in enumerate(images)]
     results = _map(_work, tasks, args, "images", "image")
     which = [(i, bits, steps) for i in range(len(images)) for bits, steps in pairs]
@@ -816,10 +840,10 @@ def run(args) -> dict:
     recons = [r[1] for r in results]
     baselines = [r[2] for r in results]
     report = summarise(records, recons, baselines, [p for _, p in images], rates, ideal=args.ideal,
-                       model_spec=args.model, ddcm_recons=ddcm_recons)
+                       model_spec=args.model, ddcm_recons=ddcm_recons, schedule=args.schedule)
     report["settings"] = {"images": str(args.images), "scale": f"1/{factor}", "rates": rates, "steps": args.steps,
                           "seed": args.seed, "num_images": len(images), "model": args.model,
-                          "ideal": args.ideal, "diffc": args.diffc, "ddcm": [list(pair) for pair in pairs]}
+                          "ideal": args.ideal, "schedule": args.schedule, "diffc": args.diffc, "ddcm": [list(pair) for pair in pairs]}
     if args.out is not None:
         out = pathlib.Path(args.out)
         out.mkdir(parents=True, exist_ok=True)

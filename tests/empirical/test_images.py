@@ -410,3 +410,32 @@ def test_progressive_prefixes_are_spread_evenly_in_bits():
         want.add(max(k for k in range(1, 25) if sizes[k - 1] <= target + 1e-9))
     got = evaluate.progressive_prefixes(stream)
     assert got == sorted(want) and got[0] == 1 and got[-1] == 24
+
+
+def test_ideal_evaluation_under_the_rdp_schedule(tmp_path, capsys):
+    """--ideal --schedule rdp: the chain follows the perfect-realism path (one log-SNR per component), the records
+    say so, and on draws of the model itself the closed forms given x hold and DiffC-F's expected squared error at
+    each rate point is the flow decoder's under the path's per-component SNRs (recomputed here from the rates)."""
+    from gaussian import curves
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for i in range(2):
+        _save(folder / f"im{i}.png", _photo(16, 24, 3, seed=40 + i))
+    assert evaluate.main(["--images", str(folder), "--scale", "1/1", "--ideal", "--schedule", "rdp",
+                          "--rates", "1,2", "--steps", "24", "--format", "json", "--no-progress"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["settings"]["schedule"] == "rdp"
+    assert {m["name"] for m in report["methods"]} >= {"diffc-flow-rdp-ideal", "diffc-mean-rdp-ideal"}
+    oracle = models.StationaryImageOracle((16, 24, 3))
+    for record in report["per_image"]:
+        x = image_files.read_image(folder / record["image"])
+        c = oracle.to_eigen((x.reshape(-1) - oracle.mean)[None, :])[0]
+        for entry in record["rates"]:
+            snr = np.exp(curves.rdp_log_snrs(oracle.eigvals, rate_bits_per_dim=[entry["log_snr"]])[0])
+            want = components.sq_error_moments_given_x(c, snr, components.flow_gain(oracle.eigvals, snr))[0].sum()
+            assert entry["decoders"]["flow"]["sq_err_expected"] == pytest.approx(want, rel=1e-9)
+            assert abs(entry["kl_z"]) < 4 and abs(entry["decoders"]["flow"]["sq_err_z"]) < 4
+    with pytest.raises(SystemExit):
+        evaluate.main(["--images", str(folder), "--schedule", "rdp"])
+    assert "--schedule" in capsys.readouterr().err
