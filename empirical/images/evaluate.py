@@ -73,7 +73,8 @@ SCHEDULER_TIMEOUT_S = 20
 FLAGS = {name: "--" + name.replace("_", "-") for name in (
     "images", "scale", "rates", "workers", "steps", "seed", "format", "out", "plot", "limit", "examples", "ideal",
     "model", "scheduler")}
-MODEL_NAMES = {"oracle:stationary": "stationary Gaussian oracle", "tiled:oracle": "Gaussian 8x8 patch oracle, tiled"}
+MODEL_NAMES = {"oracle:stationary": "stationary Gaussian oracle", "tiled:oracle": "Gaussian 8x8 patch oracle, tiled",
+               "unet": "learned U-Net (shipped)"}
 
 
 def build_parser():
@@ -651,7 +652,8 @@ def run(args) -> dict:
     from empirical.codec.image import is_image_spec
 
     if not is_image_spec(args.model):
-        raise ValueError(f"model: expected oracle:stationary, tiled:oracle or tiled:CHECKPOINT.pt, got {args.model!r}")
+        raise ValueError(f"model: expected oracle:stationary, unet, unet:CHECKPOINT.pt, tiled:oracle or "
+                         f"tiled:CHECKPOINT.pt, got {args.model!r}")
     if not 0 <= args.seed <= 2**63:
         raise ValueError(f"seed: must be in 0..2^63, got {args.seed}")
     tasks = [(name, pixels, rates, args.steps, args.seed + i, args.ideal, args.model)

@@ -64,6 +64,8 @@ from . import base
 FORMAT = "diffc-denoiser"
 VERSION = 1
 PREDICTIONS = ("x", "eps")
+ARCHS = ("mlp", "unet")
+"""``config["arch"]``: the MLP of this module (the default when absent) or ``unet.UNet``."""
 MAX_MODEL_BYTES = 2 * 2**30
 """Largest checkpoint file, and largest estimated memory of a network's tensors (float32 weights, float64
 Gaussian fit, and the float64 copy :class:`LearnedDenoiser` computes with)."""
@@ -77,6 +79,22 @@ def alpha_sigma(log_snr: torch.Tensor):
     """``(alpha, sigma)`` tensors like ``log_snr`` (computed by :mod:`gaussian.schedule`, no gradient)."""
     alpha, sigma = schedule.alpha_sigma_from_log_snr(log_snr.detach().cpu().double().numpy())
     return (torch.as_tensor(alpha, dtype=log_snr.dtype), torch.as_tensor(sigma, dtype=log_snr.dtype))
+
+
+def gaussian_parts(lam, alpha, sigma):
+    """``(marginal_var, gain, pv)`` of a Gaussian with eigenvalues ``lam`` at ``(alpha, sigma)`` (tensors, broadcast):
+    ``alpha^2 lam + sigma^2``, the Wiener gain ``alpha lam / marginal_var`` and the posterior variance
+    ``lam sigma^2 / marginal_var``."""
+    marginal_var = alpha**2 * lam + sigma**2
+    return marginal_var, alpha * lam / marginal_var, lam * sigma**2 / marginal_var
+
+
+def weighted_x_loss(x_w, x_hat_w, pv) -> torch.Tensor:
+    """Batch mean of ``sum_i (x_w - x_hat_w)_i^2 / pv_i / d`` over the components with ``pv > 0`` (``[n, ...]`` tensors;
+    ``d`` the number of components per sample)."""
+    weight = torch.where(pv > 0, 1.0 / torch.clamp(pv, min=torch.finfo(pv.dtype).tiny), torch.zeros_like(pv))
+    per_sample = (torch.broadcast_to(weight, x_w.shape) * (x_w - x_hat_w) ** 2).reshape(x_w.shape[0], -1)
+    return torch.mean(per_sample.sum(dim=1)) / per_sample.shape[1]
 
 
 class FourierEmbedding(nn.Module):
@@ -148,9 +166,7 @@ class DenoiserNet(nn.Module):
         lam = self.skip_eigvals.to(z.dtype)
         basis = self.skip_basis.to(z.dtype)
         w = (z - alpha * self.skip_mean.to(z.dtype)) @ basis
-        marginal_var = alpha**2 * lam + sigma**2
-        gain = alpha * lam / marginal_var
-        pv = lam * sigma**2 / marginal_var
+        marginal_var, gain, pv = gaussian_parts(lam, alpha, sigma)
         emb = self.embed_mlp(self.embed(log_snr))
         h = self.inp(w / torch.sqrt(marginal_var))
         for block in self.blocks:
@@ -176,8 +192,7 @@ class DenoiserNet(nn.Module):
         d = x.shape[1]
         if self.prediction == "x":
             x_w = (x - self.skip_mean.to(x.dtype)) @ self.skip_basis.to(x.dtype)
-            weight = torch.where(pv > 0, 1.0 / torch.clamp(pv, min=torch.finfo(pv.dtype).tiny), torch.zeros_like(pv))
-            return torch.mean(torch.sum(weight * (x_w - x_hat_w) ** 2, dim=1)) / d
+            return weighted_x_loss(x_w, x_hat_w, pv)
         eps_w = eps @ self.skip_basis.to(eps.dtype)
         return torch.mean(torch.sum((eps_w - eps_hat_w) ** 2, dim=1)) / d
 
@@ -204,6 +219,10 @@ def parameter_count(config: dict) -> int:
 def estimated_bytes(config: dict) -> int:
     """Bytes of a network's tensors: float32 weights and frequencies, float64 fit (mean, eigvals, ``dim^2`` basis),
     plus the float64 copy of all of them that :class:`LearnedDenoiser` evaluates."""
+    if config.get("arch", "mlp") == "unet":  # float32 weights and their float64 copy
+        from . import unet
+
+        return 12 * (unet.parameter_count(config) + int(config["num_freqs"]))
     d, f = int(config["dim"]), int(config["num_freqs"])
     weights, fit = parameter_count(config) + f, 2 * d + d * d
     return 4 * weights + 8 * fit + 8 * (weights + fit)
@@ -217,7 +236,14 @@ def check_config(config) -> dict:
     """
     if not isinstance(config, dict):
         raise ValueError(f"config: expected a dict, got {type(config).__name__}")
-    for key, (lo, hi) in CONFIG_INT_RANGES.items():
+    arch = config.get("arch", "mlp")
+    if arch not in ARCHS:
+        raise ValueError(f"arch: expected one of {ARCHS}, got {arch!r}")
+    if arch == "unet":
+        from . import unet
+
+        unet.check_config(config)
+    for key, (lo, hi) in (CONFIG_INT_RANGES.items() if arch == "mlp" else ()):
         if key not in config:
             raise ValueError(f"{key}: missing")
         value = config[key]
@@ -233,6 +259,9 @@ def check_config(config) -> dict:
     if not config["log_snr_min"] < config["log_snr_max"]:
         raise ValueError(f"log_snr_min: must be < log_snr_max, got {config['log_snr_min']!r} >= {config['log_snr_max']!r}")
     nbytes = estimated_bytes(config)
+    if arch == "unet" and nbytes > MAX_MODEL_BYTES:
+        raise ValueError(f"channels: a unet with channels={config['channels']} needs about {nbytes / 2**30:.3g} GiB "
+                         f"for its tensors, over the limit of {MAX_MODEL_BYTES / 2**30:.3g} GiB")
     if nbytes > MAX_MODEL_BYTES:
         d, h = config["dim"], config["hidden"]
         key = "dim" if d * d >= 4 * config["depth"] * h * h + 2 * d * h else "hidden"
@@ -242,8 +271,13 @@ def check_config(config) -> dict:
 
 
 def _skeleton(config: dict) -> "DenoiserNet":
-    """A :class:`DenoiserNet` of a checked ``config`` on the meta device (shapes and dtypes, no memory)."""
+    """The network (:class:`DenoiserNet`, or ``unet.UNet`` for ``arch == "unet"``) of a checked ``config`` on the
+    meta device (shapes and dtypes, no memory)."""
     with torch.device("meta"):
+        if config.get("arch", "mlp") == "unet":
+            from .unet import UNet
+
+            return UNet(config)
         return DenoiserNet(config)
 
 
@@ -340,6 +374,15 @@ def _check_state(state, config: dict) -> None:
 
 def load_checkpoint(path) -> "LearnedDenoiser":
     """The :class:`LearnedDenoiser` in checkpoint ``path`` (checked as the module docstring says), or ValueError naming ``path``."""
+    config, state, digest = read_checkpoint(path)
+    if config.get("arch", "mlp") != "mlp":
+        raise ValueError(f"model: {path} holds a {config['arch']} of images of any size: give it as an image model, "
+                         f"--model unet:{path}")
+    return LearnedDenoiser(_rebuild(config, state), digest)
+
+
+def read_checkpoint(path) -> tuple:
+    """``(config, state_dict, sha256)`` of checkpoint ``path``, checked as the module docstring says, or ValueError."""
     path = pathlib.Path(path)
     _check_file(path)
     payload = _read_payload(path)
@@ -366,7 +409,7 @@ def load_checkpoint(path) -> "LearnedDenoiser":
         raise ValueError(f"model: {path}: config is not plain JSON data") from None
     if digest != payload.get("sha256"):
         raise ValueError(f"model: {path} is corrupt (sha256 {digest[:16]} != recorded {str(payload.get('sha256'))[:16]})")
-    return LearnedDenoiser(_rebuild(config, state), digest)
+    return config, state, digest
 
 
 class LearnedDenoiser:
@@ -418,14 +461,21 @@ class LearnedDenoiser:
 
     def reverse_transition(self, z_t, log_snr_t, log_snr_s) -> base.Gaussian:
         """Plug-in ``q(z_s | z_t, x = x_hat(z_t))``; to ``x`` (``log_snr_s = inf``) with the final variance of the class docstring."""
-        z_t = base.as_batch(z_t, self.dim, "z_t")
-        n = z_t.shape[0]
-        ls_t = base._log_snr_column(log_snr_t, n, "log_snr_t")[:, 0]
-        ls_s = base._log_snr_column(log_snr_s, n, "log_snr_s", allow_inf=True)[:, 0]
-        mean, var = base.q_reverse(self.denoise(z_t, ls_t), z_t, ls_t, ls_s)
-        var = np.broadcast_to(var, (n, self.dim)).copy()
-        final = np.isinf(ls_s)
-        if self.final_variance == "gaussian" and final.any():
-            snr_t = schedule.snr_from_log_snr(ls_t[final])[:, None]
-            var[final] = self.skip_eigvals / (1.0 + snr_t * self.skip_eigvals)
-        return base.Gaussian(mean, var)
+        return plugin_transition(self, z_t, log_snr_t, log_snr_s)
+
+
+def plugin_transition(model, z_t, log_snr_t, log_snr_s) -> base.Gaussian:
+    """``model``'s plug-in ``q(z_s | z_t, x = model.denoise(z_t))``; the step to ``x`` (``log_snr_s = inf``) has variance
+    ``pv = lam / (1 + snr_t lam)`` of ``model.skip_eigvals`` along its coefficients if ``model.final_variance`` is
+    ``"gaussian"``, else 0 (see :class:`LearnedDenoiser`)."""
+    z_t = base.as_batch(z_t, model.dim, "z_t")
+    n = z_t.shape[0]
+    ls_t = base._log_snr_column(log_snr_t, n, "log_snr_t")[:, 0]
+    ls_s = base._log_snr_column(log_snr_s, n, "log_snr_s", allow_inf=True)[:, 0]
+    mean, var = base.q_reverse(model.denoise(z_t, ls_t), z_t, ls_t, ls_s)
+    var = np.broadcast_to(var, (n, model.dim)).copy()
+    final = np.isinf(ls_s)
+    if model.final_variance == "gaussian" and final.any():
+        snr_t = schedule.snr_from_log_snr(ls_t[final])[:, None]
+        var[final] = model.skip_eigvals / (1.0 + snr_t * model.skip_eigvals)
+    return base.Gaussian(mean, var)
