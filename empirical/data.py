@@ -61,6 +61,7 @@ import numpy as np
 __all__ = [
     "Source",
     "SOURCES",
+    "IMAGE_SOURCES",
     "make",
     "gaussian",
     "mixture2d",
@@ -72,9 +73,12 @@ __all__ = [
 ]
 
 DATA_DIR = pathlib.Path(__file__).resolve().parent / "data"
-SOURCES = ("gaussian", "mixture2d", "mixture", "digits", "patches", "photos")
+SOURCES = ("gaussian", "mixture2d", "mixture", "digits", "patches")
+"""The sources of flat vectors with a mean and covariance (every codec, oracle and measurement takes them)."""
+IMAGE_SOURCES = ("photos",)
+"""Sources of images without moments, for training the image U-Net (``python -m empirical.train --model unet``)."""
 SPLITS = ("train", "test")
-_SOURCE_IDS = {name: i for i, name in enumerate(SOURCES)}
+_SOURCE_IDS = {name: i for i, name in enumerate(SOURCES + IMAGE_SOURCES)}
 _SPLIT_IDS = {"train": 0, "test": 1}
 RNG_TAG_SAMPLE = 0x5A3D01  # purpose tags of the SeedSequences (see the module docstring)
 RNG_TAG_HAAR = 0x5A3D02
@@ -402,13 +406,13 @@ _MAKERS = {"gaussian": gaussian, "mixture2d": mixture2d, "mixture": mixture, "di
 
 
 def make(name: str, **params) -> Source:
-    """The source ``name`` (one of :data:`SOURCES`) built with keyword ``params``.
+    """The source ``name`` (one of :data:`SOURCES` or :data:`IMAGE_SOURCES`) built with keyword ``params``.
 
     ``make(**source.spec)`` rebuilds ``source``; unknown names or parameters
     raise ValueError.
     """
     if name not in _MAKERS:
-        raise ValueError(f"data: unknown source {name!r}; expected one of {', '.join(SOURCES)}")
+        raise ValueError(f"data: unknown source {name!r}; expected one of {', '.join(SOURCES + IMAGE_SOURCES)}")
     try:
         return _MAKERS[name](**params)
     except TypeError as err:

@@ -9,7 +9,7 @@
     "unet" | "unet:CHECKPOINT"                   + shape   ->  unet.load_unet (the shipped U-Net / a trained one, any size)
     a checkpoint path (python -m empirical.train)           ->  learned.load_checkpoint (imports torch)
 
-``learned`` imports only ``base``, so the learned model and this registry do
+``learned`` imports only ``base`` and ``stationary`` (``unet`` imports ``learned``), so the learned models and this registry do
 not import each other at module level.
 """
 from __future__ import annotations

@@ -222,10 +222,8 @@ def train(source, config: TrainConfig = TrainConfig(), progress: bool = False):
 
     net_config = learned.check_config(_network_config(config, source))
     if config.model == "unet":
-        from .unet import UNet
-
         torch.manual_seed(config.seed)
-        net = UNet(net_config)
+        net = learned.UNet(net_config)
         images = (-1,) + tuple(source.shape)
     else:
         mean, cov = _skip_moments(source, config)
@@ -371,7 +369,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def add_data_arguments(p: argparse.ArgumentParser) -> None:
     """``--data`` and the parameters of the synthetic sources."""
-    p.add_argument("--data", required=True, choices=data_mod.SOURCES, help="data source")
+    p.add_argument("--data", required=True, choices=data_mod.SOURCES + data_mod.IMAGE_SOURCES,
+                   help="data source (photos: image crops for --model unet)")
     _cli.add_source_parameters(p)
 
 

@@ -21,7 +21,7 @@ TINY = {"arch": "unet", "channels": 4, "levels": 2, "num_freqs": 4, "prediction"
 def _random_net(config=TINY, seed=0):
     """A UNet whose output convolution is random too (not zero), so that its residual is not zero."""
     torch.manual_seed(seed)
-    net = unet.UNet(config)
+    net = learned.UNet(config)
     with torch.no_grad():
         net.out.weight.normal_(0, 0.1)
         net.out.bias.normal_(0, 0.1)
@@ -33,7 +33,7 @@ def test_untrained_unet_is_the_stationary_oracle(shape):
     """A freshly built UNet (zero output layer) denoises exactly as the stationary oracle of the image's shape
     (relative 1e-12: DCT matrices in torch vs scipy.fft), at log-SNRs across the range, sides not multiples of 4."""
     torch.manual_seed(0)
-    model = unet.UNetImageModel(unet.UNet(TINY), shape)
+    model = unet.UNetImageModel(learned.UNet(TINY), shape)
     oracle = models.StationaryImageOracle(shape)
     rng = np.random.default_rng(1)
     z = rng.standard_normal((3, model.dim))
