@@ -184,3 +184,21 @@ def test_shipped_checkpoint_matches_its_record_and_round_trips(tmp_path, capsys)
         decompress.main([str(out), "--model", "oracle:stationary", "--out", str(tmp_path / "x.npy")])
     err = capsys.readouterr().err
     assert exc.value.code == 2 and "--model unet" in err and len(err.strip().splitlines()) == 1
+
+
+def test_train_cli_makes_a_loadable_unet_and_refuses_mismatched_data(tmp_path, capsys):
+    """python -m empirical.train --data photos --model unet writes a checkpoint that unet:PATH loads for any image
+    size; --data patches --model unet is refused in one line naming --model, exit 2, before any file is written."""
+    path = tmp_path / "u.pt"
+    assert train.main(["--data", "photos", "--model", "unet", "--crop", "16", "--channels", "4", "--num-freqs", "4",
+                       "--steps", "2", "--batch-size", "2", "--eval-samples", "2", "--out", str(path),
+                       "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "stationary-oracle" in out
+    model = models.load(f"unet:{path}", shape=(10, 14, 3))
+    assert model.dim == 420 and model.denoise(np.zeros(420), 0.0).shape == (1, 420)
+    with pytest.raises(SystemExit) as exc:
+        train.main(["--data", "patches", "--model", "unet", "--steps", "1", "--out", str(tmp_path / "v.pt")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert exc.value.code == 2 and len(err) == 1 and "--model:" in err[0]
+    assert not (tmp_path / "v.pt").exists()
