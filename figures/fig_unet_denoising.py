@@ -29,7 +29,12 @@ def make(out_dir, quick: bool = False, images=None):
         "--scale", "4", "--crop", "64", "--draws", "2"]
     with contextlib.redirect_stdout(io.StringIO()):
         report = denoising.run(denoising.build_parser().parse_args(argv))
-    data = style.write_json(out_dir, NAME, report)
+    return plot(style.write_json(out_dir, NAME, report), out_dir)
+
+
+def plot(data, out_dir):
+    """Draw ``unet_denoising.png`` from ``data`` (the JSON of ``python -m empirical.images.denoising``, without
+    measuring again); returns the PNG path."""
     rows = data["rows"]
     log_snr = np.array([r["log_snr"] for r in rows])
     ratio = np.array([r["ratio"] for r in rows])
