@@ -240,7 +240,9 @@ def check_unet_denoising(fig, data):
     range; the reference lines are 1 and 1.01."""
     ax = fig.axes[0]
     lines = {line.get_label(): line for line in ax.get_lines()}
-    xs, ys = lines["mean over images (2 paired s.e.)"].get_data()
+    (bars,) = ax.containers  # the error bars: the mean ratio line and its 2-s.e. bars
+    assert bars.get_label() == "mean over images (2 paired s.e.)"
+    xs, ys = bars.lines[0].get_data()
     rows = data["rows"]
     assert [float(a) for a in xs] == [r["log_snr"] for r in rows]
     np.testing.assert_allclose(ys, [r["mse_model"] / r["mse_oracle"] for r in rows], rtol=1e-12)
