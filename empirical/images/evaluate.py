@@ -287,7 +287,7 @@ def evaluate_image_ideal(name, pixels, rates, steps, seed, model_spec="oracle:st
 
     x = image_files.from_uint8(pixels)
     model = image_model_for(model_spec, x.shape)
-    if getattr(model, "eigvals", None) is None:
+    if getattr(model, "eigvals", None) is None or not hasattr(model, "flow_map"):
         raise ValueError(f"ideal: needs an exact Gaussian oracle (oracle:stationary or tiled:oracle), not {model_spec}")
     pixel_count = x.shape[0] * x.shape[1]
     grid = image_grid(model, x.shape, max(rates), steps)
