@@ -55,16 +55,20 @@ def _closed_form(eigvals, result, quick) -> dict:
 
 def make(out_dir, quick: bool = False):
     """Write ``rdp_codec.json`` and ``rdp_codec.png``; returns the PNG path."""
-    data = style.write_json(out_dir, NAME, _measure(quick))
+    return plot(style.write_json(out_dir, NAME, _measure(quick)), out_dir)
+
+
+def plot(data, out_dir):
+    """Draw ``rdp_codec.png`` from the figure's JSON ``data`` (no measurement); returns the PNG path."""
     cf = data["closed_form"]
     plt = style.pyplot()
-    fig, (ax, ax_dp) = plt.subplots(1, 2, figsize=(10, 3.8))
+    fig, (ax, ax_dp) = plt.subplots(1, 2, figsize=(10, 5.2), layout="constrained")
     for key in ("rd", "rdp", "diffc_f", "diffc_a"):
         ax.plot(cf["rate_bits_per_dim"], cf[key], lw=1, label=f"{style.SCHEME_LABELS[key]}"
                 + (", isotropic" if key.startswith("diffc") else ""), **style.SCHEME_STYLES[key])
-    ax.plot(cf["rate_bits_per_dim"], cf["diffc_a_rdp_schedule"], color="tab:red", ls=":", lw=1.2,
-            label="DiffC-A, rdp schedule")
-    for method, colour in (("dp:1", "tab:blue"), ("ancestral", "tab:red")):
+    ax.plot(cf["rate_bits_per_dim"], cf["diffc_a_rdp_schedule"], color=style.METHOD_COLOURS["ancestral"], ls=":",
+            lw=1.2, label="DiffC-A, rdp schedule")
+    for method, colour in (("dp:1", style.METHOD_COLOURS["flow"]), ("ancestral", style.METHOD_COLOURS["ancestral"])):
         for schedule, face in (("rdp", None), ("isotropic", "none")):
             pts = [r for r in data["rows"] if r["method"] == method and r["schedule"] == schedule]
             name = "DiffC-F" if method == "dp:1" else "DiffC-A"
@@ -74,9 +78,10 @@ def make(out_dir, quick: bool = False):
     ax.set_yscale("log")
     ax.set_xlabel("realised sum KL (bits per dimension)")
     ax.set_ylabel("MSE per dimension")
-    ax.legend(fontsize=6)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=2, fontsize=7)
+    colours = style.sequence_colours(len(cf["frontier"]))
     for i, front in enumerate(cf["frontier"]):
-        colour = f"C{i}"
+        colour = colours[i]
         ax_dp.plot(front["w2_sq"], front["mse"], color=colour, lw=1,
                    label=f"frontier at {front['rate_bits_per_dim']:.3g} bits/dim (rdp noise)")
         for schedule, marker in (("rdp", "o"), ("isotropic", "s")):
@@ -90,5 +95,5 @@ def make(out_dir, quick: bool = False):
     ax_dp.set_yscale("log")
     ax_dp.set_xlabel("Gaussian W2² to the data law, per dimension")
     ax_dp.set_ylabel("MSE per dimension")
-    ax_dp.legend(fontsize=6)
+    ax_dp.legend(loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=2, fontsize=7)
     return style.save(fig, out_dir, NAME)

@@ -169,7 +169,7 @@ def draw(curves, spectrum, peak=None, plt=None):
     ax2.plot(bpd, curves.gap_db_ancestral_over_flow, color="black", ls="-.", lw=1.2,
              label=r"DiffC-A over DiffC-F, $10\,\log_{10}(D_A / D_F)$")
     ax1.set_title(f"{spectrum.name} spectrum, $d = {spectrum.dim}$")
-    ax2.set_title(r"over $R(D)$, and DiffC-A over DiffC-F")
+    ax2.set_title(r"MSE over $R(D)$ of each scheme; DiffC-A over DiffC-F")
     for ax in (ax1, ax2):
         ax.set_xlabel(plotstyle.RATE_LABEL)
     handles, labels = ax1.get_legend_handles_labels()

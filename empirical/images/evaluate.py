@@ -107,7 +107,7 @@ def build_parser():
     p.add_argument("--examples", default=None,
                    help="comma-separated image file names: for each, DIR/<name>_decoders.png (every decoder at every "
                         "rate beside JPEG and WebP at the same or fewer bits) and DIR/<name>_progressive.png (DiffC-F "
-                        "of 8 prefixes of the stream); needs --out DIR and matplotlib")
+                        "of 8 prefixes of the stream spread evenly in bits); needs --out DIR and matplotlib")
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar on stderr")
     return p
 
@@ -532,7 +532,8 @@ def _save_figure(fig, path) -> None:
         tmp.write_bytes(buf.getvalue())
 
 
-def _example_figures(out, name, pixels, record, recons, baselines, stream, rates) -> None:
+def _example_figures(out, name, pixels, record, recons, baselines, stream, rates,
+                     model_spec="oracle:stationary") -> None:
     """``<stem>_decoders.png`` and ``<stem>_progressive.png`` for one image (see ``--examples``)."""
     import matplotlib
 
@@ -540,7 +541,6 @@ def _example_figures(out, name, pixels, record, recons, baselines, stream, rates
     import matplotlib.pyplot as plt
 
     from empirical import image_files
-    from empirical.codec import decode_image, read_header
 
     stem = pathlib.Path(name).stem
     x = image_files.from_uint8(pixels)
@@ -570,22 +570,42 @@ def _example_figures(out, name, pixels, record, recons, baselines, stream, rates
             ax.set_axis_off()
     fig.tight_layout()
     _save_figure(fig, out / f"{stem}_decoders.png")
-    steps = read_header(stream).num_steps
-    prefixes = sorted({max(1, int(round(k))) for k in np.linspace(1, steps, 8)})
+    draw_progressive(out / f"{stem}_progressive.png", pixels, stream, model_spec, plt)
+
+
+def progressive_prefixes(stream, count: int = 8) -> list:
+    """Up to ``count`` prefix lengths (in steps) of ``stream`` spread evenly in bits: for each of ``count`` sizes
+    evenly spaced from the one-step prefix to the whole stream, the longest prefix that fits."""
+    from empirical.codec import read_header
+
+    header = read_header(stream)
+    sizes = np.array([len(header.prefix(k).to_bytes()) for k in range(1, header.num_steps + 1)])
+    targets = np.linspace(sizes[0], sizes[-1], count)
+    return sorted({int(np.searchsorted(sizes, t, side="right")) for t in targets})
+
+
+def draw_progressive(path, pixels, stream, model_spec, plt) -> None:
+    """``path``: DiffC-F decodes of prefixes of ``stream`` spread evenly in bits (:func:`progressive_prefixes`),
+    each with its bpp and PSNR, and the original ``pixels``."""
+    from empirical import image_files
+    from empirical.codec import decode_image, read_header
+
+    x = image_files.from_uint8(pixels)
+    prefixes = progressive_prefixes(stream)
     fig, axes = plt.subplots(1, len(prefixes) + 1, figsize=(2.0 * (len(prefixes) + 1), 2.0), squeeze=False)
     pixel_count = pixels.shape[0] * pixels.shape[1]
     for ax, k in zip(axes[0], prefixes):
-        y = image_files.to_uint8(decode_image(stream, method="flow", prefix_steps=k))[0]
+        y = image_files.to_uint8(decode_image(stream, model_spec, method="flow", prefix_steps=k))[0]
         bpp = 8 * len(read_header(stream).prefix(k).to_bytes()) / pixel_count
         ax.imshow(y[:, :, 0] if y.shape[2] == 1 else y, cmap="gray" if y.shape[2] == 1 else None, vmin=0, vmax=255,
                   interpolation="nearest")
-        ax.set_title(f"{k} steps, {bpp:.2f} bpp\n{_psnr_of_uint8(x, y):.1f} dB", fontsize=7)
+        ax.set_title(f"{k} step{'' if k == 1 else 's'}, {bpp:.2f} bpp\n{_psnr_of_uint8(x, y):.1f} dB", fontsize=7)
         ax.set_axis_off()
     axes[0][-1].imshow(pixels[:, :, 0] if pixels.shape[2] == 1 else pixels, vmin=0, vmax=255, interpolation="nearest")
     axes[0][-1].set_title("original", fontsize=7)
     axes[0][-1].set_axis_off()
     fig.tight_layout()
-    _save_figure(fig, out / f"{stem}_progressive.png")
+    _save_figure(fig, path)
 
 
 def _psnr_of_uint8(x, pixels) -> float:
@@ -697,7 +717,8 @@ def run(args) -> dict:
                     tmp.write_bytes(result[3])
         for i, (name, pixels) in enumerate(images):
             if name in examples:
-                _example_figures(out, name, pixels, records[i], recons[i], baselines[i], results[i][3], rates)
+                _example_figures(out, name, pixels, records[i], recons[i], baselines[i], results[i][3], rates,
+                                 args.model)
     if args.plot is not None:
         plot_report(report, args.plot)
     if args.format == "json":

@@ -397,3 +397,16 @@ def test_evaluation_bad_flags(tmp_path, capsys, argv, words):
     with pytest.raises(SystemExit) as exc:
         evaluate.main(["--images", str(folder), *argv])
     assert exc.value.code == 2 and words in capsys.readouterr().err
+
+
+def test_progressive_prefixes_are_spread_evenly_in_bits():
+    """The strip's prefixes: for 8 sizes evenly spaced from the one-step prefix to the whole stream, the longest prefix
+    that fits (recomputed here from each prefix's byte count), so the strip starts at 1 step and ends at the stream."""
+    stream = encode_image(image_files.from_uint8(_photo(16, 16, 3, seed=4)), stop_step=24, num_steps=24)
+    header = chain.read_header(stream)
+    sizes = [len(header.prefix(k).to_bytes()) for k in range(1, 25)]
+    want = set()
+    for target in np.linspace(sizes[0], sizes[-1], 8):
+        want.add(max(k for k in range(1, 25) if sizes[k - 1] <= target + 1e-9))
+    got = evaluate.progressive_prefixes(stream)
+    assert got == sorted(want) and got[0] == 1 and got[-1] == 24

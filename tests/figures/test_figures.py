@@ -217,8 +217,9 @@ def check_rdp_codec(fig, data):
     rate = np.asarray(data["closed_form"]["rate_bits_per_dim"])
     eigvals = np.asarray(data["eigvals"])
     c = curves.evaluate(eigvals, rate_bits_per_dim=rate)
-    np.testing.assert_allclose(lines["perfect-realism R(D)"].get_ydata(), c.mse_rdp, rtol=1e-12)
-    np.testing.assert_allclose(lines["DiffC-F (flow), isotropic"].get_ydata(), c.mse_diffc_f, rtol=1e-12)
+    np.testing.assert_allclose(lines[style.SCHEME_LABELS["rdp"]].get_ydata(), c.mse_rdp, rtol=1e-12)
+    np.testing.assert_allclose(lines[style.SCHEME_LABELS["diffc_f"] + ", isotropic"].get_ydata(), c.mse_diffc_f,
+                               rtol=1e-12)
     for r in data["rows"]:
         if r["method"] == "dp:1":
             want = curves.evaluate(eigvals, rate_bits_per_dim=r["rate_bits_per_dim"])
