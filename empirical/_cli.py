@@ -252,6 +252,8 @@ def source_from_args(args):
         return data_mod.gaussian(args.spectrum, dim=args.dim, basis=args.basis, basis_seed=args.basis_seed)
     if args.data == "mixture":
         return data_mod.mixture(16 if args.dim is None else args.dim, args.num_components, args.std, args.means_seed)
+    if args.data == "photos":
+        return data_mod.photos(getattr(args, "crop", 32))
     return data_mod.make(args.data)
 
 

@@ -25,10 +25,15 @@ name           what                                                           me
 ``patches``    8x8 grayscale patches of the 8 photographs bundled with        of the train split
                scikit-image / scikit-learn, ``2 v / 255 - 1`` in [-1, 1];
                12288 train / 4096 test
+``photos``     random ``crop x crop`` RGB crops (default 32, randomly         None (the stationary
+               mirrored left-right) of the 7 colour photographs bundled with  image model of
+               scikit-image / scikit-learn, area-downsampled by 4,            ``gaussian.image_model``
+               ``2 v / 255 - 1`` in [-1, 1]; test split: the crops of         is its Gaussian
+               ``chelsea``, train: the other 6                                reference)
 =============  ============================================================  =========================
 
 The data sets are package data (``empirical/data/*.npz``, made by
-``scripts/make_codec_data.py``); nothing is downloaded and neither scikit-image
+``scripts/make_codec_data.py`` and ``scripts/make_photo_data.py``); nothing is downloaded and neither scikit-image
 nor scikit-learn is needed at run time.
 
 Randomness is explicit: ``Source.sample(num, seed, split, step)`` draws from
@@ -56,19 +61,24 @@ import numpy as np
 __all__ = [
     "Source",
     "SOURCES",
+    "IMAGE_SOURCES",
     "make",
     "gaussian",
     "mixture2d",
     "mixture",
     "digits",
     "patches",
+    "photos",
     "haar_orthogonal",
 ]
 
 DATA_DIR = pathlib.Path(__file__).resolve().parent / "data"
 SOURCES = ("gaussian", "mixture2d", "mixture", "digits", "patches")
+"""The sources of flat vectors with a mean and covariance (every codec, oracle and measurement takes them)."""
+IMAGE_SOURCES = ("photos",)
+"""Sources of images without moments, for training the image U-Net (``python -m empirical.train --model unet``)."""
 SPLITS = ("train", "test")
-_SOURCE_IDS = {name: i for i, name in enumerate(SOURCES)}
+_SOURCE_IDS = {name: i for i, name in enumerate(SOURCES + IMAGE_SOURCES)}
 _SPLIT_IDS = {"train": 0, "test": 1}
 RNG_TAG_SAMPLE = 0x5A3D01  # purpose tags of the SeedSequences (see the module docstring)
 RNG_TAG_HAAR = 0x5A3D02
@@ -108,10 +118,10 @@ class Source:
         The keyword arguments that rebuild it: ``make(name, **params)``.
     shape : tuple of int
         Shape of one sample before flattening, e.g. ``(8, 8)``.
-    mean : numpy.ndarray
-        ``[dim]`` mean (exact for synthetic sources, of the train split for data sets).
-    covariance : numpy.ndarray
-        ``[dim, dim]`` covariance (divisor N for data sets).
+    mean : numpy.ndarray or None
+        ``[dim]`` mean (exact for synthetic sources, of the train split for data sets; None for ``photos``).
+    covariance : numpy.ndarray or None
+        ``[dim, dim]`` covariance (divisor N for data sets; None for ``photos``).
     pixel_range : tuple of float or None
         ``(lo, hi)`` for images, None for unbounded sources.
     splits : dict or None
@@ -160,7 +170,7 @@ class Source:
         if self.splits is not None:
             rows = self.splits[split]
             return rows[rng.integers(0, rows.shape[0], size=num)].copy()
-        return self._draw(num, rng)
+        return self._draw(num, rng, split)
 
     def examples(self, split: str = "test", num: int | None = None) -> np.ndarray:
         """``[num, dim]`` fixed examples: the split's rows in order, or ``sample(num, seed=0, split)``."""
@@ -261,7 +271,7 @@ def gaussian(spectrum: str = "patches", dim: int | None = None, basis: str = "ra
     cov = 0.5 * (cov + cov.T)
     factor = basis_matrix * np.sqrt(eigvals)  # x = factor @ u, u ~ N(0, I)
 
-    def draw(num, rng):
+    def draw(num, rng, split):
         return rng.standard_normal((num, d)) @ factor.T
 
     params = {"spectrum": spectrum, "dim": d, "basis": basis, "basis_seed": int(basis_seed)}
@@ -279,7 +289,7 @@ def _mixture_source(name: str, params: dict, means: np.ndarray, std: float) -> S
     centred = means - mean
     cov = centred.T @ centred / k + std**2 * np.eye(d)
 
-    def draw(num, rng):
+    def draw(num, rng, split):
         comp = rng.integers(0, k, size=num)
         return means[comp] + std * rng.standard_normal((num, d))
 
@@ -319,7 +329,7 @@ def _dataset_source(name: str, train: np.ndarray, test: np.ndarray, shape: tuple
     cov = centred.T @ centred / train.shape[0]
     splits = {"train": _readonly(train), "test": _readonly(test)}
 
-    def draw(num, rng):  # never called: data sets sample rows of their split
+    def draw(num, rng, split):  # never called: data sets sample rows of their split
         raise AssertionError("unreachable")
 
     cov = _readonly(0.5 * (cov + cov.T))
@@ -333,7 +343,7 @@ def _load(filename: str) -> dict:
         with np.load(path, allow_pickle=False) as data:
             return {key: data[key] for key in data.files}
     except FileNotFoundError:  # an installation without the package data
-        raise ValueError(f"data: package data file missing: {filename} (remake it with scripts/make_codec_data.py)") from None
+        raise ValueError(f"data: package data file missing: {filename} (remake it with scripts/make_codec_data.py or scripts/make_photo_data.py)") from None
 
 
 def digits() -> Source:
@@ -352,17 +362,57 @@ def patches() -> Source:
     return _dataset_source("patches", train, test, (8, 8))
 
 
-_MAKERS = {"gaussian": gaussian, "mixture2d": mixture2d, "mixture": mixture, "digits": digits, "patches": patches}
+PHOTOS_FILE = "photos_rgb.npz"
+PHOTOS_TEST = ("skimage.data.chelsea",)
+"""The photographs whose crops form the ``photos`` test split (the others are the train split)."""
+
+
+def photos(crop: int = 32) -> Source:
+    """Random ``crop x crop`` RGB crops of the bundled colour photographs (downsampled by 4), pixels ``2 v / 255 - 1``.
+
+    A crop picks a photograph of its split with probability proportional to its number of crop positions,
+    a uniform position, and a left-right mirror with probability 1/2. ``mean`` and ``covariance`` are None.
+    """
+    crop = _nonneg_int(crop, "crop")
+    data = _load(PHOTOS_FILE)
+    names = [str(n) for n in data["names"]]
+    images = {"train": [], "test": []}
+    for k, name in enumerate(names):
+        image = data[f"photo_{k}"]
+        images["test" if name in PHOTOS_TEST else "train"].append(image)
+    smallest = min(min(im.shape[:2]) for ims in images.values() for im in ims)
+    if not 1 <= crop <= smallest:
+        raise ValueError(f"crop: must be an integer in 1..{smallest} (the smallest photograph's side), got {crop}")
+    positions = {split: np.array([(im.shape[0] - crop + 1) * (im.shape[1] - crop + 1) for im in ims], dtype=np.float64)
+                 for split, ims in images.items()}
+
+    def draw(num, rng, split):
+        ims, weights = images[split], positions[split]
+        which = rng.choice(len(ims), size=num, p=weights / weights.sum())
+        out = np.empty((num, crop, crop, 3), dtype=np.float64)
+        for i, k in enumerate(which):
+            im = ims[k]
+            top = rng.integers(0, im.shape[0] - crop + 1)
+            left = rng.integers(0, im.shape[1] - crop + 1)
+            patch = im[top:top + crop, left:left + crop]
+            out[i] = patch[:, ::-1] if rng.random() < 0.5 else patch
+        return (out * (2.0 / 255.0) - 1.0).reshape(num, -1)
+
+    return Source("photos", {"crop": crop}, (crop, crop, 3), None, None, (-1.0, 1.0), None, None, None, None, draw)
+
+
+_MAKERS = {"gaussian": gaussian, "mixture2d": mixture2d, "mixture": mixture, "digits": digits, "patches": patches,
+           "photos": photos}
 
 
 def make(name: str, **params) -> Source:
-    """The source ``name`` (one of :data:`SOURCES`) built with keyword ``params``.
+    """The source ``name`` (one of :data:`SOURCES` or :data:`IMAGE_SOURCES`) built with keyword ``params``.
 
     ``make(**source.spec)`` rebuilds ``source``; unknown names or parameters
     raise ValueError.
     """
     if name not in _MAKERS:
-        raise ValueError(f"data: unknown source {name!r}; expected one of {', '.join(SOURCES)}")
+        raise ValueError(f"data: unknown source {name!r}; expected one of {', '.join(SOURCES + IMAGE_SOURCES)}")
     try:
         return _MAKERS[name](**params)
     except TypeError as err:

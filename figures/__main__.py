@@ -7,13 +7,15 @@ examples:
   python -m figures --only reconstructions --checkpoint digits=digits.pt --checkpoint patches=patches.pt \
       --out docs/figures/learned          # reconstructions by learned models (python -m empirical.train)
   python -m figures --only kodak --kodak ../shared/data/kodak   # photographs beside JPEG and WebP
+  python -m figures --only unet_denoising --kodak ../shared/data/kodak   # learned U-Net vs the oracle
 
 The theory figures take seconds; measured_gaussian, measured_sources and
 reconstructions run the real codec (about 2, 10-20 and 0.5 min on 2 cores),
 rcc_frontier the reverse-channel-coding benchmark's frontier (about 8 min on
 one core), and they need the [empirical] extra. kodak codes a folder of
 photographs given by --kodak DIR (about 25 min on 2 cores for the 24 Kodak
-images at 1/8 scale); without --kodak it is skipped.
+images at 1/8 scale), unet_denoising the U-Net's denoising MSE on crops of
+the same folder; without --kodak they are skipped.
 """
 from __future__ import annotations
 
@@ -24,8 +26,10 @@ import sys
 import time
 
 FIGURES = ("rd_curves", "gap_db", "allocation", "dp_frontier", "measured_gaussian", "measured_sources", "reconstructions",
-           "rcc_frontier", "kodak", "rdp_codec")
-MEASURED = ("measured_gaussian", "measured_sources", "reconstructions", "rcc_frontier", "kodak", "rdp_codec")  # need [empirical]
+           "rcc_frontier", "kodak", "rdp_codec", "unet_denoising")
+MEASURED = ("measured_gaussian", "measured_sources", "reconstructions", "rcc_frontier", "kodak", "rdp_codec",
+            "unet_denoising")
+NEEDS_KODAK = ("kodak", "unet_denoising")  # need [empirical]
 DEFAULT_OUT = pathlib.Path("docs") / "figures"
 
 
@@ -65,11 +69,12 @@ def main(argv=None) -> int:
         p.exit(2, f"{p.prog}: error: --checkpoint: applies to --only reconstructions alone\n")
     if args.kodak is not None and not pathlib.Path(args.kodak).is_dir():
         p.exit(2, f"{p.prog}: error: --kodak: {args.kodak} is not a folder\n")
-    if args.kodak is None and "kodak" in selected:
-        if args.only:
-            p.exit(2, f"{p.prog}: error: kodak: needs --kodak DIR (a folder of photographs)\n")
-        selected.remove("kodak")
-        print("kodak        skipped (needs --kodak DIR)")
+    for name in NEEDS_KODAK:
+        if args.kodak is None and name in selected:
+            if args.only:
+                p.exit(2, f"{p.prog}: error: {name}: needs --kodak DIR (a folder of photographs)\n")
+            selected.remove(name)
+            print(f"{name:12s} skipped (needs --kodak DIR)")
     from gaussian._io import check_writable_folder, describe_os_error
 
     try:
@@ -84,7 +89,7 @@ def main(argv=None) -> int:
         try:
             module = importlib.import_module(f"figures.fig_{name}")
             options = {"checkpoints": checkpoints} if checkpoints else {}
-            if name == "kodak":
+            if name in NEEDS_KODAK:
                 options = {"images": args.kodak}
             path = module.make(out, quick=args.quick, **options)
         except ValueError as err:  # e.g. a checkpoint for other data

@@ -70,7 +70,8 @@ def build_parser():
     p = _cli.parser("python -m empirical.compress", __doc__)
     p.add_argument("image", nargs="?", default=None,
                    help="an image to code whole (PNG, JPEG or an [H, W(, C)] .npy in [-1, 1]); needs --model "
-                        "oracle:stationary (or tiled:oracle / tiled:CHECKPOINT.pt, an 8x8 patch model on every block)")
+                        "oracle:stationary, unet (the shipped learned U-Net) / unet:CHECKPOINT.pt, or tiled:oracle / "
+                        "tiled:CHECKPOINT.pt (an 8x8 patch model on every block)")
     cli.add_model_arguments(p)
     src = p.add_mutually_exclusive_group()
     src.add_argument("--index", type=int, default=0, help="test example of --data to compress (default: %(default)s)")
@@ -189,8 +190,8 @@ def _check_mode(args) -> bool:
                              "--stop-step")
         return False
     if not is_image_spec(args.model):
-        raise ValueError(f"model: an image file is coded with --model {STATIONARY_SPEC} or tiled:oracle / "
-                         "tiled:CHECKPOINT.pt (a checkpoint alone codes samples of its own size: --input)")
+        raise ValueError(f"model: an image file is coded with --model {STATIONARY_SPEC}, unet, unet:CHECKPOINT.pt, "
+                         "tiled:oracle or tiled:CHECKPOINT.pt (a checkpoint alone codes samples of its own size: --input)")
     for name, default in (("input", None), ("data", None), ("rate_bits_per_dim", None)):
         if getattr(args, name) != default:
             raise ValueError(f"{name}: does not apply to an image (give the image as the first argument, and --bpp "

@@ -7,6 +7,8 @@
 
 The model is a spec or a denoiser. ``"oracle:stationary"`` (the default) is
 :class:`empirical.models.StationaryImageOracle` of the image's own size;
+``"unet"`` the shipped learned U-Net (:mod:`empirical.models.unet`; ``"unet:CHECKPOINT.pt"``
+one trained with ``python -m empirical.train --data photos --model unet``), any size;
 ``"tiled:oracle"`` and ``"tiled:CHECKPOINT.pt"`` an 8x8 patch model on every
 block (:mod:`empirical.models.tiled`, a block-transform baseline; height and
 width multiples of 8). The decoder makes the model again from the stream
@@ -53,8 +55,9 @@ DEFAULT_NUM_STEPS = 96
 
 
 def is_image_spec(spec) -> bool:
-    """Whether ``spec`` names a model of whole images: ``oracle:stationary``, ``tiled:oracle`` or ``tiled:PATH``."""
-    return isinstance(spec, str) and (spec == STATIONARY_SPEC or spec.startswith("tiled:"))
+    """Whether ``spec`` names a model of whole images: ``oracle:stationary``, ``tiled:oracle``, ``tiled:PATH``,
+    ``unet`` (the shipped U-Net) or ``unet:PATH``."""
+    return isinstance(spec, str) and (spec in (STATIONARY_SPEC, "unet") or spec.startswith(("tiled:", "unet:")))
 
 
 TILED_CHECKPOINT_SPEC = "tiled:*"
@@ -62,10 +65,16 @@ TILED_CHECKPOINT_SPEC = "tiled:*"
 its hash in the header identifies it)."""
 
 
+UNET_CHECKPOINT_SPEC = "unet:*"
+"""What an image stream's header records for ``unet:CHECKPOINT`` (its hash in the header identifies it)."""
+
+
 def recorded_spec(spec: str) -> str:
     """The spec an image stream's header records for the model spec ``spec``."""
     if spec.startswith("tiled:") and spec != "tiled:oracle":
         return TILED_CHECKPOINT_SPEC
+    if spec.startswith("unet:"):
+        return UNET_CHECKPOINT_SPEC
     return spec
 
 
@@ -80,8 +89,8 @@ def image_model_for(model, shape):
 
     if isinstance(model, str):
         if not is_image_spec(model):
-            raise ValueError(f"model: images are coded with {STATIONARY_SPEC!r}, 'tiled:oracle', 'tiled:CHECKPOINT.pt' "
-                             f"or a denoiser object of the image's size, got {model!r}")
+            raise ValueError(f"model: images are coded with {STATIONARY_SPEC!r}, 'unet', 'unet:CHECKPOINT.pt', "
+                             f"'tiled:oracle', 'tiled:CHECKPOINT.pt' or a denoiser object of the image's size, got {model!r}")
         return models.load(model, shape=shape)
     dim = int(np.prod(shape))
     if getattr(model, "dim", None) != dim:

@@ -81,7 +81,8 @@ SCHEDULER_TIMEOUT_S = 20
 FLAGS = {name: "--" + name.replace("_", "-") for name in (
     "images", "scale", "rates", "workers", "steps", "seed", "format", "out", "plot", "limit", "examples", "ideal",
     "model", "scheduler", "ddcm", "schedule")}
-MODEL_NAMES = {"oracle:stationary": "stationary Gaussian oracle", "tiled:oracle": "Gaussian 8x8 patch oracle, tiled"}
+MODEL_NAMES = {"oracle:stationary": "stationary Gaussian oracle", "tiled:oracle": "Gaussian 8x8 patch oracle, tiled",
+               "unet": "learned U-Net (shipped)"}
 
 
 def build_parser():
@@ -225,12 +226,20 @@ def _prefix_steps(result, max_bits) -> int:
     return best
 
 
+def _has_closed_forms(model) -> bool:
+    """Whether ``model`` is an exact Gaussian oracle (the stationary or the tiled one), whose decoders have closed
+    forms given x; a learned model may carry the oracle's ``eigvals`` (its skip) but has none."""
+    from empirical.codec.schedules import supports_per_component
+
+    return supports_per_component(model)
+
+
 def _closed_forms(model, x, log_snr, kl_per_coefficient):
     """Expected squared errors (and variances) of the decoders and the sum-KL z-score, given ``x``; for a model
     without closed forms (not an exact Gaussian oracle) ``({decoder: None}, None, None)``."""
     from gaussian import components
 
-    if getattr(model, "eigvals", None) is None:
+    if not _has_closed_forms(model):
         return dict.fromkeys(DECODERS), None, None
 
     snr = np.exp(np.asarray(log_snr, dtype=np.float64))  # one log-SNR, or one per component (rdp schedule)
@@ -296,7 +305,7 @@ def evaluate_image(name, pixels, rates, steps, seed, model_spec="oracle:stationa
         record["rates"].append(entry)
     record["checks"] = []
     for k in range(CHECK_EVERY, result.num_steps_coded + 1, CHECK_EVERY):
-        if getattr(model, "eigvals", None) is None:
+        if not _has_closed_forms(model):
             break
         latent = decode_latent(result.data, model, k)
         kl_coeff = result.kl_bits_per_coefficient[:k].sum(axis=0)
@@ -330,7 +339,7 @@ def evaluate_image_ideal(name, pixels, rates, steps, seed, model_spec="oracle:st
 
     x = image_files.from_uint8(pixels)
     model = image_model_for(model_spec, x.shape)
-    if getattr(model, "eigvals", None) is None:
+    if not _has_closed_forms(model):
         raise ValueError(f"ideal: needs an exact Gaussian oracle (oracle:stationary or tiled:oracle), not {model_spec}")
     pixel_count = x.shape[0] * x.shape[1]
     grid = image_grid(model, x.shape, max(rates), steps)
@@ -504,7 +513,9 @@ def summarise(records, recons, baselines, originals, rates, ideal=False, model_s
     ``records`` without ``"rates"`` (``--no-diffc``) give no DiffC records; those with ``"ddcm"`` rows (the same
     pairs for every image) give the ``ddcm`` record, ``ddcm_recons[i][(bits, steps)]`` their uint8 images.
     """
-    model_name = MODEL_NAMES.get(model_spec, f"8x8 patch checkpoint {pathlib.Path(model_spec[6:]).name}, tiled")
+    kind, _, path = model_spec.partition(":")
+    model_name = MODEL_NAMES.get(model_spec) or (f"8x8 patch checkpoint {pathlib.Path(path).name}, tiled"
+                                                 if kind == "tiled" else f"learned U-Net {pathlib.Path(path).name}")
     from . import metrics
 
     out_methods = []
@@ -823,7 +834,8 @@ def run(args) -> dict:
     from empirical.codec.image import is_image_spec
 
     if not is_image_spec(args.model):
-        raise ValueError(f"model: expected oracle:stationary, tiled:oracle or tiled:CHECKPOINT.pt, got {args.model!r}")
+        raise ValueError(f"model: expected oracle:stationary, unet, unet:CHECKPOINT.pt, tiled:oracle or "
+                         f"tiled:CHECKPOINT.pt, got {args.model!r}")
     if not 0 <= args.seed <= 2**63:
         raise ValueError(f"seed: must be in 0..2^63, got {args.seed}")
     tasks = [(name, pixels, rates, args.steps, args.seed + i, args.ideal, args.model, args.diffc, args.schedule)

@@ -42,7 +42,8 @@ Modules, each importing only those above it::
     base.py      Denoiser, Gaussian, q_reverse, transition_coefficients, as_batch (numpy only)
     oracles.py   GaussianOracle, MixtureOracle                                   <- base
     stationary.py StationaryImageOracle                                          <- oracles
-    learned.py   DenoiserNet, checkpoints, LearnedDenoiser (torch)               <- base
+    learned.py   DenoiserNet, UNet, checkpoints, LearnedDenoiser (torch)         <- base, stationary
+    unet.py      UNetImageModel: the U-Net as a denoiser of one image shape       <- learned
     loader.py    load(spec, source): every kind of model                         <- oracles (learned when asked)
     train.py     train, mmse_check, the CLI behind python -m empirical.train     <- base, oracles, learned
 """

@@ -1,4 +1,4 @@
-"""The learned VP diffusion denoiser in torch: network, checkpoint format, numpy wrapper.
+"""The learned VP diffusion denoisers in torch: networks (MLP, U-Net), checkpoint format, numpy wrapper.
 
 Network (:class:`DenoiserNet`), for data with training mean ``m`` and covariance
 ``B diag(lam) B^T`` (the Gaussian fit, stored as buffers)::
@@ -13,6 +13,30 @@ Network (:class:`DenoiserNet`), for data with training mean ``m`` and covariance
 ``g w`` is the Gaussian-optimal (linear) denoiser, so an untrained network is
 exactly the Gaussian oracle of the training data. Every residual block is
 conditioned on log-SNR (scale and shift from a Fourier embedding).
+
+U-Net (:class:`UNet`, ``config["arch"] == "unet"``) for RGB images of any size. For an
+``H x W x 3`` image the skip is the exact posterior mean of the stationary Gaussian
+image model of that size (:class:`~empirical.models.StationaryImageOracle`: mean
+``m``, eigenvalues ``lam`` after the colour rotation ``U`` and the orthonormal 2-D
+DCT, ``T(x) = DCT2_ortho(x @ U)``)::
+
+    w      = T(z - alpha m)                                   coefficients, [n, H, W, 3]
+    inputs = [T^-1(w / sqrt(alpha^2 lam + sigma^2)),  m + T^-1(g w)]     whitened z and the Wiener estimate (pixels)
+    r      = UNet(inputs, FiLM(fourier(log_snr)))             a residual image, zero at initialisation
+    x_hat  = m + T^-1(g w + sqrt(pv) T(r)),   g = alpha lam / (alpha^2 lam + sigma^2),   pv = lam / (1 + snr lam)
+
+so an untrained network is exactly the oracle (``r = 0``) and its x-loss is the
+MLP's (:func:`weighted_x_loss`, the error of every DCT coefficient in units of
+``pv``). The network is fully convolutional: 3x3 convolutions with reflect
+padding, ``levels`` 2x2 average-pool downsamplings (channels ``channels x (1, 2, 2,
+...)``), nearest-neighbour upsampling with skip connections, one residual block
+per level and side, each conditioned on log-SNR (scale and shift after a
+per-pixel channel LayerNorm, from the Fourier embedding). No statistic is taken
+over the image, so the body is translation-equivariant for shifts by multiples
+of ``2^levels`` away from the borders; sides that are not multiples of
+``2^levels`` are extended at the bottom and right by edge replication and the
+output cropped. The skip and the ``sqrt(pv)`` scaling are DCT-domain filters
+(symmetric boundary), equivariant only as far as their kernels are short.
 
 Losses (per dimension, averaged over the batch, ``log_snr ~ U[log_snr_min, log_snr_max]``):
 
@@ -43,6 +67,7 @@ tensors, float for float, as the one that was saved.
 from __future__ import annotations
 
 import errno
+import functools
 import hashlib
 import json
 import math
@@ -60,10 +85,13 @@ from torch import nn
 from gaussian import schedule
 
 from . import base
+from .stationary import StationaryImageOracle
 
 FORMAT = "diffc-denoiser"
 VERSION = 1
 PREDICTIONS = ("x", "eps")
+ARCHS = ("mlp", "unet")
+"""``config["arch"]``: the MLP of this module (the default when absent) or :class:`UNet`."""
 MAX_MODEL_BYTES = 2 * 2**30
 """Largest checkpoint file, and largest estimated memory of a network's tensors (float32 weights, float64
 Gaussian fit, and the float64 copy :class:`LearnedDenoiser` computes with)."""
@@ -77,6 +105,22 @@ def alpha_sigma(log_snr: torch.Tensor):
     """``(alpha, sigma)`` tensors like ``log_snr`` (computed by :mod:`gaussian.schedule`, no gradient)."""
     alpha, sigma = schedule.alpha_sigma_from_log_snr(log_snr.detach().cpu().double().numpy())
     return (torch.as_tensor(alpha, dtype=log_snr.dtype), torch.as_tensor(sigma, dtype=log_snr.dtype))
+
+
+def gaussian_parts(lam, alpha, sigma):
+    """``(marginal_var, gain, pv)`` of a Gaussian with eigenvalues ``lam`` at ``(alpha, sigma)`` (tensors, broadcast):
+    ``alpha^2 lam + sigma^2``, the Wiener gain ``alpha lam / marginal_var`` and the posterior variance
+    ``lam sigma^2 / marginal_var``."""
+    marginal_var = alpha**2 * lam + sigma**2
+    return marginal_var, alpha * lam / marginal_var, lam * sigma**2 / marginal_var
+
+
+def weighted_x_loss(x_w, x_hat_w, pv) -> torch.Tensor:
+    """Batch mean of ``sum_i (x_w - x_hat_w)_i^2 / pv_i / d`` over the components with ``pv > 0`` (``[n, ...]`` tensors;
+    ``d`` the number of components per sample)."""
+    weight = torch.where(pv > 0, 1.0 / torch.clamp(pv, min=torch.finfo(pv.dtype).tiny), torch.zeros_like(pv))
+    per_sample = (torch.broadcast_to(weight, x_w.shape) * (x_w - x_hat_w) ** 2).reshape(x_w.shape[0], -1)
+    return torch.mean(per_sample.sum(dim=1)) / per_sample.shape[1]
 
 
 class FourierEmbedding(nn.Module):
@@ -148,9 +192,7 @@ class DenoiserNet(nn.Module):
         lam = self.skip_eigvals.to(z.dtype)
         basis = self.skip_basis.to(z.dtype)
         w = (z - alpha * self.skip_mean.to(z.dtype)) @ basis
-        marginal_var = alpha**2 * lam + sigma**2
-        gain = alpha * lam / marginal_var
-        pv = lam * sigma**2 / marginal_var
+        marginal_var, gain, pv = gaussian_parts(lam, alpha, sigma)
         emb = self.embed_mlp(self.embed(log_snr))
         h = self.inp(w / torch.sqrt(marginal_var))
         for block in self.blocks:
@@ -176,10 +218,172 @@ class DenoiserNet(nn.Module):
         d = x.shape[1]
         if self.prediction == "x":
             x_w = (x - self.skip_mean.to(x.dtype)) @ self.skip_basis.to(x.dtype)
-            weight = torch.where(pv > 0, 1.0 / torch.clamp(pv, min=torch.finfo(pv.dtype).tiny), torch.zeros_like(pv))
-            return torch.mean(torch.sum(weight * (x_w - x_hat_w) ** 2, dim=1)) / d
+            return weighted_x_loss(x_w, x_hat_w, pv)
         eps_w = eps @ self.skip_basis.to(eps.dtype)
         return torch.mean(torch.sum((eps_w - eps_hat_w) ** 2, dim=1)) / d
+
+
+UNET_INT_RANGES = {"channels": (1, 512), "levels": (0, 6), "num_freqs": (1, 256)}
+"""Accepted integer range of each U-Net size in a checkpoint's config (inclusive)."""
+EMBED_DIM = 64
+IN_CHANNELS = 6
+OUT_CHANNELS = 3
+
+
+def widths(config: dict) -> list:
+    """Channels at each level: ``channels x (1, 2, 2, ...)``, ``levels + 1`` entries."""
+    c = int(config["channels"])
+    return [c * min(2, 2**level) for level in range(int(config["levels"]) + 1)]
+
+
+class ChannelNorm(nn.Module):
+    """LayerNorm over the channels of each pixel (no statistic over the image), without affine parameters."""
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        mean = h.mean(dim=1, keepdim=True)
+        var = ((h - mean) ** 2).mean(dim=1, keepdim=True)
+        return (h - mean) / torch.sqrt(var + 1e-5)
+
+
+def _conv(c_in: int, c_out: int) -> nn.Conv2d:
+    return nn.Conv2d(c_in, c_out, 3, padding=1, padding_mode="reflect")
+
+
+class ConvBlock(nn.Module):
+    """``skip(h) + conv2(silu(norm(conv1(silu(norm(h) (1 + scale) + shift)))))`` with ``(scale, shift)`` from log-SNR."""
+
+    def __init__(self, c_in: int, c_out: int):
+        super().__init__()
+        self.norm1, self.norm2 = ChannelNorm(), ChannelNorm()
+        self.film = nn.Linear(EMBED_DIM, 2 * c_in)
+        self.conv1, self.conv2 = _conv(c_in, c_out), _conv(c_out, c_out)
+        self.skip = nn.Conv2d(c_in, c_out, 1) if c_in != c_out else nn.Identity()
+
+    def forward(self, h: torch.Tensor, emb: torch.Tensor) -> torch.Tensor:
+        scale, shift = self.film(emb)[:, :, None, None].chunk(2, dim=1)
+        a = self.conv1(torch.nn.functional.silu(self.norm1(h) * (1 + scale) + shift))
+        a = self.conv2(torch.nn.functional.silu(self.norm2(a)))
+        return self.skip(h) + a
+
+
+@functools.lru_cache(maxsize=32)
+def stationary_oracle(height: int, width: int) -> StationaryImageOracle:
+    """The :class:`~empirical.models.StationaryImageOracle` of ``height x width`` RGB images (cached)."""
+    return StationaryImageOracle((height, width, 3))
+
+
+@functools.lru_cache(maxsize=64)
+def _dct_matrix(n: int) -> np.ndarray:
+    """``[n, n]`` orthonormal DCT-II matrix ``D`` (``D @ v`` is ``scipy.fft.dct(v, norm="ortho")``)."""
+    from scipy.fft import dct
+
+    return dct(np.eye(n), type=2, norm="ortho", axis=0)
+
+
+class UNet(nn.Module):
+    """The U-Net denoiser with the stationary oracle as skip; ``forward(z [n, H, W, 3], log_snr [n]) -> x_hat``."""
+
+    def __init__(self, config: dict):
+        super().__init__()
+        self.config = dict(config)
+        f, ws = int(config["num_freqs"]), widths(config)
+        self.embed = FourierEmbedding(f, config["log_snr_min"], config["log_snr_max"])
+        self.embed_mlp = nn.Sequential(nn.Linear(2 * f + 1, EMBED_DIM), nn.SiLU(), nn.Linear(EMBED_DIM, EMBED_DIM),
+                                       nn.SiLU())
+        self.inp = _conv(IN_CHANNELS, ws[0])
+        self.down = nn.ModuleList(ConvBlock(ws[max(i - 1, 0)], ws[i]) for i in range(len(ws)))
+        self.up = nn.ModuleList(ConvBlock(ws[i + 1] + ws[i], ws[i]) for i in range(len(ws) - 1))
+        self.out_norm = ChannelNorm()
+        self.out = _conv(ws[0], OUT_CHANNELS)
+        nn.init.zeros_(self.out.weight)
+        nn.init.zeros_(self.out.bias)
+
+    def body(self, inputs: torch.Tensor, log_snr: torch.Tensor) -> torch.Tensor:
+        """The convolutional residual ``[n, 3, H, W]`` of ``inputs`` ``[n, 6, H, W]`` (sides multiples of ``2^levels``)."""
+        emb = self.embed_mlp(self.embed(log_snr))
+        h = self.inp(inputs)
+        skips = []
+        for i, block in enumerate(self.down):
+            if i:
+                h = torch.nn.functional.avg_pool2d(h, 2)
+            h = block(h, emb)
+            skips.append(h)
+        for i in reversed(range(len(self.up))):
+            h = torch.nn.functional.interpolate(h, scale_factor=2, mode="nearest")
+            h = self.up[i](torch.cat([h, skips[i]], dim=1), emb)
+        return self.out(torch.nn.functional.silu(self.out_norm(h)))
+
+    def _transforms(self, height: int, width: int, dtype):
+        """``(D_H, D_W, U, lam [H, W, 3], m [3])`` tensors of the stationary oracle of an ``H x W`` image."""
+        oracle = stationary_oracle(height, width)
+        as_t = lambda a: torch.tensor(np.array(a), dtype=dtype)  # noqa: E731
+        return (as_t(_dct_matrix(height)), as_t(_dct_matrix(width)), as_t(oracle._colour),
+                as_t(oracle.eigvals.reshape(height, width, 3)), as_t(oracle.params.mean))
+
+    def parts(self, z: torch.Tensor, log_snr: torch.Tensor):
+        """``(x_hat_w, pv, to_eigen, from_eigen, mean)`` for images ``z`` ``[n, H, W, 3]``: coefficient estimate,
+        posterior variance, the oracle's transforms (as functions of ``[n, H, W, 3]`` tensors) and its mean."""
+        n, height, width, _ = z.shape
+        d_h, d_w, colour, lam, mean = self._transforms(height, width, z.dtype)
+
+        def to_eigen(x):
+            return torch.einsum("kh,nhwc,lw->nklc", d_h, x @ colour, d_w)
+
+        def from_eigen(w):
+            return torch.einsum("kh,nklc,lw->nhwc", d_h, w, d_w) @ colour.T
+
+        alpha, sigma = alpha_sigma(log_snr)
+        alpha, sigma = alpha[:, None, None, None], sigma[:, None, None, None]
+        w = to_eigen(z - alpha * mean)
+        marginal_var, gain, pv = gaussian_parts(lam, alpha, sigma)
+        skip_w = gain * w
+        inputs = torch.cat([from_eigen(w / torch.sqrt(marginal_var)), mean + from_eigen(skip_w)], dim=3)
+        r = self._padded_body(inputs.permute(0, 3, 1, 2), log_snr).permute(0, 2, 3, 1)
+        return skip_w + torch.sqrt(pv) * to_eigen(r), pv, to_eigen, from_eigen, mean
+
+    def _padded_body(self, inputs: torch.Tensor, log_snr: torch.Tensor) -> torch.Tensor:
+        """:meth:`body` of ``inputs`` extended at the bottom and right (edge replication) to sides that are multiples of
+        ``2^levels`` and at least ``2^(levels+1)``; the output cropped back."""
+        height, width = inputs.shape[2:]
+        unit = 2 ** int(self.config["levels"])
+        pad_h = max(-(-height // unit) * unit, 2 * unit) - height
+        pad_w = max(-(-width // unit) * unit, 2 * unit) - width
+        if pad_h or pad_w:
+            inputs = torch.nn.functional.pad(inputs, (0, pad_w, 0, pad_h), mode="replicate")
+        return self.body(inputs, log_snr)[:, :, :height, :width]
+
+    def forward(self, z: torch.Tensor, log_snr: torch.Tensor) -> torch.Tensor:
+        x_hat_w, _, _, from_eigen, mean = self.parts(z, log_snr)
+        return mean + from_eigen(x_hat_w)
+
+    def loss(self, x: torch.Tensor, eps: torch.Tensor, log_snr: torch.Tensor) -> torch.Tensor:
+        """Mean over the batch of the weighted x-prediction loss (module docstring) for images ``x`` ``[n, H, W, 3]``."""
+        alpha, sigma = alpha_sigma(log_snr)
+        z = alpha[:, None, None, None] * x + sigma[:, None, None, None] * eps
+        x_hat_w, pv, to_eigen, _, mean = self.parts(z, log_snr)
+        return weighted_x_loss(to_eigen(x - mean), x_hat_w, pv)
+
+
+def unet_parameter_count(config: dict) -> int:
+    """Number of float32 weights of :class:`UNet` for a checked ``config`` (closed form, nothing built)."""
+    f, ws = int(config["num_freqs"]), widths(config)
+    conv = lambda a, b: 9 * a * b + b  # noqa: E731
+    block = lambda a, b: EMBED_DIM * 2 * a + 2 * a + conv(a, b) + conv(b, b) + (a * b + b if a != b else 0)  # noqa: E731
+    total = (2 * f + 1) * EMBED_DIM + EMBED_DIM + EMBED_DIM * EMBED_DIM + EMBED_DIM + conv(IN_CHANNELS, ws[0])
+    total += sum(block(ws[max(i - 1, 0)], ws[i]) for i in range(len(ws)))
+    total += sum(block(ws[i + 1] + ws[i], ws[i]) for i in range(len(ws) - 1))
+    return total + conv(ws[0], OUT_CHANNELS)
+
+
+def check_unet_config(config: dict) -> dict:
+    """``config`` if the U-Net keys are present, typed and in range (ValueError ``"<key>: ..."`` naming the first bad one)."""
+    for key, (lo, hi) in UNET_INT_RANGES.items():
+        value = config.get(key)
+        if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+            raise ValueError(f"{key}: must be an integer in {lo}..{hi}, got {value!r}")
+    if config.get("prediction") != "x":
+        raise ValueError(f"prediction: the unet predicts 'x', got {config.get('prediction')!r}")
+    return config
 
 
 def state_hash(config: dict, state_dict: dict) -> str:
@@ -204,6 +408,8 @@ def parameter_count(config: dict) -> int:
 def estimated_bytes(config: dict) -> int:
     """Bytes of a network's tensors: float32 weights and frequencies, float64 fit (mean, eigvals, ``dim^2`` basis),
     plus the float64 copy of all of them that :class:`LearnedDenoiser` evaluates."""
+    if config.get("arch", "mlp") == "unet":  # float32 weights and their float64 copy
+        return 12 * (unet_parameter_count(config) + int(config["num_freqs"]))
     d, f = int(config["dim"]), int(config["num_freqs"])
     weights, fit = parameter_count(config) + f, 2 * d + d * d
     return 4 * weights + 8 * fit + 8 * (weights + fit)
@@ -217,7 +423,12 @@ def check_config(config) -> dict:
     """
     if not isinstance(config, dict):
         raise ValueError(f"config: expected a dict, got {type(config).__name__}")
-    for key, (lo, hi) in CONFIG_INT_RANGES.items():
+    arch = config.get("arch", "mlp")
+    if arch not in ARCHS:
+        raise ValueError(f"arch: expected one of {ARCHS}, got {arch!r}")
+    if arch == "unet":
+        check_unet_config(config)
+    for key, (lo, hi) in (CONFIG_INT_RANGES.items() if arch == "mlp" else ()):
         if key not in config:
             raise ValueError(f"{key}: missing")
         value = config[key]
@@ -233,6 +444,9 @@ def check_config(config) -> dict:
     if not config["log_snr_min"] < config["log_snr_max"]:
         raise ValueError(f"log_snr_min: must be < log_snr_max, got {config['log_snr_min']!r} >= {config['log_snr_max']!r}")
     nbytes = estimated_bytes(config)
+    if arch == "unet" and nbytes > MAX_MODEL_BYTES:
+        raise ValueError(f"channels: a unet with channels={config['channels']} needs about {nbytes / 2**30:.3g} GiB "
+                         f"for its tensors, over the limit of {MAX_MODEL_BYTES / 2**30:.3g} GiB")
     if nbytes > MAX_MODEL_BYTES:
         d, h = config["dim"], config["hidden"]
         key = "dim" if d * d >= 4 * config["depth"] * h * h + 2 * d * h else "hidden"
@@ -242,8 +456,11 @@ def check_config(config) -> dict:
 
 
 def _skeleton(config: dict) -> "DenoiserNet":
-    """A :class:`DenoiserNet` of a checked ``config`` on the meta device (shapes and dtypes, no memory)."""
+    """The network (:class:`DenoiserNet`, or :class:`UNet` for ``arch == "unet"``) of a checked ``config`` on the
+    meta device (shapes and dtypes, no memory)."""
     with torch.device("meta"):
+        if config.get("arch", "mlp") == "unet":
+            return UNet(config)
         return DenoiserNet(config)
 
 
@@ -340,6 +557,15 @@ def _check_state(state, config: dict) -> None:
 
 def load_checkpoint(path) -> "LearnedDenoiser":
     """The :class:`LearnedDenoiser` in checkpoint ``path`` (checked as the module docstring says), or ValueError naming ``path``."""
+    config, state, digest = read_checkpoint(path)
+    if config.get("arch", "mlp") != "mlp":
+        raise ValueError(f"model: {path} holds a {config['arch']} of images of any size: give it as an image model, "
+                         f"--model unet:{path}")
+    return LearnedDenoiser(_rebuild(config, state), digest)
+
+
+def read_checkpoint(path) -> tuple:
+    """``(config, state_dict, sha256)`` of checkpoint ``path``, checked as the module docstring says, or ValueError."""
     path = pathlib.Path(path)
     _check_file(path)
     payload = _read_payload(path)
@@ -366,7 +592,7 @@ def load_checkpoint(path) -> "LearnedDenoiser":
         raise ValueError(f"model: {path}: config is not plain JSON data") from None
     if digest != payload.get("sha256"):
         raise ValueError(f"model: {path} is corrupt (sha256 {digest[:16]} != recorded {str(payload.get('sha256'))[:16]})")
-    return LearnedDenoiser(_rebuild(config, state), digest)
+    return config, state, digest
 
 
 class LearnedDenoiser:
@@ -418,14 +644,21 @@ class LearnedDenoiser:
 
     def reverse_transition(self, z_t, log_snr_t, log_snr_s) -> base.Gaussian:
         """Plug-in ``q(z_s | z_t, x = x_hat(z_t))``; to ``x`` (``log_snr_s = inf``) with the final variance of the class docstring."""
-        z_t = base.as_batch(z_t, self.dim, "z_t")
-        n = z_t.shape[0]
-        ls_t = base._log_snr_column(log_snr_t, n, "log_snr_t")[:, 0]
-        ls_s = base._log_snr_column(log_snr_s, n, "log_snr_s", allow_inf=True)[:, 0]
-        mean, var = base.q_reverse(self.denoise(z_t, ls_t), z_t, ls_t, ls_s)
-        var = np.broadcast_to(var, (n, self.dim)).copy()
-        final = np.isinf(ls_s)
-        if self.final_variance == "gaussian" and final.any():
-            snr_t = schedule.snr_from_log_snr(ls_t[final])[:, None]
-            var[final] = self.skip_eigvals / (1.0 + snr_t * self.skip_eigvals)
-        return base.Gaussian(mean, var)
+        return plugin_transition(self, z_t, log_snr_t, log_snr_s)
+
+
+def plugin_transition(model, z_t, log_snr_t, log_snr_s) -> base.Gaussian:
+    """``model``'s plug-in ``q(z_s | z_t, x = model.denoise(z_t))``; the step to ``x`` (``log_snr_s = inf``) has variance
+    ``pv = lam / (1 + snr_t lam)`` of ``model.skip_eigvals`` along its coefficients if ``model.final_variance`` is
+    ``"gaussian"``, else 0 (see :class:`LearnedDenoiser`)."""
+    z_t = base.as_batch(z_t, model.dim, "z_t")
+    n = z_t.shape[0]
+    ls_t = base._log_snr_column(log_snr_t, n, "log_snr_t")[:, 0]
+    ls_s = base._log_snr_column(log_snr_s, n, "log_snr_s", allow_inf=True)[:, 0]
+    mean, var = base.q_reverse(model.denoise(z_t, ls_t), z_t, ls_t, ls_s)
+    var = np.broadcast_to(var, (n, model.dim)).copy()
+    final = np.isinf(ls_s)
+    if model.final_variance == "gaussian" and final.any():
+        snr_t = schedule.snr_from_log_snr(ls_t[final])[:, None]
+        var[final] = model.skip_eigvals / (1.0 + snr_t * model.skip_eigvals)
+    return base.Gaussian(mean, var)

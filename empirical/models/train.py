@@ -36,6 +36,10 @@ from . import base, oracles
 
 __all__ = ["TrainConfig", "MmseRow", "MmseCheck", "train", "mmse_check", "main"]
 
+MODELS = ("mlp", "unet")
+"""``--model``: the MLP of flat vectors (``learned.DenoiserNet``) or the image U-Net (``unet.UNet``, ``--data photos``)."""
+UNET_KEYS = ("channels", "levels", "num_freqs", "prediction", "log_snr_min", "log_snr_max", "steps", "batch_size", "lr",
+             "ema_decay", "seed")
 RNG_TAG_TRAIN = 0x5A3D05  # SeedSequence purpose tags (see empirical.data)
 RNG_TAG_CHECK = 0x5A3D06
 LOG_SNR_LIMIT = 30.0
@@ -47,6 +51,7 @@ LOG_SNR_LIMIT = 30.0
 class TrainConfig:
     """Network and optimisation settings (all recorded in the checkpoint)."""
 
+    model: str = "mlp"
     prediction: str = "x"
     hidden: int = 256
     depth: int = 3
@@ -59,9 +64,15 @@ class TrainConfig:
     ema_decay: float = 0.999
     seed: int = 0
     skip_samples: int = 131072
+    channels: int = 32
+    levels: int = 2
 
     def __post_init__(self):
         checks = [
+            ("model", self.model in MODELS, f"one of {MODELS}"),
+            ("prediction", self.model == "mlp" or self.prediction == "x", "'x' for the unet"),
+            ("channels", isinstance(self.channels, int) and 1 <= self.channels <= 512, "an integer in 1..512"),
+            ("levels", isinstance(self.levels, int) and 0 <= self.levels <= 6, "an integer in 0..6"),
             ("prediction", self.prediction in ("x", "eps"), "'x' or 'eps'"),
             ("hidden", isinstance(self.hidden, int) and 1 <= self.hidden <= 8192, "an integer in 1..8192"),
             ("depth", isinstance(self.depth, int) and 0 <= self.depth <= 64, "an integer in 0..64"),
@@ -127,8 +138,15 @@ def _network_config(config: TrainConfig, source) -> dict:
     """JSON-able config stored in the checkpoint (network, schedule, data and training settings)."""
     import torch
 
+    if (config.model == "unet") != (source.name == "photos"):
+        raise ValueError("model: the unet trains on --data photos, and --data photos trains the unet (--model unet)")
+    if config.model == "unet":
+        settings = dataclasses.asdict(config)
+        out = {"arch": "unet", "shape": list(source.shape), "data": source.spec, "torch": str(torch.__version__)}
+        out.update({key: settings[key] for key in UNET_KEYS})
+        return out
     out = {"dim": source.dim, "shape": list(source.shape), "data": source.spec, "torch": str(torch.__version__)}
-    out.update(dataclasses.asdict(config))
+    out.update({k: v for k, v in dataclasses.asdict(config).items() if k not in ("model", "channels", "levels")})
     return out
 
 
@@ -203,10 +221,16 @@ def train(source, config: TrainConfig = TrainConfig(), progress: bool = False):
     from . import learned
 
     net_config = learned.check_config(_network_config(config, source))
-    mean, cov = _skip_moments(source, config)
-    eigvals, basis = base._eig_from_covariance(cov, "training covariance")
-    torch.manual_seed(config.seed)
-    net = learned.DenoiserNet(net_config, mean, eigvals, basis)
+    if config.model == "unet":
+        torch.manual_seed(config.seed)
+        net = learned.UNet(net_config)
+        images = (-1,) + tuple(source.shape)
+    else:
+        mean, cov = _skip_moments(source, config)
+        eigvals, basis = base._eig_from_covariance(cov, "training covariance")
+        torch.manual_seed(config.seed)
+        net = learned.DenoiserNet(net_config, mean, eigvals, basis)
+        images = None
     # EMA of the weights: torch.optim.swa_utils.AveragedModel (a copy of ``net``; its first update copies the
     # initial weights) with the warm-up decay min(ema_decay, n / (9 + n)) at the n-th update after that
     ema = AveragedModel(net, avg_fn=_ema_average(config.ema_decay))
@@ -223,6 +247,8 @@ def train(source, config: TrainConfig = TrainConfig(), progress: bool = False):
     start = time.process_time()
     for step in steps:
         x, eps, log_snr = _batch(source, config, step)
+        if images is not None:
+            x, eps = x.reshape(images), eps.reshape(images)
         loss = net.loss(x, eps, log_snr)
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -242,6 +268,10 @@ def reference_denoiser(source):
     """``(name, denoiser)``: the exact oracle for gaussian / mixture sources, else the Gaussian fit."""
     if source.name == "gaussian":
         return "oracle", oracles.GaussianOracle.from_source(source)
+    if source.name == "photos":
+        from .stationary import StationaryImageOracle
+
+        return "stationary-oracle", StationaryImageOracle(source.shape)
     if source.mixture is not None:
         return "mixture-oracle", oracles.MixtureOracle.from_source(source)
     return "linear", oracles.GaussianOracle.from_source(source)
@@ -309,6 +339,11 @@ def build_parser() -> argparse.ArgumentParser:
     d = TrainConfig()
     p.add_argument("--out", required=True,
                    help="checkpoint path to write (checked before training; written to a temporary name, then renamed)")
+    p.add_argument("--model", choices=MODELS, default=d.model,
+                   help="mlp (flat vectors) or unet (images of any size; --data photos) (default: %(default)s)")
+    p.add_argument("--channels", type=int, default=d.channels, help="unet: channels of the first level (default: %(default)s)")
+    p.add_argument("--levels", type=int, default=d.levels, help="unet: 2x2 downsamplings (default: %(default)s)")
+    p.add_argument("--crop", type=int, default=32, help="photos: side of the random crops (default: %(default)s)")
     p.add_argument("--prediction", choices=("x", "eps"), default=d.prediction, help="parameterisation (default: %(default)s)")
     p.add_argument("--hidden", type=int, default=d.hidden, help="MLP width (default: %(default)s)")
     p.add_argument("--depth", type=int, default=d.depth, help="residual blocks (default: %(default)s)")
@@ -325,7 +360,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--skip-samples", type=int, default=d.skip_samples,
                    help="draws that fit the linear skip of a synthetic source (default: %(default)s)")
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads (default: %(default)s)")
-    p.add_argument("--eval-samples", type=int, default=4096, help="test samples of the MSE check; 0 skips it (default: %(default)s)")
+    p.add_argument("--eval-samples", type=int, default=None,
+                   help="test samples of the MSE check; 0 skips it (default: 4096, 256 for the unet)")
     p.add_argument("--json", help="also write the training report and MSE check as JSON to this path")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     return p
@@ -333,7 +369,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def add_data_arguments(p: argparse.ArgumentParser) -> None:
     """``--data`` and the parameters of the synthetic sources."""
-    p.add_argument("--data", required=True, choices=data_mod.SOURCES, help="data source")
+    p.add_argument("--data", required=True, choices=data_mod.SOURCES + data_mod.IMAGE_SOURCES,
+                   help="data source (photos: image crops for --model unet)")
     _cli.add_source_parameters(p)
 
 
@@ -342,10 +379,12 @@ def run(args) -> dict:
     from . import learned
 
     _cli.check_outputs((args.out, "--out"), (args.json, "--json"))
+    if args.eval_samples is None:
+        args.eval_samples = 256 if args.model == "unet" else 4096
     if args.eval_samples < 0:
         raise ValueError(f"eval_samples: must be >= 0, got {args.eval_samples}")
     config = TrainConfig(
-        prediction=args.prediction, hidden=args.hidden, depth=args.depth, num_freqs=args.num_freqs,
+        model=args.model, channels=args.channels, levels=args.levels, prediction=args.prediction, hidden=args.hidden, depth=args.depth, num_freqs=args.num_freqs,
         log_snr_min=args.log_snr_min, log_snr_max=args.log_snr_max, steps=args.steps, batch_size=args.batch_size,
         lr=args.lr, ema_decay=args.ema_decay, seed=args.seed, skip_samples=args.skip_samples,
     )
@@ -364,7 +403,13 @@ def run(args) -> dict:
     print(f"saved {args.out} (sha256 {digest[:16]}): {config.steps} steps in {cpu_seconds:.1f} CPU s "
           f"({wall:.1f} s wall, {args.threads} thread(s)); mean loss of the last 10% {report['final_loss_mean_last_10pct']:.5f}")
     if args.eval_samples:
-        check = mmse_check(learned.LearnedDenoiser(net, digest), source,
+        if config.model == "unet":
+            from .unet import UNetImageModel
+
+            model = UNetImageModel(net, source.shape, digest)
+        else:
+            model = learned.LearnedDenoiser(net, digest)
+        check = mmse_check(model, source,
                            np.linspace(config.log_snr_min, config.log_snr_max, 23), args.eval_samples)
         report["mmse_check"] = check.to_dict()
         print(format_check(check))
@@ -374,7 +419,7 @@ def run(args) -> dict:
 
 
 FLAGS = {name: "--" + name.replace("_", "-") for name in (
-    "prediction", "hidden", "depth", "num_freqs", "log_snr_min", "log_snr_max", "steps", "batch_size", "lr",
+    "model", "channels", "levels", "crop", "prediction", "hidden", "depth", "num_freqs", "log_snr_min", "log_snr_max", "steps", "batch_size", "lr",
     "ema_decay", "seed", "skip_samples", "threads", "eval_samples", "spectrum", "dim", "basis", "basis_seed",
     "num_components", "std", "means_seed", "data")}
 

@@ -439,3 +439,21 @@ def test_ideal_evaluation_under_the_rdp_schedule(tmp_path, capsys):
     with pytest.raises(SystemExit):
         evaluate.main(["--images", str(folder), "--schedule", "rdp"])
     assert "--schedule" in capsys.readouterr().err
+
+
+def test_evaluation_of_the_learned_unet_claims_no_closed_forms(tmp_path, capsys):
+    """The shipped U-Net carries the oracle's eigenvalues (its skip) but is no Gaussian oracle: real-bit evaluation
+    reports no closed form given x for it (no expected error, no check points), and --ideal refuses it."""
+    pytest.importorskip("torch")
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    _save(folder / "im0.png", _photo(16, 24, 3, seed=50))
+    assert evaluate.main(["--images", str(folder), "--scale", "1/1", "--model", "unet", "--rates", "3",
+                          "--steps", "48", "--format", "json", "--no-progress"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    entry = report["per_image"][0]["rates"][0]
+    assert entry["reachable"] and entry["decoders"]["flow"]["sq_err_expected"] is None and entry["kl_z"] is None
+    assert report["closed_form_check"]["sum_kl"]["points"] == 0
+    with pytest.raises(SystemExit):
+        evaluate.main(["--images", str(folder), "--scale", "1/1", "--model", "unet", "--ideal"])
+    assert "--ideal" in capsys.readouterr().err

@@ -236,6 +236,22 @@ def check_rdp_codec(fig, data):
             assert (r["w2_sq_gauss_per_dim"], r["mse"]) in plotted
 
 
+def check_unet_denoising(fig, data):
+    """The plotted ratio at each log-SNR is the JSON's mse_model / mse_oracle (recomputed here), inside the per-image
+    range; the reference lines are 1 and 1.01."""
+    ax = fig.axes[0]
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    (bars,) = ax.containers  # the error bars: the mean ratio line and its 2-s.e. bars
+    assert bars.get_label() == "mean over images (2 paired s.e.)"
+    xs, ys = bars.lines[0].get_data()
+    rows = data["rows"]
+    assert [float(a) for a in xs] == [r["log_snr"] for r in rows]
+    np.testing.assert_allclose(ys, [r["mse_model"] / r["mse_oracle"] for r in rows], rtol=1e-12)
+    assert all(r["ratio_min"] - 1e-12 <= r["ratio"] <= r["ratio_max"] + 1e-12 for r in rows)
+    assert float(lines["stationary oracle"].get_ydata()[0]) == 1.0
+    assert float(lines["oracle + 1%"].get_ydata()[0]) == 1.01
+
+
 CHECKS = {name: globals().get(f"check_{name}") for name in figures_main.FIGURES}  # a new figure needs its check
 
 
@@ -250,7 +266,7 @@ def test_figure_writes_png_and_json(tmp_path, name, capsys, monkeypatch):
         return real_save(fig, out_dir, fig_name)
 
     monkeypatch.setattr(style, "save", capture)
-    extra = ["--kodak", str(_made_photographs(tmp_path / "photos"))] if name == "kodak" else []
+    extra = ["--kodak", str(_made_photographs(tmp_path / "photos"))] if name in figures_main.NEEDS_KODAK else []
     assert figures_main.main(["--out", str(tmp_path), "--only", name, "--quick", *extra]) == 0
     png = tmp_path / f"{name}.png"
     assert png.stat().st_size > 5000

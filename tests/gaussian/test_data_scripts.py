@@ -19,6 +19,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 EMPIRICAL_DATA = ROOT / "empirical" / "data"
 PACKAGE_FILES = [spectrum.PATCHES_FILE, spectrum.PATCHES_FILE.with_suffix(".json"),
                  EMPIRICAL_DATA / "patches8x8.npz", EMPIRICAL_DATA / "digits8x8.npz", EMPIRICAL_DATA / "codec_data.json",
+                 EMPIRICAL_DATA / "photos_rgb.npz",
                  ROOT / "gaussian" / "data" / "image_model.json"]
 
 
@@ -80,6 +81,27 @@ def test_codec_data_script_reproduces_the_package_data(tmp_path, capsys):
                 np.testing.assert_array_equal(made[key], shipped[key])
     made_meta = json.loads((tmp_path / "codec_data.json").read_text())
     assert made_meta == json.loads((EMPIRICAL_DATA / "codec_data.json").read_text())
+    assert _digests() == before
+
+
+def test_photo_data_script_reproduces_the_package_data(tmp_path, capsys):
+    """make_photo_data.py --out TMP gives the stored uint8 photographs exactly; each is the rounded 4x4 block mean of
+    its source (checked here with integer arithmetic: |16 v - block sum| <= 8)."""
+    before = _digests()
+    script = _script("make_photo_data")
+    assert script.main(["--out", str(tmp_path)]) == 0
+    capsys.readouterr()
+    with np.load(tmp_path / "photos_rgb.npz") as made, np.load(EMPIRICAL_DATA / "photos_rgb.npz") as shipped:
+        assert sorted(made.files) == sorted(shipped.files)
+        for key in shipped.files:
+            np.testing.assert_array_equal(made[key], shipped[key])
+        sources = dict(script.load_photographs(convert=np.asarray))
+        for k, name in enumerate(shipped["names"]):
+            full = sources[str(name)][..., :3].astype(np.int64)
+            small = shipped[f"photo_{k}"].astype(np.int64)
+            h, w = small.shape[:2]
+            sums = full[:4 * h, :4 * w].reshape(h, 4, w, 4, 3).sum(axis=(1, 3))
+            assert np.abs(16 * small - sums).max() <= 8
     assert _digests() == before
 
 

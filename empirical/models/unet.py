@@ -1,0 +1,114 @@
+"""The learned U-Net as a denoiser of ``H x W x 3`` photographs (``--model unet`` / ``unet:CHECKPOINT.pt``).
+
+The network (:class:`empirical.models.learned.UNet`: a small convolutional
+U-Net around the stationary oracle, which serves any image size) is trained by
+``python -m empirical.train --data photos --model unet``; its checkpoints are
+those of :mod:`empirical.models.learned` (same format, hash and checks) with
+``config["arch"] == "unet"``. :class:`UNetImageModel` is the float64 numpy
+:class:`~empirical.models.Denoiser` of one image shape; :func:`load_unet` reads a
+checkpoint for a shape (torch is imported when a model is built), and :func:`shipped_path` is the checkpoint shipped as
+package data (``empirical/data/unet_photos.pt``, recorded with its config,
+sha256 and training command in ``empirical/data/unet_photos.json``).
+"""
+from __future__ import annotations
+
+import importlib.resources
+
+import numpy as np
+
+from . import base
+from .oracles import _digest
+from .stationary import check_image_shape
+
+__all__ = ["UNetImageModel", "SHIPPED_SPEC", "shipped_path", "load_unet"]
+
+ARCH = "unet"
+SHIPPED_SPEC = "unet"
+SHIPPED_FILE = "unet_photos.pt"
+
+
+def shipped_path():
+    """Path of the shipped checkpoint (package data ``empirical/data/unet_photos.pt``)."""
+    return importlib.resources.files("empirical") / "data" / SHIPPED_FILE
+
+
+class UNetImageModel:
+    """numpy float64 :class:`empirical.models.Denoiser` of ``shape`` ``(H, W, 3)`` images around a :class:`~empirical.models.learned.UNet`.
+
+    Flat rows ``[n, H*W*3]`` are images in C order. Coefficients (``to_eigen`` /
+    ``from_eigen``, ``eigvals``) are the stationary oracle's of that shape; the
+    reverse steps are those of :class:`~empirical.models.learned.LearnedDenoiser`
+    (plug-in, and the oracle's posterior variance on the last step to ``x``).
+    The network is rebuilt in float64 from the state dict, as a loaded checkpoint is.
+    """
+
+    def __init__(self, net, shape, fingerprint: str | None = None, final_variance: str = "gaussian"):
+        import torch
+
+        from . import learned
+
+        height, width, channels = check_image_shape(shape)
+        if channels != 3:
+            raise ValueError(f"shape: the unet models RGB images (3 channels), got {channels}")
+        self.shape = (height, width, 3)
+        if final_variance not in ("gaussian", "zero"):
+            raise ValueError(f"final_variance: expected 'gaussian' or 'zero', got {final_variance!r}")
+        self.net = learned._rebuild(net.config, net.state_dict(), torch.float64).eval()
+        self.config = dict(net.config)
+        self.oracle = learned.stationary_oracle(height, width)
+        self.dim = self.oracle.dim
+        self.eigvals = self.oracle.eigvals
+        self.skip_eigvals = self.eigvals
+        self.log_snr_min = float(self.config["log_snr_min"])
+        self.log_snr_max = float(self.config["log_snr_max"])
+        if fingerprint is None:
+            fingerprint = learned.state_hash(net.config, {k: v.detach().cpu() for k, v in net.state_dict().items()})
+        self.weights_fingerprint = fingerprint
+        self.final_variance = final_variance
+
+    @property
+    def fingerprint(self) -> str:
+        """sha256 of the class, the image shape and the checkpoint's hash."""
+        return _digest("UNetImageModel", list(self.shape), self.weights_fingerprint)
+
+    def to_eigen(self, rows):
+        """The stationary oracle's coefficients (:meth:`StationaryImageOracle.to_eigen`)."""
+        return self.oracle.to_eigen(rows)
+
+    def from_eigen(self, rows):
+        """Inverse of :meth:`to_eigen`."""
+        return self.oracle.from_eigen(rows)
+
+    @property
+    def basis(self):
+        return self.oracle.basis
+
+    def denoise(self, z, log_snr) -> np.ndarray:
+        """``E[x | z]`` estimated by the network, ``[n, dim]`` float64."""
+        import torch
+
+        z = base.as_batch(z, self.dim)
+        ls = base._log_snr_column(log_snr, z.shape[0], "log_snr")[:, 0]
+        with torch.no_grad():
+            out = self.net(torch.from_numpy(z.reshape((-1,) + self.shape)), torch.from_numpy(ls))
+        return out.numpy().reshape(z.shape)
+
+    def prior(self, log_snr: float) -> base.Gaussian:
+        """``N(0, I)``."""
+        return base.Gaussian(np.zeros((1, self.dim)), np.ones((1, self.dim)))
+
+    def reverse_transition(self, z_t, log_snr_t, log_snr_s) -> base.Gaussian:
+        """Plug-in ``q(z_s | z_t, x = x_hat(z_t))`` (see :meth:`LearnedDenoiser.reverse_transition`)."""
+        from . import learned
+
+        return learned.plugin_transition(self, z_t, log_snr_t, log_snr_s)
+
+
+def load_unet(path, shape) -> UNetImageModel:
+    """The :class:`UNetImageModel` of ``shape`` from a unet checkpoint ``path`` (checked as every checkpoint)."""
+    from . import learned
+
+    config, state, digest = learned.read_checkpoint(path)
+    if config.get("arch") != ARCH:
+        raise ValueError(f"model: {path} is not a unet checkpoint (an MLP of {config['dim']} dims)")
+    return UNetImageModel(learned._rebuild(config, state), shape, digest)
