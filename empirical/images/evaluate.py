@@ -636,8 +636,10 @@ def _method_line(name: str) -> dict:
     toolkit's plotting style."""
     from gaussian import plotstyle
 
-    decoder = name.removeprefix("diffc-").removesuffix("-ideal")
+    decoder = name.removeprefix("diffc-").removesuffix("-ideal").removesuffix("-rdp")
     line = plotstyle.method_line(_PLOT_METHODS.get(decoder, decoder))
+    if name.removesuffix("-ideal").endswith("-rdp"):
+        line["label"] += ", rdp schedule"
     if name.endswith("-ideal"):
         line["label"] += ", ideal bpp"
     return line

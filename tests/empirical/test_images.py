@@ -423,9 +423,10 @@ def test_ideal_evaluation_under_the_rdp_schedule(tmp_path, capsys):
     for i in range(2):
         _save(folder / f"im{i}.png", _photo(16, 24, 3, seed=40 + i))
     assert evaluate.main(["--images", str(folder), "--scale", "1/1", "--ideal", "--schedule", "rdp",
-                          "--rates", "1,2", "--steps", "24", "--format", "json", "--no-progress"]) == 0
+                          "--rates", "1,2", "--steps", "24", "--format", "json", "--plot", str(tmp_path / "rd.png"),
+                          "--no-progress"]) == 0
     report = json.loads(capsys.readouterr().out)
-    assert report["settings"]["schedule"] == "rdp"
+    assert report["settings"]["schedule"] == "rdp" and (tmp_path / "rd.png").stat().st_size > 0
     assert {m["name"] for m in report["methods"]} >= {"diffc-flow-rdp-ideal", "diffc-mean-rdp-ideal"}
     oracle = models.StationaryImageOracle((16, 24, 3))
     for record in report["per_image"]:
