@@ -50,7 +50,6 @@ decoder's ``rng``.
 from __future__ import annotations
 
 import dataclasses
-import struct
 
 import numpy as np
 
@@ -85,7 +84,7 @@ SCHEDULE_TAG = b"VPLS"
 METHODS = ("flow", "ancestral", "mean")  # and "dp:C" (schedules.parse_method)
 DEFAULT_DECODER_STEPS = {"flow": 64, "ancestral": 512, "mean": 0, "dp": 64}
 RNG_TAG_PRIOR = 0x5A3D07  # SeedSequence purpose tag (see empirical.data)
-MAX_GRID_POINTS = 2**16
+MAX_GRID_POINTS = schedules.MAX_GRID_POINTS
 
 
 @dataclasses.dataclass(frozen=True)
@@ -97,15 +96,13 @@ class Grid:
     log_snr_stop: float
 
     def __post_init__(self):
-        n = self.num_points
-        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 1 <= n <= MAX_GRID_POINTS:
-            raise ValueError(f"num_steps: must be an integer in 1..{MAX_GRID_POINTS}, got {n!r}")
+        n = schedules.check_num_points(self.num_points)
         for name in ("log_snr_start", "log_snr_stop"):
             value = getattr(self, name)
             if not np.isfinite(value) or abs(value) > 1e4:
                 raise ValueError(f"{name}: must be finite with |value| <= 1e4, got {value!r}")
             object.__setattr__(self, name, float(np.float32(value)))
-        object.__setattr__(self, "num_points", int(n))
+        object.__setattr__(self, "num_points", n)
         if n > 1 and not self.log_snr_start < self.log_snr_stop:
             raise ValueError(
                 f"log_snr_start: must be < log_snr_stop (as float32), got {self.log_snr_start!r} >= {self.log_snr_stop!r}"
@@ -116,23 +113,16 @@ class Grid:
     @property
     def log_snrs(self) -> np.ndarray:
         """``[num_points]`` float64 log-SNRs, increasing (less noise at each step)."""
-        if self.num_points == 1:
-            return np.array([self.log_snr_start])
-        grid = np.linspace(self.log_snr_start, self.log_snr_stop, self.num_points)
-        grid[-1] = self.log_snr_stop
-        return grid
+        return schedules.uniform_points(self.log_snr_start, self.log_snr_stop, self.num_points)
 
     def to_bytes(self) -> bytes:
         """The 16-byte schedule descriptor."""
-        return SCHEDULE_TAG + struct.pack("<Iff", self.num_points, self.log_snr_start, self.log_snr_stop)
+        return schedules.pack_descriptor(SCHEDULE_TAG, self.num_points, self.log_snr_start, self.log_snr_stop)
 
     @classmethod
     def from_bytes(cls, raw: bytes) -> "Grid":
         """Inverse of :meth:`to_bytes`; ValueError for anything else."""
-        if len(raw) != 16 or raw[:4] != SCHEDULE_TAG:
-            raise ValueError(f"data: the stream's schedule field {bytes(raw).hex()} is not a {SCHEDULE_TAG!r} grid descriptor")
-        n, start, stop = struct.unpack("<Iff", raw[4:])
-        return cls(n, start, stop)
+        return cls(*schedules.unpack_descriptor(raw, SCHEDULE_TAG, "grid descriptor"))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -274,8 +264,7 @@ def default_rdp_grid(model, num_steps, rate_start_bits_per_dim=None, rate_stop_b
     if not schedules.supports_per_component(model):
         raise ValueError(f"schedule: 'rdp' needs a Gaussian oracle (per-component closed forms); "
                          f"{type(model).__name__} takes --schedule isotropic only")
-    if isinstance(num_steps, bool) or not isinstance(num_steps, (int, np.integer)) or not 1 <= num_steps <= MAX_GRID_POINTS:
-        raise ValueError(f"num_steps: must be an integer in 1..{MAX_GRID_POINTS}, got {num_steps!r}")
+    schedules.check_num_points(num_steps)
     stop = rate_stop_bits_per_dim
     if stop is None:
         from gaussian import components

@@ -112,13 +112,11 @@ def _run_image(args, data, header) -> dict:
     """Decode an image stream (the header's spec is ``model=SPEC``, SPEC an image model's spec)."""
     from empirical import image_files
 
-    from .image import TILED_CHECKPOINT_SPEC, UNET_CHECKPOINT_SPEC, image_model_for, spec_matches
+    from .image import image_model_for, spec_for_user, spec_matches
 
     spec = header.model_spec.decode()[len("model="):]
     if not spec_matches(args.model, spec):
-        named = {TILED_CHECKPOINT_SPEC: "tiled:CHECKPOINT.pt (the checkpoint it was coded with)",
-                 UNET_CHECKPOINT_SPEC: "unet:CHECKPOINT.pt (the checkpoint it was coded with)"}.get(spec, spec)
-        raise ValueError(f"model: the stream is an image coded with --model {named}; decode it with that")
+        raise ValueError(f"model: the stream is an image coded with --model {spec_for_user(spec)}; decode it with that")
     if args.data is not None:
         raise ValueError("data: does not apply to an image stream")
     shape = tuple(header.shape)

@@ -54,28 +54,29 @@ GRID_MIN_BITS_PER_PIXEL = 3.0
 DEFAULT_NUM_STEPS = 96
 
 
+FIXED_IMAGE_SPECS = (STATIONARY_SPEC, "unet", "tiled:oracle")
+"""Image model specs that name one model (the header records them as they are)."""
+CHECKPOINT_KINDS = ("tiled", "unet")
+"""``KIND:CHECKPOINT.pt`` specs: the header records ``KIND:*`` (the path is the user's business; the model hash in
+the header identifies the checkpoint)."""
+
+
 def is_image_spec(spec) -> bool:
     """Whether ``spec`` names a model of whole images: ``oracle:stationary``, ``tiled:oracle``, ``tiled:PATH``,
     ``unet`` (the shipped U-Net) or ``unet:PATH``."""
-    return isinstance(spec, str) and (spec in (STATIONARY_SPEC, "unet") or spec.startswith(("tiled:", "unet:")))
-
-
-TILED_CHECKPOINT_SPEC = "tiled:*"
-"""What an image stream's header records for ``tiled:CHECKPOINT`` (the checkpoint's path is the user's business;
-its hash in the header identifies it)."""
-
-
-UNET_CHECKPOINT_SPEC = "unet:*"
-"""What an image stream's header records for ``unet:CHECKPOINT`` (its hash in the header identifies it)."""
+    return isinstance(spec, str) and (spec in FIXED_IMAGE_SPECS or spec.partition(":")[0] in CHECKPOINT_KINDS)
 
 
 def recorded_spec(spec: str) -> str:
-    """The spec an image stream's header records for the model spec ``spec``."""
-    if spec.startswith("tiled:") and spec != "tiled:oracle":
-        return TILED_CHECKPOINT_SPEC
-    if spec.startswith("unet:"):
-        return UNET_CHECKPOINT_SPEC
-    return spec
+    """The spec an image stream's header records for the model spec ``spec`` (``KIND:*`` for a checkpoint)."""
+    kind = spec.partition(":")[0]
+    return spec if spec in FIXED_IMAGE_SPECS or kind not in CHECKPOINT_KINDS else f"{kind}:*"
+
+
+def spec_for_user(recorded: str) -> str:
+    """How to name the ``--model`` of a stream whose header records ``recorded``."""
+    kind, _, rest = recorded.partition(":")
+    return f"{kind}:CHECKPOINT.pt (the checkpoint it was coded with)" if rest == "*" else recorded
 
 
 def spec_matches(given: str, recorded: str) -> bool:

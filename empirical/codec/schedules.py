@@ -48,6 +48,34 @@ MAX_RATE_BITS_PER_DIM = 64.0
 DP_SCALE_RANGE = (1.0, 2.0)
 
 
+def check_num_points(n) -> int:
+    """``n`` as an int if it is an integer in ``1..MAX_GRID_POINTS`` (a grid's size), else ValueError naming num_steps."""
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 1 <= n <= MAX_GRID_POINTS:
+        raise ValueError(f"num_steps: must be an integer in 1..{MAX_GRID_POINTS}, got {n!r}")
+    return int(n)
+
+
+def uniform_points(start: float, stop: float, num_points: int) -> np.ndarray:
+    """``[num_points]`` float64 values uniform from ``start`` to ``stop``, the last exactly ``stop`` (a grid's points)."""
+    if num_points == 1:
+        return np.array([stop])
+    points = np.linspace(start, stop, num_points)
+    points[-1] = stop
+    return points
+
+
+def pack_descriptor(tag: bytes, num_points: int, start: float, stop: float) -> bytes:
+    """A 16-byte schedule descriptor: the 4-byte ``tag``, ``u32`` points, ``f32`` start and stop (little endian)."""
+    return tag + struct.pack("<Iff", num_points, start, stop)
+
+
+def unpack_descriptor(raw: bytes, tag: bytes, what: str) -> tuple:
+    """``(num_points, start, stop)`` of a 16-byte descriptor with ``tag``; ValueError naming the stream otherwise."""
+    if len(raw) != 16 or raw[:4] != tag:
+        raise ValueError(f"data: the stream's schedule field {bytes(raw).hex()} is not a {tag!r} {what}")
+    return struct.unpack("<Iff", raw[4:])
+
+
 def supports_per_component(model) -> bool:
     """Whether ``model`` has the per-component closed forms that ``--schedule rdp`` needs (the Gaussian oracles)."""
     from empirical.models.oracles import EigenGaussianMethods
@@ -101,9 +129,7 @@ class RdpGrid:
     rate_stop_bits_per_dim: float
 
     def __post_init__(self):
-        n = self.num_points
-        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 1 <= n <= MAX_GRID_POINTS:
-            raise ValueError(f"num_steps: must be an integer in 1..{MAX_GRID_POINTS}, got {n!r}")
+        n = check_num_points(self.num_points)
         for name in ("rate_start_bits_per_dim", "rate_stop_bits_per_dim"):
             value = getattr(self, name)
             if isinstance(value, bool) or not (np.isfinite(value) and 0 < value <= MAX_RATE_BITS_PER_DIM):
@@ -112,7 +138,7 @@ class RdpGrid:
             if not rounded > 0:
                 raise ValueError(f"{name}: {value!r} rounds to 0 as a float32")
             object.__setattr__(self, name, rounded)
-        object.__setattr__(self, "num_points", int(n))
+        object.__setattr__(self, "num_points", n)
         if n > 1 and not self.rate_start_bits_per_dim < self.rate_stop_bits_per_dim:
             raise ValueError(f"rate_start_bits_per_dim: must be < rate_stop_bits_per_dim (as float32), got "
                              f"{self.rate_start_bits_per_dim!r} >= {self.rate_stop_bits_per_dim!r}")
@@ -122,11 +148,7 @@ class RdpGrid:
     @property
     def rates_bits_per_dim(self) -> np.ndarray:
         """``[num_points]`` expected cumulative chain rates, bits per dimension, increasing."""
-        if self.num_points == 1:
-            return np.array([self.rate_stop_bits_per_dim])
-        rates = np.linspace(self.rate_start_bits_per_dim, self.rate_stop_bits_per_dim, self.num_points)
-        rates[-1] = self.rate_stop_bits_per_dim
-        return rates
+        return uniform_points(self.rate_start_bits_per_dim, self.rate_stop_bits_per_dim, self.num_points)
 
     def log_snrs_for(self, model) -> np.ndarray:
         """``[num_points, dim]`` per-component log-SNRs along ``model``'s eigenbasis (ValueError naming schedule
@@ -138,14 +160,12 @@ class RdpGrid:
 
     def to_bytes(self) -> bytes:
         """The 16-byte schedule descriptor."""
-        return RDP_TAG + struct.pack("<Iff", self.num_points, self.rate_start_bits_per_dim, self.rate_stop_bits_per_dim)
+        return pack_descriptor(RDP_TAG, self.num_points, self.rate_start_bits_per_dim, self.rate_stop_bits_per_dim)
 
     @classmethod
     def from_bytes(cls, raw: bytes) -> "RdpGrid":
         """Inverse of :meth:`to_bytes`; ValueError for anything else."""
-        if len(raw) != 16 or raw[:4] != RDP_TAG:
-            raise ValueError(f"data: the stream's schedule field {bytes(raw).hex()} is not a {RDP_TAG!r} descriptor")
-        n, start, stop = struct.unpack("<Iff", raw[4:])
+        n, start, stop = unpack_descriptor(raw, RDP_TAG, "descriptor")
         try:
             return cls(n, start, stop)
         except ValueError as err:
