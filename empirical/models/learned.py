@@ -343,14 +343,18 @@ class UNet(nn.Module):
 
     def _padded_body(self, inputs: torch.Tensor, log_snr: torch.Tensor) -> torch.Tensor:
         """:meth:`body` of ``inputs`` extended at the bottom and right (edge replication) to sides that are multiples of
-        ``2^levels`` and at least ``2^(levels+1)``; the output cropped back."""
+        ``2^levels`` and at least ``2^(levels+1)``; the output cropped back. The body runs in the dtype of the
+        network's weights (float32 as trained) and its output comes back in ``inputs``' dtype, so a float32 network
+        fed float64 images keeps the Gaussian skip and the oracle's transforms in float64."""
         height, width = inputs.shape[2:]
         unit = 2 ** int(self.config["levels"])
         pad_h = max(-(-height // unit) * unit, 2 * unit) - height
         pad_w = max(-(-width // unit) * unit, 2 * unit) - width
         if pad_h or pad_w:
             inputs = torch.nn.functional.pad(inputs, (0, pad_w, 0, pad_h), mode="replicate")
-        return self.body(inputs, log_snr)[:, :, :height, :width]
+        weights = self.out.weight.dtype      # the body runs in its weights' dtype; the Gaussian skip in z's
+        out = self.body(inputs.to(weights), log_snr.to(weights))[:, :, :height, :width]
+        return out.to(inputs.dtype)
 
     def forward(self, z: torch.Tensor, log_snr: torch.Tensor) -> torch.Tensor:
         x_hat_w, _, _, from_eigen, mean = self.parts(z, log_snr)
