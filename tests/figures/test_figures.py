@@ -252,6 +252,29 @@ def check_unet_denoising(fig, data):
     assert float(lines["oracle + 1%"].get_ydata()[0]) == 1.01
 
 
+def check_unet_kodak(fig, data):
+    """Every DiffC curve of both models is its record's (bpp, value) pairs, against real bits and (second panel)
+    against ideal bits; JPEG and WebP appear against real bits; the comparison's paired differences are those
+    recomputed from nothing but the two reports' per-image numbers (tested in test_images_compare.py)."""
+    panels = (("psnr-rgb", "bpp"), ("psnr-rgb", "ideal-bpp"), ("spectrum-error-db", "bpp"), ("sliced-w2", "bpp"))
+    models = {"unet": "U-Net", "oracle": "stationary oracle"}
+    for ax, (key, x_key) in zip(fig.axes, panels):
+        lines = {line.get_label(): line for line in ax.get_lines()}
+        for model, tag in models.items():
+            for m in data[model]["methods"]:
+                if m["name"] in ("diffc-flow", "diffc-ancestral"):
+                    label = f"{KODAK_LABELS[m['name']]}, {tag}"
+                elif model == "unet" and x_key == "bpp" and m["name"] in ("jpeg", "webp"):
+                    label = KODAK_LABELS[m["name"]]
+                else:
+                    continue
+                xs, ys = lines.pop(label).get_data()
+                pts = [(b, v) for b, v in zip(m["results"][x_key], m["results"][key]) if v is not None]
+                assert [float(a) for a in xs] == [b for b, _ in pts] and [float(a) for a in ys] == [v for _, v in pts]
+        assert set(lines) <= {"originals vs originals"}, lines  # nothing else is drawn
+    assert data["comparison"]["a"]["model"] == "unet" and data["comparison"]["b"]["model"] == "oracle:stationary"
+
+
 CHECKS = {name: globals().get(f"check_{name}") for name in figures_main.FIGURES}  # a new figure needs its check
 
 
