@@ -29,6 +29,9 @@ on the perfect-realism allocation path (``empirical.codec.schedules``): ``--step
 points uniform in expected rate from ``--rate-start`` to ``--rate-stop`` bits per
 dimension (defaults: the isotropic grid's last rate, and that over ``--steps``);
 the header records the schedule, and the decoder recomputes it from the model.
+For an image file (``--model oracle:stationary`` or ``tiled:oracle``) the rdp grid
+ends at the isotropic image grid's population rate (``--rate-start`` and
+``--rate-stop`` do not apply).
 
 Input rule: an ``--input`` must hold finite real numbers (no complex, object
 or text arrays; at most 256 MiB) in the data's range: for image sources
@@ -50,7 +53,8 @@ from . import chain, cli
 
 FLAGS = dict(cli.MODEL_FLAGS, **{name: "--" + name.replace("_", "-") for name in (
     "index", "input", "num_steps", "log_snr_start", "log_snr_stop", "stop_step", "rate_bits_per_dim", "seed",
-    "budget_bits", "padding_bits", "x", "max_budget_bits", "tail_target", "workers", "device", "bpp", "schedule")})
+    "budget_bits", "padding_bits", "x", "max_budget_bits", "tail_target", "workers", "device", "bpp", "schedule",
+    "rate_start", "rate_stop")})
 FLAGS["rate_start_bits_per_dim"] = "--rate-start"
 FLAGS["rate_stop_bits_per_dim"] = "--rate-stop"
 FLAGS["image"] = "image"
@@ -198,10 +202,26 @@ def _check_mode(args) -> bool:
                              "or --stop-step)")
     if args.bpp is None and args.stop_step is None:
         raise ValueError("bpp: an image needs --bpp B (bits per pixel of the file) or --stop-step S")
-    if args.schedule != "isotropic" or args.rate_start is not None or args.rate_stop is not None:
-        raise ValueError("schedule: an image file is coded with --schedule isotropic (the rdp schedule is for "
-                         "--data samples with --model oracle)")
+    for name in ("rate_start", "rate_stop"):
+        if getattr(args, name) is not None:
+            raise ValueError(f"{name}: does not apply to an image (its rdp grid ends at the isotropic grid's "
+                             "population rate; give --bpp or --stop-step)")
     return True
+
+
+def _grid_report(result, model, schedule: str) -> tuple:
+    """``(grid dict, log-SNR at the stop (a list per component for rdp), its text)`` of an encode result."""
+    if schedule == "rdp":
+        grid = {"schedule": "rdp", "num_points": result.grid.num_points,
+                "rate_start_bits_per_dim": result.grid.rate_start_bits_per_dim,
+                "rate_stop_bits_per_dim": result.grid.rate_stop_bits_per_dim}
+        log_snr = result.grid.log_snrs_for(model)[result.num_steps_coded - 1]
+        where_on_grid = (f"expected rate {result.grid.rates_bits_per_dim[result.num_steps_coded - 1]:.4g} bits/dim, "
+                         f"log-SNRs {log_snr.min():.4g}..{log_snr.max():.4g}")
+        return grid, log_snr.tolist(), where_on_grid
+    grid = {"schedule": "isotropic", "num_points": result.grid.num_points,
+            "log_snr_start": result.grid.log_snr_start, "log_snr_stop": result.grid.log_snr_stop}
+    return grid, result.log_snr, f"log-SNR {result.log_snr:.4g}"
 
 
 def _run_image(args) -> dict:
@@ -212,23 +232,22 @@ def _run_image(args) -> dict:
 
     x = image_files.read_image(args.image, "image")
     result, model, x = _encode(args, encode_image_detailed, x, args.model, bpp=args.bpp,
-                               stop_step=args.stop_step, log_snr_stop=args.log_snr_stop,
+                               stop_step=args.stop_step, log_snr_stop=args.log_snr_stop, schedule=args.schedule,
                                num_steps=DEFAULT_NUM_STEPS if args.steps is None else args.steps)
     if args.save_input:
         _cli.save_npy(args.save_input, x)
     pixels = x.shape[0] * x.shape[1]
+    grid, log_snr, where_on_grid = _grid_report(result, model, args.schedule)
     report = {
-        "out": args.out, "input": args.image, "shape": list(x.shape), "model": args.model,
-        "grid": {"num_points": result.grid.num_points, "log_snr_start": result.grid.log_snr_start,
-                 "log_snr_stop": result.grid.log_snr_stop},
-        "num_steps_coded": result.num_steps_coded, "log_snr": result.log_snr, "bytes": len(result.data),
+        "out": args.out, "input": args.image, "shape": list(x.shape), "model": args.model, "grid": grid,
+        "num_steps_coded": result.num_steps_coded, "log_snr": log_snr, "bytes": len(result.data),
         "bpp": result.coded_bits_total / pixels, "bpp_no_header": result.payload_bits / pixels,
         "ideal_bpp": result.kl_bits_total / pixels, "header_bits": result.header_bits,
         "budget_bits": result.budget_bits, "padding_bits": args.padding_bits, "tail_target": args.tail_target,
         "kl_bits_per_step": result.kl_bits_per_step.tolist(), "coded_bits_per_step": result.coded_bits_per_step.tolist(),
     }
     print(f"wrote {args.out}: {args.image} ({x.shape[0]}x{x.shape[1]}x{x.shape[2]}), {result.num_steps_coded} of "
-          f"{result.grid.num_points} steps (log-SNR {result.log_snr:.4g}); {report['bpp']:.4f} bits/pixel "
+          f"{result.grid.num_points} steps ({where_on_grid}); {report['bpp']:.4f} bits/pixel "
           f"({len(result.data)} bytes, header {result.header_bits} bits), ideal (sum KL) {report['ideal_bpp']:.4f}")
     if args.json:
         _cli.write_report(args.json, report)
@@ -260,19 +279,7 @@ def run(args) -> dict:
     if args.save_input:
         _cli.save_npy(args.save_input, np.asarray(x, dtype=np.float64))
     d = model.dim
-    if args.schedule == "rdp":
-        grid = {"schedule": "rdp", "num_points": result.grid.num_points,
-                "rate_start_bits_per_dim": result.grid.rate_start_bits_per_dim,
-                "rate_stop_bits_per_dim": result.grid.rate_stop_bits_per_dim}
-        log_snr = result.grid.log_snrs_for(model)[result.num_steps_coded - 1]
-        where_on_grid = (f"expected rate {result.grid.rates_bits_per_dim[result.num_steps_coded - 1]:.4g} bits/dim, "
-                         f"log-SNRs {log_snr.min():.4g}..{log_snr.max():.4g}")
-        log_snr = log_snr.tolist()
-    else:
-        grid = {"schedule": "isotropic", "num_points": result.grid.num_points,
-                "log_snr_start": result.grid.log_snr_start, "log_snr_stop": result.grid.log_snr_stop}
-        log_snr = result.log_snr
-        where_on_grid = f"log-SNR {log_snr:.4g}"
+    grid, log_snr, where_on_grid = _grid_report(result, model, args.schedule)
     report = {
         "out": args.out, "input": where, "dim": d, "grid": grid,
         "num_steps_coded": result.num_steps_coded, "log_snr": log_snr,

@@ -95,6 +95,18 @@ def _check_log_snr_end(args, model, latent) -> None:
                          f"--method {args.method} would return the posterior mean (use --method mean for that)")
 
 
+def _where(args, latent) -> tuple:
+    """``(log-SNR for the report (a list per component for rdp), its text)``; ValueError naming the solver flags,
+    which do nothing for an rdp stream."""
+    if isinstance(latent.grid, schedules.RdpGrid):
+        for name in ("decoder_steps", "log_snr_end"):
+            if getattr(args, name) is not None:
+                raise ValueError(f"{name}: an rdp stream is decoded by the oracle's exact maps (no solver steps)")
+        return latent.log_snr.tolist(), (f"schedule rdp, log-SNRs {latent.log_snr.min():.4g}.."
+                                         f"{latent.log_snr.max():.4g}")
+    return latent.log_snr, f"log-SNR {latent.log_snr:.4g}"
+
+
 def _decode(args, data, model):
     """``(latent, reconstruction)`` of the stream's requested prefix; a cut stream's warning becomes a note."""
     with warnings.catch_warnings(record=True) as caught:
@@ -133,14 +145,14 @@ def _run_image(args, data, header) -> dict:
         raise ValueError(f"model: the stream's model hash is not that of {args.model} at the stream's image size "
                          "(another model, or another version of its parameters)")
     latent, x = _decode(args, data, model)
+    log_snr, where = _where(args, latent)
     pixels = shape[0] * shape[1]
     stream_bytes = len(chain.read_header(data).prefix(latent.num_steps).to_bytes()) if latent.num_steps else None
     report = {"file": args.file, "method": args.method, "num_steps_decoded": latent.num_steps,
               "num_steps_in_stream": latent.num_steps_in_stream, "truncated": latent.truncated,
-              "log_snr": latent.log_snr, "shape": list(shape), "bytes": len(data),
+              "log_snr": log_snr, "shape": list(shape), "bytes": len(data),
               "bpp_of_prefix": None if stream_bytes is None else 8 * stream_bytes / pixels}
-    line = (f"decoded {latent.num_steps} of {latent.num_steps_in_stream} steps (log-SNR {latent.log_snr:.4g}) "
-            f"with {args.method}")
+    line = f"decoded {latent.num_steps} of {latent.num_steps_in_stream} steps ({where}) with {args.method}"
     if stream_bytes is not None:
         line += f", {report['bpp_of_prefix']:.4f} bits/pixel"
     if args.out:
@@ -184,14 +196,7 @@ def run(args) -> dict:
     if original is not None and original.size != model.dim:
         raise ValueError(f"original: has {original.size} numbers, the model's samples {model.dim}")
     latent, x = _decode(args, data, model)
-    if isinstance(latent.grid, schedules.RdpGrid):
-        for name in ("decoder_steps", "log_snr_end"):
-            if getattr(args, name) is not None:
-                raise ValueError(f"{name}: an rdp stream is decoded by the oracle's exact maps (no solver steps)")
-        log_snr, where = latent.log_snr.tolist(), (f"schedule rdp, log-SNRs {latent.log_snr.min():.4g}.."
-                                                   f"{latent.log_snr.max():.4g}")
-    else:
-        log_snr, where = latent.log_snr, f"log-SNR {latent.log_snr:.4g}"
+    log_snr, where = _where(args, latent)
     report = {"file": args.file, "method": args.method, "num_steps_decoded": latent.num_steps,
               "num_steps_in_stream": latent.num_steps_in_stream, "truncated": latent.truncated,
               "log_snr": log_snr, "shape": list(x.shape), "bytes": len(data)}

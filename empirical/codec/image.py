@@ -156,13 +156,18 @@ def encode_image_detailed(image, model=STATIONARY_SPEC, *, bpp=None, stop_step=N
         raise ValueError(f"bpp: must be a finite number > 0, got {bpp!r}")
     grid = image_grid(denoiser, x.shape, bpp, num_steps)
     stop = grid.log_snr_stop if log_snr_stop is None else log_snr_stop
+    schedule = options.pop("schedule", "isotropic")
+    if schedule == "rdp":
+        grid_options = {"schedule": "rdp", "rate_stop_bits_per_dim": rdp_rate_stop(denoiser, stop, model)}
+    else:
+        grid_options = {"schedule": schedule, "log_snr_start": grid.log_snr_start, "log_snr_stop": stop}
     pixels = x.shape[0] * x.shape[1]
     spec = recorded_spec(model) if isinstance(model, str) else options.pop("model_spec", "")
     try:
         result = chain.encode_detailed(
-            x, denoiser, num_steps=num_steps, log_snr_start=grid.log_snr_start, log_snr_stop=stop,
-            stop_step=stop_step, max_bits_total=None if bpp is None else math.floor(float(bpp) * pixels), seed=seed,
-            model_spec=f"model={spec}" if spec else "", **options)
+            x, denoiser, num_steps=num_steps, stop_step=stop_step,
+            max_bits_total=None if bpp is None else math.floor(float(bpp) * pixels), seed=seed,
+            model_spec=f"model={spec}" if spec else "", **grid_options, **options)
     except ValueError as err:
         if not str(err).startswith("max_bits_total:"):
             raise
@@ -170,6 +175,21 @@ def encode_image_detailed(image, model=STATIONARY_SPEC, *, bpp=None, stop_step=N
                          f"{x.shape[0]}x{x.shape[1]} pixels) do not hold the header and the first step: "
                          f"{str(err).rpartition('take ')[2]}") from None
     return result, denoiser, x
+
+
+def rdp_rate_stop(model, log_snr_stop, spec="") -> float:
+    """The ``rdp`` image grid's last rate (bits per dimension): the model's population rate ``I(X; Z)`` at the
+    isotropic grid's stop ``log_snr_stop``, so that both schedules end at the same expected chain rate (the rdp
+    grid then starts at that rate over the number of steps: :func:`empirical.codec.default_rdp_grid`)."""
+    from gaussian import components
+
+    from .schedules import supports_per_component
+
+    if not supports_per_component(model):
+        raise ValueError(f"schedule: 'rdp' needs an exact Gaussian image oracle (oracle:stationary or tiled:oracle), "
+                         f"not {spec or type(model).__name__}")
+    snr = math.exp(float(log_snr_stop))
+    return float(np.sum(components.rate_nats(model.eigvals, snr))) / math.log(2.0) / model.dim
 
 
 def encode_image(image, model=STATIONARY_SPEC, *, bpp=None, stop_step=None, **options) -> bytes:

@@ -110,9 +110,10 @@ def build_parser():
                         "the first step whose realised sum KL reaches it, decode with the oracle's exact maps; "
                         "affordable at full resolution (--scale 1/1); every rate is labelled ideal")
     p.add_argument("--schedule", choices=("isotropic", "rdp"), default="isotropic",
-                   help="with --ideal: the chain's noise schedule, one log-SNR for every component (isotropic, the "
-                        "default) or the perfect-realism allocation path, one per component of the oracle (rdp: "
-                        "python -m empirical.compress --schedule rdp); image streams use the isotropic grid")
+                   help="the chain's noise schedule: one log-SNR for every component (isotropic, the default) or "
+                        "the perfect-realism allocation path, one per component of an exact Gaussian oracle (rdp: "
+                        "python -m empirical.compress --schedule rdp), ending at the isotropic grid's population "
+                        "rate; with real bits and with --ideal")
     p.add_argument("--ddcm", default="none", metavar="BITS:STEPS,...",
                    help="DDCM baseline streams to code per image: comma-separated BITS:STEPS pairs (log2 of the "
                         "codebook size K, 1..16, and the chain's steps, 2..65536; BITS x STEPS bits plus a header "
@@ -276,14 +277,28 @@ def _decoded(x, y, form):
     return out, pixels
 
 
-def evaluate_image(name, pixels, rates, steps, seed, model_spec="oracle:stationary"):
-    """Everything measured on one image: ``(record, {(decoder, rate): uint8 reconstruction}, stream bytes)``."""
+def _log_snr_entry(latent):
+    """What a record stores as a prefix's ``log_snr``: the grid's log-SNR (isotropic), or the ``rdp`` path's rate in
+    bits per dimension at the prefix (one number instead of one log-SNR per component)."""
+    from empirical.codec.schedules import RdpGrid
+
+    if isinstance(latent.grid, RdpGrid):
+        return float(latent.grid.rates_bits_per_dim[latent.num_steps - 1])
+    return latent.log_snr
+
+
+def evaluate_image(name, pixels, rates, steps, seed, model_spec="oracle:stationary", schedule="isotropic"):
+    """Everything measured on one image: ``(record, {(decoder, rate): uint8 reconstruction}, stream bytes)``.
+
+    ``schedule="rdp"``: the stream follows the perfect-realism allocation path (``encode_image_detailed``), and the
+    entries' ``log_snr`` is the path's rate in bits per dimension."""
     from empirical import image_files
     from empirical.codec import decode_latent, encode_image_detailed, read_header, reconstruct
 
     x = image_files.from_uint8(pixels)
     pixel_count = x.shape[0] * x.shape[1]
-    result, model, _ = encode_image_detailed(x, model_spec, bpp=max(rates), num_steps=steps, seed=seed)
+    result, model, _ = encode_image_detailed(x, model_spec, bpp=max(rates), num_steps=steps, seed=seed,
+                                             schedule=schedule)
     record = {"image": name, "shape": list(x.shape), "steps_in_stream": result.num_steps_coded,
               "stream_bpp": result.coded_bits_total / pixel_count, "budget_bits": result.budget_bits, "rates": []}
     recons = {}
@@ -296,7 +311,7 @@ def evaluate_image(name, pixels, rates, steps, seed, model_spec="oracle:stationa
         prefix_bits = 8 * len(read_header(result.data).prefix(k).to_bytes())
         kl_coeff = result.kl_bits_per_coefficient[:k].sum(axis=0)
         forms, expected_kl, kl_z = _closed_forms(model, x, latent.log_snr, kl_coeff)
-        entry = {"target_bpp": rate, "steps": k, "reachable": True, "log_snr": latent.log_snr,
+        entry = {"target_bpp": rate, "steps": k, "reachable": True, "log_snr": _log_snr_entry(latent),
                  "bpp": prefix_bits / pixel_count, "ideal_bpp": float(kl_coeff.sum()) / pixel_count,
                  "kl_bits": float(kl_coeff.sum()), "kl_bits_expected": expected_kl, "kl_z": kl_z, "decoders": {}}
         for method in DECODERS:
@@ -310,7 +325,7 @@ def evaluate_image(name, pixels, rates, steps, seed, model_spec="oracle:stationa
         latent = decode_latent(result.data, model, k)
         kl_coeff = result.kl_bits_per_coefficient[:k].sum(axis=0)
         forms, expected_kl, kl_z = _closed_forms(model, x, latent.log_snr, kl_coeff)
-        check = {"steps": k, "log_snr": latent.log_snr, "kl_z": kl_z, "sq_err_z": {}}
+        check = {"steps": k, "log_snr": _log_snr_entry(latent), "kl_z": kl_z, "sq_err_z": {}}
         for method in DECODERS:
             sq = float(np.sum((reconstruct(latent, model, method, rng=seed) - x) ** 2))
             check["sq_err_z"][method] = (sq - forms[method][0]) / math.sqrt(forms[method][1])
@@ -347,9 +362,9 @@ def evaluate_image_ideal(name, pixels, rates, steps, seed, model_spec="oracle:st
     if schedule == "rdp":
         from empirical.codec import default_rdp_grid
 
-        snr_stop = np.exp(grid.log_snr_stop)
-        rate_stop = float(np.sum(components.rate_nats(model.eigvals, snr_stop))) / math.log(2.0) / model.dim
-        rdp_grid = default_rdp_grid(model, steps, rate_stop_bits_per_dim=rate_stop)
+        from empirical.codec.image import rdp_rate_stop
+
+        rdp_grid = default_rdp_grid(model, steps, rate_stop_bits_per_dim=rdp_rate_stop(model, grid.log_snr_stop))
         table, flow_map, denoise = rdp_grid.log_snrs_for(model), model.flow_map_per_component, model.denoise_per_component
     rng = np.random.default_rng(np.random.SeedSequence([0x1DEA1, seed]))
     decoder_rng = np.random.default_rng(np.random.SeedSequence([0x1DEA2, seed]))
@@ -453,7 +468,7 @@ def _work(task):
     if ideal:
         record, recons, stream = evaluate_image_ideal(name, pixels, rates, steps, seed, model_spec, schedule)
     else:
-        record, recons, stream = evaluate_image(name, pixels, rates, steps, seed, model_spec)
+        record, recons, stream = evaluate_image(name, pixels, rates, steps, seed, model_spec, schedule)
     return record, recons, jpeg_webp(pixels), stream
 
 
@@ -824,8 +839,9 @@ def run(args) -> dict:
     examples = [] if args.examples is None else [e.strip() for e in args.examples.split(",")]
     if args.examples is not None and (args.out is None or not all(examples)):
         raise ValueError("examples: needs --out DIR and comma-separated image file names without empty items")
-    if args.schedule == "rdp" and not args.ideal:
-        raise ValueError("schedule: 'rdp' runs with --ideal (image streams use the isotropic grid)")
+    if args.schedule == "rdp" and args.model not in ("oracle:stationary", "tiled:oracle"):
+        raise ValueError(f"schedule: 'rdp' needs an exact Gaussian oracle (oracle:stationary or tiled:oracle), not "
+                         f"{args.model}")
     if args.examples is not None and (args.ideal or not args.diffc):
         raise ValueError("examples: draws decoded DiffC streams; --ideal and --no-diffc make none")
     pairs = _ddcm_pairs(args.ddcm)

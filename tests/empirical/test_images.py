@@ -438,23 +438,59 @@ def test_ideal_evaluation_under_the_rdp_schedule(tmp_path, capsys):
             assert entry["decoders"]["flow"]["sq_err_expected"] == pytest.approx(want, rel=1e-9)
             assert abs(entry["kl_z"]) < 4 and abs(entry["decoders"]["flow"]["sq_err_z"]) < 4
     with pytest.raises(SystemExit):
-        evaluate.main(["--images", str(folder), "--schedule", "rdp"])
+        evaluate.main(["--images", str(folder), "--model", "unet", "--schedule", "rdp"])
     assert "--schedule" in capsys.readouterr().err
 
 
-def test_evaluation_of_the_learned_unet_claims_no_closed_forms(tmp_path, capsys):
-    """The shipped U-Net carries the oracle's eigenvalues (its skip) but is no Gaussian oracle: real-bit evaluation
-    reports no closed form given x for it (no expected error, no check points), and --ideal refuses it."""
-    pytest.importorskip("torch")
+def test_rdp_image_stream_with_real_bits(tmp_path, capsys):
+    """--schedule rdp with real bits: the stream's header records the rdp grid (the decoder rebuilds it), which ends
+    at the isotropic grid's population rate; every decoder (dp:C too) reads it; the evaluation's records are named
+    -rdp, store the path's rate as log_snr, and the closed forms given x hold at the checks (|z| < 4)."""
+    from empirical.codec import decode_latent, schedules
+    from empirical.codec.image import image_grid, rdp_rate_stop
+
+    x = image_files.from_uint8(_photo(24, 32, 3, seed=50))
+    result, model, _ = encode_image_detailed(x, bpp=3, num_steps=24, schedule="rdp", seed=3)
+    latent = decode_latent(result.data, model)
+    assert isinstance(latent.grid, schedules.RdpGrid) and latent.num_steps == result.num_steps_coded
+    stop = rdp_rate_stop(model, image_grid(model, x.shape, 3, 24).log_snr_stop)
+    assert latent.grid.rate_stop_bits_per_dim == pytest.approx(stop, rel=1e-6)  # float32 in the header
+    assert 8 * len(result.data) <= 3 * 24 * 32
+    for method in ("flow", "ancestral", "mean", "dp:1.5"):
+        y = decode_image(result.data, method=method)
+        assert y.shape == x.shape and np.all(np.isfinite(y))
     folder = tmp_path / "photos"
     folder.mkdir()
-    _save(folder / "im0.png", _photo(16, 24, 3, seed=50))
-    assert evaluate.main(["--images", str(folder), "--scale", "1/1", "--model", "unet", "--rates", "3",
-                          "--steps", "48", "--format", "json", "--no-progress"]) == 0
+    for i in range(2):
+        _save(folder / f"im{i}.png", _photo(24, 32, 3, seed=60 + i))
+    assert evaluate.main(["--images", str(folder), "--scale", "1/1", "--schedule", "rdp", "--rates", "2,3",
+                          "--steps", "24", "--format", "json", "--no-progress"]) == 0
     report = json.loads(capsys.readouterr().out)
-    entry = report["per_image"][0]["rates"][0]
-    assert entry["reachable"] and entry["decoders"]["flow"]["sq_err_expected"] is None and entry["kl_z"] is None
-    assert report["closed_form_check"]["sum_kl"]["points"] == 0
-    with pytest.raises(SystemExit):
-        evaluate.main(["--images", str(folder), "--scale", "1/1", "--model", "unet", "--ideal"])
-    assert "--ideal" in capsys.readouterr().err
+    assert {m["name"] for m in report["methods"]} >= {"diffc-flow-rdp", "diffc-ancestral-rdp", "diffc-mean-rdp"}
+    for record in report["per_image"]:
+        for entry in record["rates"]:
+            if entry["reachable"]:
+                assert 0 < entry["log_snr"] <= stop * 2  # a rate in bits per dimension, not a log-SNR vector
+        for check in record["checks"]:
+            assert abs(check["kl_z"]) < 4 and all(abs(z) < 4 for z in check["sq_err_z"].values())
+
+
+def test_rdp_image_stream_on_the_command_line(tmp_path, capsys):
+    """compress --schedule rdp for a PNG, decompress by dp:C; --rate-stop and a learned model are refused naming
+    the flag (one line, status 2)."""
+    png = tmp_path / "p.png"
+    _save(png, _photo(24, 32, 3, seed=70))
+    out = tmp_path / "p.dfrc"
+    assert compress.main([str(png), "--model", "oracle:stationary", "--bpp", "3", "--schedule", "rdp", "--steps", "16",
+                          "--out", str(out)]) == 0
+    assert "expected rate" in capsys.readouterr().out
+    assert decompress.main([str(out), "--model", "oracle:stationary", "--method", "dp:1.5", "--original", str(png),
+                            "--out", str(tmp_path / "hat.png")]) == 0
+    assert "schedule rdp" in capsys.readouterr().out
+    for extra, flag in ((["--rate-stop", "1"], "--rate-stop"), (["--model", "unet"], "--schedule")):
+        args = [str(png), "--model", "oracle:stationary", "--bpp", "2", "--schedule", "rdp",
+                "--out", str(tmp_path / "q.dfrc")]
+        with pytest.raises(SystemExit) as exc:
+            compress.main(args + extra)
+        err = capsys.readouterr().err
+        assert exc.value.code == 2 and err.count("\n") == 1 and flag in err, err
