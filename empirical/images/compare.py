@@ -13,7 +13,8 @@ compares at the chains' realised sum KL (the ideal rate of the same streams) ins
 
 Per report and target rate it also gives the DiffC-F minus DiffC-A gap (mean and standard error over the
 images) beside its closed form where the report has one (an exact Gaussian oracle: the mean over the images of
-the difference of the two decoders' expected PSNRs given x), and the realism proxies of both reports (spectrum
+the difference of the two decoders' expected PSNRs given x), DiffC-F's mean PSNR beside the JPEG and WebP
+quality sweeps' mean curves interpolated at its mean bpp, and the realism proxies of both reports (spectrum
 error in dB and sliced W2 of 8x8 patches: set-level numbers, at each target rate).
 """
 from __future__ import annotations
@@ -24,8 +25,8 @@ import numpy as np
 
 from empirical import _cli
 
-__all__ = ["interpolate_psnr", "paired_differences", "decoder_gaps", "realism_rows", "compare", "build_parser",
-           "run", "main"]
+__all__ = ["interpolate_psnr", "paired_differences", "decoder_gaps", "baseline_rows", "realism_rows", "compare",
+           "build_parser", "run", "main"]
 
 DECODERS = ("flow", "ancestral", "mean")
 KEYS = ("bpp", "ideal_bpp")
@@ -132,6 +133,24 @@ def realism_rows(report: dict) -> list:
     return rows
 
 
+def baseline_rows(report: dict) -> list:
+    """Rows ``{target_bpp, bpp, psnr_db, jpeg_db, webp_db}``: a report's mean DiffC-F PSNR at each target rate and the
+    JPEG and WebP quality sweeps' mean curves (means over the images at each quality) interpolated in ``log bpp`` at
+    its mean bpp (``None`` outside a sweep's range)."""
+    methods = {m["name"]: m["results"] for m in report["methods"]}
+    flow = methods.get("diffc-flow")
+    if flow is None:
+        return []
+    rows = []
+    for target, bpp, psnr in zip(flow["target-bpp"], flow["bpp"], flow["psnr-rgb"]):
+        row = {"target_bpp": target, "bpp": bpp, "psnr_db": psnr}
+        for codec in ("jpeg", "webp"):
+            r = methods.get(codec)
+            row[f"{codec}_db"] = None if r is None else interpolate_psnr(sorted(zip(r["bpp"], r["psnr-rgb"])), bpp)
+        rows.append(row)
+    return rows
+
+
 def compare(report_a: dict, report_b: dict) -> dict:
     """Everything the command prints, as a dict (JSON-ready)."""
     def describe(report):
@@ -143,11 +162,12 @@ def compare(report_a: dict, report_b: dict) -> dict:
             "paired_real_bpp": paired_differences(report_a, report_b, "bpp"),
             "paired_ideal_bpp": paired_differences(report_a, report_b, "ideal_bpp"),
             "gaps_a": decoder_gaps(report_a), "gaps_b": decoder_gaps(report_b),
+            "baselines_a": baseline_rows(report_a), "baselines_b": baseline_rows(report_b),
             "realism_a": realism_rows(report_a), "realism_b": realism_rows(report_b)}
 
 
 def _num(value, spec: str) -> str:
-    return "-" if value is None else format(value, spec)
+    return "-".rjust(len(format(0.0, spec))) if value is None else format(value, spec)
 
 
 def format_comparison(result: dict) -> str:
@@ -166,6 +186,12 @@ def format_comparison(result: dict) -> str:
         for r in result[f"gaps_{side}"]:
             lines.append(f"{r['target_bpp']:>6g} {r['bpp']:7.3f} {_num(r['gap_db'], '+7.2f')} {_num(r['se_db'], '6.2f')} "
                          f"{_num(r['closed_form_gap_db'], '+11.2f')}")
+    for side, model in (("a", a), ("b", b)):
+        lines.append(f"DiffC-F, {model}, beside JPEG and WebP at its mean bpp (their mean curves, interpolated)")
+        lines.append(f"{'target':>6} {'bpp':>7} {'DiffC-F':>8} {'JPEG':>7} {'WebP':>7}")
+        for r in result[f"baselines_{side}"]:
+            lines.append(f"{r['target_bpp']:>6g} {r['bpp']:7.3f} {r['psnr_db']:8.2f} {_num(r['jpeg_db'], '7.2f')} "
+                         f"{_num(r['webp_db'], '7.2f')}")
     lines.append("realism proxies (lower is closer to the originals)")
     lines.append(f"{'method':<18} {'target':>6} {'bpp A':>7} {'spectrum dB A':>13} {'W2 A':>7} {'bpp B':>7} "
                  f"{'spectrum dB B':>13} {'W2 B':>7}")

@@ -67,6 +67,20 @@ def test_decoder_gap_and_its_closed_form():
     assert compare.decoder_gaps(_report(no_forms))[0]["closed_form_gap_db"] is None
 
 
+def test_baselines_interpolated_at_the_mean_bpp():
+    """JPEG's mean curve is a line in log bpp here, so its value at DiffC-F's mean bpp is known; WebP's sweep does
+    not reach that bpp: None."""
+    line = lambda b: 30.0 + 4.0 * math.log(b)  # noqa: E731
+    report = _report({})
+    report["methods"] = [
+        {"name": "diffc-flow", "results": {"target-bpp": [1.0], "bpp": [0.9], "psnr-rgb": [24.0]}},
+        {"name": "jpeg", "results": {"bpp": [2.0, 0.5, 1.0], "psnr-rgb": [line(2.0), line(0.5), line(1.0)]}},
+        {"name": "webp", "results": {"bpp": [1.2, 2.0], "psnr-rgb": [30.0, 32.0]}}]
+    (row,) = compare.baseline_rows(report)
+    assert row["jpeg_db"] == pytest.approx(line(0.9), abs=1e-12) and row["webp_db"] is None
+    assert row["psnr_db"] == 24.0 and row["bpp"] == 0.9
+
+
 def test_cli_prints_and_writes_json(tmp_path):
     images = {"im0": [(0.5, 0.5, 0.2, (20.0, 18.0, 21.0)), (1.0, 1.0, 0.5, (24.0, 22.0, 25.0))]}
     path = tmp_path / "r.json"
