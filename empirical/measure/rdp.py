@@ -13,7 +13,8 @@ dimension of the reconstructions to the data law (realism), and the closed forms
 DiffC-F, DiffC-A, ``x_hat = rho^C z / alpha`` (``gaussian.components.mse_linear_decoder`` and
 ``w2_sq_linear_decoder``). Per stop, the paired ratio ``D_F(isotropic) / D_F(rdp)`` on the same samples
 against the closed-form gap. The isotropic streams use the RK4 flow (64 steps) and 512 ancestral steps;
-the rdp streams the oracle's exact maps.
+the rdp streams the oracle's exact maps. ``--tail-target`` is the channel simulator's per-chunk truncation tail
+(``empirical.rcc.candidate_bits``; default 0.02): a smaller one scans more candidates and lowers its bias.
 
 example:
   python -m empirical.measure.rdp --spectrum powerlaw:1 --dim 16 --rates 0.25,0.5,1,2 --num-steps 16 --n 1000
@@ -32,7 +33,7 @@ from empirical import _cli
 __all__ = ["main", "measure", "format_table"]
 
 FLAGS = {name: "--" + name.replace("_", "-") for name in (
-    "spectrum", "dim", "rates", "num_steps", "n", "dp", "seed", "workers", "json", "block")}
+    "spectrum", "dim", "rates", "num_steps", "n", "dp", "seed", "workers", "json", "block", "tail_target")}
 BLOCK = 25
 
 
@@ -45,6 +46,8 @@ def _parser():
     p.add_argument("--n", type=int, default=1000, help="samples (default 1000)")
     p.add_argument("--dp", default="1.25,1.5,1.75,2", help="score scales C of the dp:C decoders (default 1.25,1.5,1.75,2)")
     p.add_argument("--seed", type=int, default=0, help="master seed (default 0)")
+    p.add_argument("--tail-target", type=float, default=None,
+                   help="the channel simulator's per-chunk truncation tail P(K > N), in (0, 1) (default 0.02)")
     p.add_argument("--workers", type=int, default=None, help="worker processes (default os.cpu_count())")
     p.add_argument("--json", default=None, help="also write the results as JSON here")
     p.add_argument("--no-progress", action="store_true", help="accepted for symmetry; nothing is drawn")
@@ -98,7 +101,8 @@ def _block(spec, block):
         seed = codec_seed(spec["seed"], lo + row)
         res = codec.encode_detailed(x[row], oracle, num_steps=grid.num_points, schedule="rdp",
                                     rate_start_bits_per_dim=grid.rate_start_bits_per_dim,
-                                    rate_stop_bits_per_dim=grid.rate_stop_bits_per_dim, stop_step=stops[-1], seed=seed)
+                                    rate_stop_bits_per_dim=grid.rate_stop_bits_per_dim, stop_step=stops[-1], seed=seed,
+                                    tail_target=spec.get("tail_target", "default"))
         for s in stops:
             nbytes = res.header_bits // 8 + int(res.coded_bits_per_step[:s].sum()) // 8
             with warnings.catch_warnings():
@@ -108,7 +112,7 @@ def _block(spec, block):
             pay[("rdp", s)].append(res.coded_bits_per_step[:s].sum())
         for s, g in zip(stops, iso):
             r = codec.encode_detailed(x[row], oracle, num_steps=g.num_points, log_snr_start=g.log_snr_start,
-                                      log_snr_stop=g.log_snr_stop, seed=seed)
+                                      log_snr_stop=g.log_snr_stop, seed=seed, tail_target=spec.get("tail_target", "default"))
             lat[("isotropic", s)].append(codec.decode_latent(r.data, oracle).z)
             kl[("isotropic", s)].append(r.kl_bits_total)
             pay[("isotropic", s)].append(r.payload_bits)
@@ -224,6 +228,10 @@ def _run(args) -> None:
     spec = {"spectrum": args.spectrum, "dim": args.dim, "rates": _floats(args.rates, "rates", 1e-6, 64.0),
             "num_steps": args.num_steps, "n": args.n, "dp": _floats(args.dp, "dp", 1.0, 2.0), "seed": args.seed}
     spec["dp"] = [c for c in spec["dp"] if c != 1.0]
+    if args.tail_target is not None:
+        if not 0.0 < args.tail_target < 1.0:
+            raise ValueError(f"tail_target: must lie in (0, 1), got {args.tail_target}")
+        spec["tail_target"] = args.tail_target
     _setup(spec)  # validates the spectrum and the grid before any work
     result = measure(spec, args.workers)
     print(format_table(result))
