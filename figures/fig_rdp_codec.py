@@ -1,6 +1,6 @@
 """The codec under both noise schedules on Gaussian data (``python -m empirical.measure.rdp``), on the closed forms.
 
-Data ``N(0, Sigma)`` with the power-law spectrum ``lam_i ~ i^-2`` (16 dims, 2000
+Data ``N(0, Sigma)`` with the power-law spectrum ``lam_i ~ i^-2`` (16 dims, 4500
 samples; 4 dims and 40 samples with ``quick``), the exact oracle, real bytes.
 Left: MSE against the realised chain KL for DiffC-F and DiffC-A under the ``rdp``
 schedule (filled) and the isotropic one (open), on the closed-form ``rd``,
@@ -24,7 +24,7 @@ def _measure(quick: bool) -> dict:
 
     spec = ({"spectrum": "powerlaw:2", "dim": 4, "rates": [0.25, 1.0], "num_steps": 4, "n": 40,
              "dp": [1.5, 2.0], "seed": 0} if quick else
-            {"spectrum": "powerlaw:2", "dim": 16, "rates": [0.1, 0.25, 0.5, 1.0], "num_steps": 20, "n": 2000,
+            {"spectrum": "powerlaw:2", "dim": 16, "rates": [0.1, 0.25, 0.5, 1.0], "num_steps": 20, "n": 4500,
              "dp": [1.25, 1.5, 1.75, 2.0], "seed": 0})
     result = rdp.measure(spec, workers=1 if quick else None)
     result["closed_form"] = _closed_form(np.asarray(result["eigvals"]), result, quick)
