@@ -41,7 +41,8 @@ WebP. ``--no-diffc`` leaves out the DiffC streams (baselines only).
 ``--ideal`` codes no bits (for full resolution, where the channel simulator
 would take hours): the chain is sampled exactly from ``q``, each rate stops at
 the first step whose realised sum KL reaches it, and the decoders are the
-oracle's exact maps; the records are named ``diffc-*-ideal`` and say so.
+oracle's exact maps (for a learned model, the codec's receivers: RK4 flow and
+ancestral sampling); the records are named ``diffc-*-ideal`` and say so.
 
 Output: a table (``--format table``) or JSON (``--format json``): one
 record per method in CompressAI's results format ``{"name", "description",
@@ -107,8 +108,9 @@ def build_parser():
                         "processes; same per-image work and seeds, so the same numbers (needs the [distributed] extra)")
     p.add_argument("--ideal", action="store_true",
                    help="no bitstream: sample the chain exactly from q (an ideal channel simulator), stop each rate at "
-                        "the first step whose realised sum KL reaches it, decode with the oracle's exact maps; "
-                        "affordable at full resolution (--scale 1/1); every rate is labelled ideal")
+                        "the first step whose sum KL reaches it (expected given x for an exact oracle, realised for a "
+                        "learned model), decode with the oracle's exact maps (a learned model: the codec's "
+                        "receivers); affordable at full resolution (--scale 1/1); every rate is labelled ideal")
     p.add_argument("--schedule", choices=("isotropic", "rdp"), default="isotropic",
                    help="the chain's noise schedule: one log-SNR for every component (isotropic, the default) or "
                         "the perfect-realism allocation path, one per component of an exact Gaussian oracle (rdp: "
@@ -341,7 +343,9 @@ def evaluate_image_ideal(name, pixels, rates, steps, seed, model_spec="oracle:st
     check at it is unbiased); the reported bpp is the realised sum KL there. Decoders: the oracle's exact
     flow map (DiffC-F), its
     posterior mean, and a posterior sample (DiffC-A), all in closed form (the codec's numerical receivers
-    integrate the same maps; at full resolution each RK4 solve would take ~20 s).
+    integrate the same maps; at full resolution each RK4 solve would take ~20 s). A model without closed forms
+    (the learned U-Net) stops each rate at the first step whose *realised* sum KL reaches it and is decoded by the
+    codec's receivers (:func:`_numerical_decoders`), with no closed-form checks.
 
     ``schedule="rdp"``: the chain follows the perfect-realism allocation path (``codec.default_rdp_grid``, one
     log-SNR per component, from the isotropic grid's last population rate), decoded with the oracle's
@@ -354,11 +358,13 @@ def evaluate_image_ideal(name, pixels, rates, steps, seed, model_spec="oracle:st
 
     x = image_files.from_uint8(pixels)
     model = image_model_for(model_spec, x.shape)
-    if not _has_closed_forms(model):
-        raise ValueError(f"ideal: needs an exact Gaussian oracle (oracle:stationary or tiled:oracle), not {model_spec}")
+    exact = _has_closed_forms(model)
+    if schedule == "rdp" and not exact:
+        raise ValueError(f"schedule: 'rdp' needs an exact Gaussian oracle (oracle:stationary or tiled:oracle), not "
+                         f"{model_spec}")
     pixel_count = x.shape[0] * x.shape[1]
     grid = image_grid(model, x.shape, max(rates), steps)
-    table, flow_map, denoise = grid.log_snrs, model.flow_map, model.denoise
+    table, flow_map, denoise = grid.log_snrs, getattr(model, "flow_map", None), model.denoise
     if schedule == "rdp":
         from empirical.codec import default_rdp_grid
 
@@ -370,11 +376,14 @@ def evaluate_image_ideal(name, pixels, rates, steps, seed, model_spec="oracle:st
     decoder_rng = np.random.default_rng(np.random.SeedSequence([0x1DEA2, seed]))
     record = {"image": name, "shape": list(x.shape), "ideal": True, "rates": []}
     recons, cumulative, pending = {}, np.zeros(model.dim), sorted(rates)
-    centred = model.to_eigen((x.reshape(-1) - model.mean)[None, :])[0]
+    centred = model.to_eigen((x.reshape(-1) - model.mean)[None, :])[0] if exact else None
     for step, log_snr, z, kl in ideal_chain_steps(x, model, table, rng):
         cumulative += kl
-        expected_bits = float(np.sum(components.chain_kl_nats_given_x(model.eigvals, np.exp(log_snr), centred)))
-        expected_bits /= math.log(2.0)
+        if exact:
+            expected_bits = float(np.sum(components.chain_kl_nats_given_x(model.eigvals, np.exp(log_snr), centred)))
+            expected_bits /= math.log(2.0)
+        else:  # no closed form: stop on the realised sum KL (nothing is checked against a closed form)
+            expected_bits = float(cumulative.sum())
         while pending and expected_bits >= pending[0] * pixel_count:
             rate = pending.pop(0)
             forms, expected_kl, kl_z = _closed_forms(model, x, log_snr, cumulative)
@@ -383,10 +392,13 @@ def evaluate_image_ideal(name, pixels, rates, steps, seed, model_spec="oracle:st
                      "bpp": float(cumulative.sum()) / pixel_count, "ideal_bpp": float(cumulative.sum()) / pixel_count,
                      "kl_bits": float(cumulative.sum()), "kl_bits_expected": expected_kl, "kl_z": kl_z,
                      "decoders": {}}
-            post = components.mse_mmse(model.eigvals, np.exp(log_snr))
-            mean = denoise(z[None, :], log_snr)[0]
-            outputs = {"mean": mean, "flow": flow_map(z[None, :], log_snr)[0],
-                       "ancestral": mean + model.from_eigen(np.sqrt(post) * decoder_rng.standard_normal(model.dim))}
+            if exact:
+                post = components.mse_mmse(model.eigvals, np.exp(log_snr))
+                mean = denoise(z[None, :], log_snr)[0]
+                outputs = {"mean": mean, "flow": flow_map(z[None, :], log_snr)[0],
+                           "ancestral": mean + model.from_eigen(np.sqrt(post) * decoder_rng.standard_normal(model.dim))}
+            else:
+                outputs = _numerical_decoders(z, log_snr, model, decoder_rng)
             for method in DECODERS:
                 entry["decoders"][method], recons[(method, rate)] = _decoded(
                     x, outputs[method].reshape(x.shape), forms[method])
@@ -396,8 +408,21 @@ def evaluate_image_ideal(name, pixels, rates, steps, seed, model_spec="oracle:st
     record["rates"].sort(key=lambda e: e["target_bpp"])
     record["checks"] = [{"steps": e["steps"], "log_snr": e["log_snr"], "kl_z": e["kl_z"],
                          "sq_err_z": {m: e["decoders"][m]["sq_err_z"] for m in DECODERS}}
-                        for e in record["rates"] if e["reachable"]]
+                        for e in record["rates"] if e["reachable"] and exact]
     return record, recons, b""
+
+
+def _numerical_decoders(z, log_snr, model, rng) -> dict:
+    """``{decoder: reconstruction}`` of a latent by the codec's receivers (a model without closed forms): the
+    RK4 flow and ancestral sampling with the codec's default steps (``codec.chain.DEFAULT_DECODER_STEPS``), and
+    the posterior mean."""
+    from empirical.codec import receivers
+    from empirical.codec.chain import DEFAULT_DECODER_STEPS
+
+    z = z[None, :]
+    return {"mean": model.denoise(z, log_snr)[0],
+            "flow": receivers.flow(z, log_snr, model, None, num_steps=DEFAULT_DECODER_STEPS["flow"], solver="rk4")[0],
+            "ancestral": receivers.ancestral(z, log_snr, model, rng, num_steps=DEFAULT_DECODER_STEPS["ancestral"])[0]}
 
 
 def _pil_image(pixels):
@@ -562,8 +587,10 @@ def summarise(records, recons, baselines, originals, rates, ideal=False, model_s
         if schedule == "rdp":
             label += ", rdp noise schedule (perfect-realism allocation path)"
         if ideal:
+            decoded = ("decoded with the oracle's exact maps" if "oracle" in model_spec else
+                       "decoded by the codec's receivers (RK4 flow, ancestral sampling)")
             description = (f"{label}, {model_name}, IDEAL rate: bpp is the realised sum KL of a chain "
-                           "sampled exactly from q (no bitstream), decoded with the oracle's exact maps")
+                           f"sampled exactly from q (no bitstream), {decoded}")
         else:
             description = (f"{label}, {model_name}, one progressive stream per image, prefixes at the "
                            "target rates; bpp: real bits of the file (header included); ideal-bpp: realised sum KL")
