@@ -494,3 +494,40 @@ def test_rdp_image_stream_on_the_command_line(tmp_path, capsys):
             compress.main(args + extra)
         err = capsys.readouterr().err
         assert exc.value.code == 2 and err.count("\n") == 1 and flag in err, err
+
+
+def test_evaluation_of_the_learned_unet_claims_no_closed_forms(tmp_path, capsys):
+    """The shipped U-Net carries the oracle's eigenvalues (its skip) but is no Gaussian oracle: real-bit evaluation
+    reports no closed form given x for it (no expected error, no check points); so does --ideal, which stops each
+    rate at the first step whose realised sum KL reaches it (the previous step's is below it) and decodes with the
+    codec's receivers."""
+    pytest.importorskip("torch")
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    _save(folder / "im0.png", _photo(16, 24, 3, seed=50))
+    assert evaluate.main(["--images", str(folder), "--scale", "1/1", "--model", "unet", "--rates", "3",
+                          "--steps", "48", "--format", "json", "--no-progress"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    entry = report["per_image"][0]["rates"][0]
+    assert entry["reachable"] and entry["decoders"]["flow"]["sq_err_expected"] is None and entry["kl_z"] is None
+    assert report["closed_form_check"]["sum_kl"]["points"] == 0
+    assert evaluate.main(["--images", str(folder), "--scale", "1/1", "--model", "unet", "--ideal", "--rates", "0.5,1",
+                          "--steps", "24", "--format", "json", "--no-progress"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    names = {m["name"]: m for m in report["methods"]}
+    assert {"diffc-flow-ideal", "diffc-ancestral-ideal", "diffc-mean-ideal"} <= set(names)
+    assert "receivers" in names["diffc-flow-ideal"]["description"]
+    assert report["closed_form_check"]["sum_kl"]["points"] == 0 and report["per_image"][0]["checks"] == []
+    # the stopping rule, recomputed from the same exact chain (same seed and grid)
+    from empirical.codec import ideal_chain_steps
+    from empirical.codec.image import image_grid, image_model_for
+
+    x = image_files.read_image(folder / "im0.png")
+    model = image_model_for("unet", x.shape)
+    grid = image_grid(model, x.shape, 1.0, 24)
+    rng = np.random.default_rng(np.random.SeedSequence([0x1DEA1, 0]))
+    totals = np.cumsum([kl.sum() for _, _, _, kl in ideal_chain_steps(x, model, grid.log_snrs, rng)])
+    for e in report["per_image"][0]["rates"]:
+        k = e["steps"]
+        assert e["kl_bits"] == pytest.approx(totals[k - 1], rel=1e-9)
+        assert totals[k - 1] >= e["target_bpp"] * 16 * 24 and (k == 1 or totals[k - 2] < e["target_bpp"] * 16 * 24)
