@@ -473,11 +473,14 @@ def encode_detailed(x, model, *, num_steps: int = 32, log_snr_start=None, log_sn
     auto_budget : bool
         If a dimension needs more than ``budget_bits``, encode again from the
         start with the smallest budget that fits it, up to ``max_budget_bits``;
-        the header records the budget used. With False, that is a :class:`BudgetError`.
+        the header records the budget used (the index range). Chunks of several
+        dimensions are still cut at ``budget_bits``: only a dimension above it
+        gets a chunk of its own, so the scan costs about what it did. With False,
+        that is a :class:`BudgetError`.
     max_budget_bits : int or None
-        The most the automatic raise may reach; default ``max(budget_bits, 16)`` (a full chunk then
-        scans up to ``2^(16 + padding)`` candidates), capped at ``min(24, 30 - padding_bits)``; beyond
-        it, :class:`BudgetError`.
+        The most the automatic raise may reach; default ``max(budget_bits, 16)`` (the chunk of that
+        one dimension then scans up to ``2^(16 + padding)`` candidates), capped at
+        ``min(24, 30 - padding_bits)``; beyond it, :class:`BudgetError`.
     tail_target : float, None or "default"
         Candidates per chunk (``empirical.rcc.candidate_bits``); ``"default"`` is
         ``empirical.rcc.DEFAULT_TAIL_TARGET``, ``None`` scans ``2^(budget + padding)`` in every chunk.
@@ -545,7 +548,8 @@ def encode_detailed(x, model, *, num_steps: int = 32, log_snr_start=None, log_sn
     rcc.candidate_bits([0.0], 1, 0, tail_target)                     # validates tail_target
     if not isinstance(model_spec, str) or not model_spec.isascii() or len(model_spec) > 1024:
         raise ValueError(f"model_spec: must be ASCII text of at most 1024 characters, got {model_spec!r:.80}")
-    options = dict(tail_target=tail_target, workers=workers, device=device, progress=progress, model_spec=model_spec)
+    options = dict(tail_target=tail_target, workers=workers, device=device, progress=progress, model_spec=model_spec,
+                   fill_bits=int(budget_bits))
     budget = int(budget_bits)
     while True:
         try:
@@ -562,8 +566,10 @@ def encode_detailed(x, model, *, num_steps: int = 32, log_snr_start=None, log_sn
 
 
 def _encode_chain(x, shape, model, grid, stop_step, rate_bits_per_dim, max_bits_total, seed, budget_bits,
-                  padding_bits, tail_target, workers, device, progress, model_spec):
-    """One encoding attempt of :func:`encode_detailed` with a fixed budget (raises ``_BudgetTooSmall``)."""
+                  padding_bits, tail_target, workers, device, progress, model_spec, fill_bits):
+    """One encoding attempt of :func:`encode_detailed` with a fixed budget (raises ``_BudgetTooSmall``); chunks of
+    several dimensions are cut at ``fill_bits`` (the requested budget), so a budget raised for one large
+    dimension gives that dimension a chunk of its own and leaves every other chunk as it was."""
     from bounds.rcc_cost import li_el_gamal_length_bound_bits
     from empirical import rcc
     from empirical.rcc.bitstream import Bitstream
@@ -590,7 +596,8 @@ def _encode_chain(x, shape, model, grid, stop_step, rate_bits_per_dim, max_bits_
         if kl_dims.max() > budget_bits:
             raise _BudgetTooSmall(step, float(np.max(log_snrs[step])), float(kl_dims.max()))
         code = rcc.encode_step(q_mean, q_std, p_mean, p_std, seed=seed, step=step, budget_bits=budget_bits,
-                               padding_bits=padding_bits, tail_target=tail_target, workers=workers, device=device)
+                               padding_bits=padding_bits, tail_target=tail_target, workers=workers, device=device,
+                               fill_bits=min(fill_bits, budget_bits))
         if max_bits_total is not None and stream_of(segments + [code.segment]).num_bits() > max_bits_total:
             if not segments:
                 raise ValueError(f"max_bits_total: {max_bits_total:g} bits do not hold the first step: the header "

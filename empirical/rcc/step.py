@@ -373,7 +373,8 @@ def _check_device(device):
 
 
 def encode_step(q_mean, q_std, p_mean, p_std, *, seed, step, budget_bits=DEFAULT_BUDGET_BITS,
-                padding_bits=DEFAULT_PADDING_BITS, tail_target=DEFAULT_TAIL_TARGET, workers=1, device="cpu"):
+                padding_bits=DEFAULT_PADDING_BITS, tail_target=DEFAULT_TAIL_TARGET, workers=1, device="cpu",
+                fill_bits=None):
     """Code one sample of ``q`` under ``p``: chunk partition, PFR index per chunk, range-coded segment.
 
     Parameters
@@ -398,6 +399,11 @@ def encode_step(q_mean, q_std, p_mean, p_std, *, seed, step, budget_bits=DEFAULT
         ``"cpu"``, ``"cuda"`` or ``"auto"`` (CUDA when torch sees one): where the scan runs. The
         selected indices agree with the CPU scan's up to float rounding (near-ties), and the delivered
         sample is computed on the CPU as the decoder computes it.
+    fill_bits : int or None
+        Cut chunks of several dimensions at this KL (``1 <= fill_bits <= budget_bits``; default
+        ``budget_bits``); a dimension between ``fill_bits`` and ``budget_bits`` is a chunk of its own.
+        With a budget raised for one large dimension this keeps the other chunks, and so the scan's
+        cost, where they were (``partition.choose_partition``). The decoder does not need it.
 
     Returns
     -------
@@ -415,6 +421,8 @@ def encode_step(q_mean, q_std, p_mean, p_std, *, seed, step, budget_bits=DEFAULT
     if tail_target is not None:
         tail_target = _check_tail_target(tail_target)
     workers = check_int("workers", workers, 1, 1024)
+    if fill_bits is not None:
+        fill_bits = check_int("fill_bits", fill_bits, 1, budget_bits)
     device = _check_device(device)
     q_mean = check_array("q_mean", q_mean)
     shape = q_mean.shape
@@ -423,7 +431,7 @@ def encode_step(q_mean, q_std, p_mean, p_std, *, seed, step, budget_bits=DEFAULT
     p_std = check_array("p_std", p_std, shape, positive=True).ravel()
     q_mean = q_mean.ravel()
     kl_nats = kl_nats_per_dim(q_mean, q_std, p_mean, p_std)
-    part = _partition.choose(kl_nats / _LN2, seed, step, budget_bits, padding_bits)
+    part = _partition.choose(kl_nats / _LN2, seed, step, budget_bits, padding_bits, fill_bits)
     sizes = part.chunk_sizes
     dims_of = _chunk_dims(q_mean.size, sizes, seed, step)
     offset, linear, quadratic = log_ratio_coefficients(q_mean, q_std, p_mean, p_std)

@@ -110,16 +110,25 @@ def test_prefixes_and_truncation():
 def test_auto_budget_raises_the_budget_to_fit_the_largest_dimension():
     """A coarse step needs > 2 bits in one dimension: auto_budget re-encodes from the start with a budget that
     fits the failing dimension (repeating if the new path needs more), records it in the header, and the decoder
-    uses it; without auto_budget, a ValueError."""
+    uses it; chunks of several dimensions stay cut at the requested 2 bits (only a dimension above them is a
+    chunk of its own, read back from the segments); without auto_budget, a ValueError."""
+    from empirical import rcc
     from empirical.rcc.bitstream import Bitstream
 
     model = models.GaussianOracle(np.zeros(3), np.array([1.0, 0.5, 0.2]), np.eye(3))
     x = np.array([0.9, -0.8, 0.5])
     kw = dict(num_steps=3, log_snr_start=-1, log_snr_stop=7, seed=4, budget_bits=2, padding_bits=4)
     r = codec.encode_detailed(x, model, **kw)
-    assert r.budget_bits > 2 and Bitstream.from_bytes(r.data).budget_bits == r.budget_bits
-    fixed = dict(kw, budget_bits=r.budget_bits)
-    assert codec.encode(x, model, auto_budget=False, **fixed) == r.data  # the retry is a plain encode at that budget
+    stream = Bitstream.from_bytes(r.data)
+    assert r.budget_bits > 2 and stream.budget_bits == r.budget_bits
+    big = 0
+    for step, segment in enumerate(stream.segments):
+        message = rcc.decode_segment(segment, 3, budget_bits=r.budget_bits, padding_bits=4)
+        for dims in rcc.chunk_dims(3, message.chunk_sizes, seed=4, step=step):
+            chunk_kl = r.kl_bits_per_coefficient[step][dims].sum()
+            assert chunk_kl <= (r.budget_bits if dims.size == 1 else 2) + 1e-9
+            big += chunk_kl > 2
+    assert big >= 1  # the dimension that forced the raise
     np.testing.assert_array_equal(codec.decode_latent(r.data, model).z, r.z)
     with pytest.raises(ValueError, match="above budget_bits=2"):
         codec.encode(x, model, auto_budget=False, **kw)

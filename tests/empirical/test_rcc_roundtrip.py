@@ -161,6 +161,42 @@ def test_partition_fits_budget_and_greedy_is_minimal(weights, budget, seed):
         assert sizes.size == _min_contiguous_chunks(permuted, budget * (1 - 1e-9))
 
 
+@settings(max_examples=25, deadline=None)
+@given(weights=st.lists(st.floats(0.0, 1.0, allow_nan=False), min_size=2, max_size=40),
+       big=st.floats(0.3, 1.0), fill=st.integers(1, 4), seed=st.integers(0, 2**64 - 1))
+def test_fill_bits_cuts_chunks_below_the_budget(weights, big, fill, seed):
+    """fill_bits < budget: every chunk of two or more dimensions has KL <= fill_bits, a dimension above fill_bits
+    (one is put there, up to the budget 12) is a chunk of its own, and the message decodes bit for bit."""
+    budget = 12
+    kl = np.array(weights) * fill * 0.9
+    kl[0] = fill + big * (budget - fill) * (1 - 1e-9)
+    mode, num_blocks, sizes = rcc.choose_partition(kl, seed=seed, step=3, budget_bits=budget, padding_bits=2,
+                                                   fill_bits=fill)
+    dims = rcc.chunk_dims(kl.size, sizes, seed=seed, step=3)
+    assert sorted(np.concatenate(dims).tolist()) == list(range(kl.size))
+    for d in dims:
+        assert kl[d].sum() <= (budget if d.size == 1 else fill)
+    assert any(d.tolist() == [0] for d in dims)
+    assert mode != "equal" or sizes.size == 1
+    # through encode_step and back (equal stds: PFR's exact tail, index range 2^(12 + 2))
+    std = np.ones(kl.size)
+    q_mean = np.sqrt(2.0 * np.log(2.0) * kl)
+    code = rcc.encode_step(q_mean, std, np.zeros(kl.size), std, seed=seed, step=3, budget_bits=budget, padding_bits=2,
+                           fill_bits=fill)
+    assert all(k <= (budget if n == 1 else fill) + 1e-6 for k, n in zip(code.kl_bits_per_chunk, code.chunk_sizes))
+    message = rcc.decode_segment(code.segment, kl.size, budget_bits=budget, padding_bits=2)
+    got = rcc.decode_step(message, np.zeros(kl.size), std, seed=seed, step=3, budget_bits=budget, padding_bits=2)
+    assert np.array_equal(got, code.samples)
+
+
+def test_fill_bits_is_checked():
+    kl = np.array([0.5, 0.5])
+    with pytest.raises(ValueError, match="fill_bits"):
+        rcc.choose_partition(kl, seed=0, step=0, budget_bits=8, padding_bits=2, fill_bits=9)
+    with pytest.raises(ValueError, match="fill_bits"):
+        rcc.encode_step(kl, np.ones(2), np.zeros(2), np.ones(2), seed=0, step=0, fill_bits=0)
+
+
 def _halved_blocks(permuted, num_blocks, limit):
     """Chunk sizes of near-equal blocks halved, recursively, while a block's KL exceeds ``limit`` (plain Python)."""
     n, out = len(permuted), []
