@@ -434,7 +434,7 @@ class BudgetError(ValueError):
 
 #: The encoder raises the chunk budget automatically up to this many bits (``max_budget_bits``). A raised
 #: budget costs compute only where chunks carry that much KL: each scans the fewest candidates its tail needs.
-DEFAULT_MAX_BUDGET_BITS = 16
+DEFAULT_MAX_BUDGET_BITS = 22
 
 
 def encode_detailed(x, model, *, num_steps: int = 32, log_snr_start=None, log_snr_stop=None, stop_step=None,
@@ -478,8 +478,8 @@ def encode_detailed(x, model, *, num_steps: int = 32, log_snr_start=None, log_sn
         gets a chunk of its own, so the scan costs about what it did. With False,
         that is a :class:`BudgetError`.
     max_budget_bits : int or None
-        The most the automatic raise may reach; default ``max(budget_bits, 16)`` (the chunk of that
-        one dimension then scans up to ``2^(16 + padding)`` candidates), capped at
+        The most the automatic raise may reach; default ``max(budget_bits, 22)`` (the chunk of that
+        one dimension then scans up to ``2^(22 + padding)`` candidates, a few seconds), capped at
         ``min(24, 30 - padding_bits)``; beyond it, :class:`BudgetError`.
     tail_target : float, None or "default"
         Candidates per chunk (``empirical.rcc.candidate_bits``); ``"default"`` is

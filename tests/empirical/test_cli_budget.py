@@ -16,8 +16,8 @@ def _run(tmp_path, capsys, *extra):
 
 
 def test_raise_stops_at_max_budget_bits(tmp_path, capsys):
-    """A step needing ~22 bits in one dimension: refused at --max-budget-bits (default 16), naming the flags."""
-    err = _run(tmp_path, capsys)
+    """A step needing ~22 bits in one dimension: refused at --max-budget-bits 16, naming the flags."""
+    err = _run(tmp_path, capsys, "--max-budget-bits", "16")
     assert "--max-budget-bits=16" in err and "--steps" in err and "max_budget_bits" not in err
     assert not (tmp_path / "g.dfrc").exists()
 
