@@ -419,8 +419,8 @@ class BudgetError(ValueError):
         where = f"step {step} (log-SNR {log_snr:.4g}) has a dimension with {kl_bits:.4g} bits of KL"
         if auto_budget:
             text = (f"budget_bits: {where}, above the largest automatic budget max_budget_bits={limit_bits}; "
-                    "use more steps (a finer grid), or raise max_budget_bits (each chunk then scans up to "
-                    "2^(budget + padding) candidates)")
+                    "use more steps (a finer grid), or raise max_budget_bits, at most 30 - padding_bits (that "
+                    "dimension's chunk then scans up to 2^(budget + padding) candidates)")
         else:
             text = (f"budget_bits: {where}, above budget_bits={budget_bits}; raise budget_bits, use more steps, "
                     "or allow auto_budget")
