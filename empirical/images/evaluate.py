@@ -69,6 +69,9 @@ __all__ = ["build_parser", "run", "main", "downsample", "load_folder", "evaluate
            "jpeg_webp", "ddcm_stream", "summarise", "plot_report", "draw_report"]
 
 DECODERS = ("flow", "ancestral", "mean")
+FINER_GRID_LIMIT = 4
+"""An image whose chain needs more than the largest chunk budget in one step is coded again on a grid of twice the
+points, up to this many times ``--steps``."""
 CHECK_EVERY = 8
 """The closed forms given x are checked at every 8th step of each stream (steps fixed in advance: a prefix chosen
 by its realised bits or KL would select chains whose KL ran low or high, and bias the check)."""
@@ -293,15 +296,25 @@ def evaluate_image(name, pixels, rates, steps, seed, model_spec="oracle:stationa
     """Everything measured on one image: ``(record, {(decoder, rate): uint8 reconstruction}, stream bytes)``.
 
     ``schedule="rdp"``: the stream follows the perfect-realism allocation path (``encode_image_detailed``), and the
-    entries' ``log_snr`` is the path's rate in bits per dimension."""
+    entries' ``log_snr`` is the path's rate in bits per dimension. An image one of whose coefficients needs more
+    than the largest automatic chunk budget in one step (``codec.BudgetError``) is coded on a grid of twice the
+    points, up to :data:`FINER_GRID_LIMIT` times ``steps``; the record's ``grid_points`` says which."""
     from empirical import image_files
-    from empirical.codec import decode_latent, encode_image_detailed, read_header, reconstruct
+    from empirical.codec import BudgetError, decode_latent, encode_image_detailed, read_header, reconstruct
 
     x = image_files.from_uint8(pixels)
     pixel_count = x.shape[0] * x.shape[1]
-    result, model, _ = encode_image_detailed(x, model_spec, bpp=max(rates), num_steps=steps, seed=seed,
-                                             schedule=schedule)
-    record = {"image": name, "shape": list(x.shape), "steps_in_stream": result.num_steps_coded,
+    grid_points = steps
+    while True:
+        try:
+            result, model, _ = encode_image_detailed(x, model_spec, bpp=max(rates), num_steps=grid_points, seed=seed,
+                                                     schedule=schedule)
+            break
+        except BudgetError:
+            if grid_points >= FINER_GRID_LIMIT * steps:
+                raise
+            grid_points *= 2  # one coefficient needs more than the largest budget in one step: a finer grid
+    record = {"image": name, "shape": list(x.shape), "grid_points": grid_points, "steps_in_stream": result.num_steps_coded,
               "stream_bpp": result.coded_bits_total / pixel_count, "budget_bits": result.budget_bits, "rates": []}
     recons = {}
     for rate in rates:

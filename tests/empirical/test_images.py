@@ -531,3 +531,31 @@ def test_evaluation_of_the_learned_unet_claims_no_closed_forms(tmp_path, capsys)
         k = e["steps"]
         assert e["kl_bits"] == pytest.approx(totals[k - 1], rel=1e-9)
         assert totals[k - 1] >= e["target_bpp"] * 16 * 24 and (k == 1 or totals[k - 2] < e["target_bpp"] * 16 * 24)
+
+
+def test_an_image_over_the_largest_budget_gets_a_finer_grid(monkeypatch):
+    """evaluate_image codes an image whose chain needs more than the largest chunk budget (BudgetError) on a grid
+    of twice the points, records it, and gives up (the error) beyond FINER_GRID_LIMIT times --steps."""
+    from empirical import codec
+
+    real = codec.encode_image_detailed
+    asked = []
+
+    def fails_below(points):
+        def encode(*args, num_steps, **kwargs):
+            asked.append(num_steps)
+            if num_steps < points:
+                raise codec.BudgetError(0, 0.0, 30.0, 8, 22, True)
+            return real(*args, num_steps=num_steps, **kwargs)
+        return encode
+
+    pixels = _photo(16, 24, 3, seed=80)
+    monkeypatch.setattr(codec, "encode_image_detailed", fails_below(24))
+    record, _, stream = evaluate.evaluate_image("im.png", pixels, [3.0], 12, seed=0)
+    assert asked == [12, 24] and record["grid_points"] == 24
+    assert chain.grid_from_bytes(chain.read_header(stream).schedule_hash).num_points == 24
+    asked.clear()
+    monkeypatch.setattr(codec, "encode_image_detailed", fails_below(1000))
+    with pytest.raises(codec.BudgetError):
+        evaluate.evaluate_image("im.png", pixels, [3.0], 12, seed=0)
+    assert asked == [12, 24, 48]
