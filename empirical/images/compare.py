@@ -138,7 +138,7 @@ def baseline_rows(report: dict) -> list:
     JPEG and WebP quality sweeps' mean curves (means over the images at each quality) interpolated in ``log bpp`` at
     its mean bpp (``None`` outside a sweep's range)."""
     methods = {m["name"]: m["results"] for m in report["methods"]}
-    flow = methods.get("diffc-flow")
+    flow = next((r for name, r in methods.items() if name.startswith("diffc-flow")), None)  # also -ideal, -rdp
     if flow is None:
         return []
     rows = []
