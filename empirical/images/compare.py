@@ -186,7 +186,6 @@ def format_comparison(result: dict) -> str:
         for r in result[f"gaps_{side}"]:
             lines.append(f"{r['target_bpp']:>6g} {r['bpp']:7.3f} {_num(r['gap_db'], '+7.2f')} {_num(r['se_db'], '6.2f')} "
                          f"{_num(r['closed_form_gap_db'], '+11.2f')}")
-    for side, model in (("a", a), ("b", b)):
         lines.append(f"DiffC-F, {model}, beside JPEG and WebP at its mean bpp (their mean curves, interpolated)")
         lines.append(f"{'target':>6} {'bpp':>7} {'DiffC-F':>8} {'JPEG':>7} {'WebP':>7}")
         for r in result[f"baselines_{side}"]:
