@@ -35,9 +35,11 @@ def _argv(folder, model: str, quick: bool) -> list:
 
 def _same_settings(report: dict, args) -> bool:
     """Whether a stored report was made with the parsed ``args`` (the images folder compared as a resolved path)."""
+    from empirical.images.evaluate import _rates, _scale_factor
+
     s = report.get("settings", {})
     same_folder = pathlib.Path(str(s.get("images"))).resolve() == pathlib.Path(args.images).resolve()
-    want = {"scale": f"1/{int(args.scale.split('/')[1])}", "rates": [float(r) for r in args.rates.split(",")],
+    want = {"scale": f"1/{_scale_factor(args.scale)}", "rates": _rates(args.rates),
             "steps": args.steps, "seed": args.seed, "model": args.model, "ideal": False}
     return same_folder and all(s.get(k) == v for k, v in want.items()) and (
         args.limit is None or s.get("num_images") == args.limit)
@@ -141,8 +143,7 @@ def draw_example(path, out_dir, unet: dict, oracle: dict) -> pathlib.Path:
 
     name = path.name
     settings = unet["settings"]
-    factor = int(settings["scale"].split("/")[1])
-    images = evaluate.load_folder(path.parent, factor)
+    images = evaluate.load_folder(path.parent, evaluate._scale_factor(settings["scale"]))
     index = [n for n, _ in images].index(name)
     pixels = images[index][1]
     x = image_files.from_uint8(pixels)

@@ -258,6 +258,15 @@ def _table(grid, model) -> np.ndarray:
     return grid.log_snrs
 
 
+def population_rate_bits_per_dim(model, log_snr) -> float:
+    """``I(X; Z) / dim`` in bits of a Gaussian oracle at one isotropic ``log_snr``: the expected rate of its exact
+    chain up to there (``gaussian.components.rate_nats`` summed over the model's eigenvalues)."""
+    from gaussian import components
+
+    snr = schedule.snr_from_log_snr(log_snr)
+    return float(np.sum(components.rate_nats(model.eigvals, snr)) / (np.log(2.0) * model.dim))
+
+
 def default_rdp_grid(model, num_steps, rate_start_bits_per_dim=None, rate_stop_bits_per_dim=None):
     """The encoder's ``rdp`` grid; default last rate: the isotropic ``I(X; Z)`` at :func:`default_grid`'s last
     log-SNR, first rate: the last over ``num_steps`` (every step then carries the same expected KL)."""
@@ -267,10 +276,7 @@ def default_rdp_grid(model, num_steps, rate_start_bits_per_dim=None, rate_stop_b
     schedules.check_num_points(num_steps)
     stop = rate_stop_bits_per_dim
     if stop is None:
-        from gaussian import components
-
-        snr = schedule.snr_from_log_snr(default_grid(model, 2).log_snr_stop)
-        stop = float(np.sum(components.rate_nats(model.eigvals, snr)) / (np.log(2.0) * model.dim))
+        stop = population_rate_bits_per_dim(model, default_grid(model, 2).log_snr_stop)
     start = rate_start_bits_per_dim
     if start is None:
         start = stop if num_steps == 1 else float(stop) / num_steps
@@ -597,7 +603,7 @@ def _encode_chain(x, shape, model, grid, stop_step, rate_bits_per_dim, max_bits_
             raise _BudgetTooSmall(step, float(np.max(log_snrs[step])), float(kl_dims.max()))
         code = rcc.encode_step(q_mean, q_std, p_mean, p_std, seed=seed, step=step, budget_bits=budget_bits,
                                padding_bits=padding_bits, tail_target=tail_target, workers=workers, device=device,
-                               fill_bits=min(fill_bits, budget_bits))
+                               fill_bits=fill_bits)
         if max_bits_total is not None and stream_of(segments + [code.segment]).num_bits() > max_bits_total:
             if not segments:
                 raise ValueError(f"max_bits_total: {max_bits_total:g} bits do not hold the first step: the header "

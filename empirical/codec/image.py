@@ -181,15 +181,12 @@ def rdp_rate_stop(model, log_snr_stop, spec="") -> float:
     """The ``rdp`` image grid's last rate (bits per dimension): the model's population rate ``I(X; Z)`` at the
     isotropic grid's stop ``log_snr_stop``, so that both schedules end at the same expected chain rate (the rdp
     grid then starts at that rate over the number of steps: :func:`empirical.codec.default_rdp_grid`)."""
-    from gaussian import components
-
     from .schedules import supports_per_component
 
     if not supports_per_component(model):
         raise ValueError(f"schedule: 'rdp' needs an exact Gaussian image oracle (oracle:stationary or tiled:oracle), "
                          f"not {spec or type(model).__name__}")
-    snr = math.exp(float(log_snr_stop))
-    return float(np.sum(components.rate_nats(model.eigvals, snr))) / math.log(2.0) / model.dim
+    return chain.population_rate_bits_per_dim(model, log_snr_stop)
 
 
 def encode_image(image, model=STATIONARY_SPEC, *, bpp=None, stop_step=None, **options) -> bytes:

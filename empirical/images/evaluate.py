@@ -240,16 +240,22 @@ def _has_closed_forms(model) -> bool:
     return supports_per_component(model)
 
 
-def _closed_forms(model, x, log_snr, kl_per_coefficient):
-    """Expected squared errors (and variances) of the decoders and the sum-KL z-score, given ``x``; for a model
-    without closed forms (not an exact Gaussian oracle) ``({decoder: None}, None, None)``."""
+def _centred_coefficients(model, x):
+    """``x - mean`` in an exact oracle's eigen-coordinates (what the closed forms given x take); ``None`` for a model
+    without closed forms."""
+    return model.to_eigen((x.reshape(-1) - model.mean)[None, :])[0] if _has_closed_forms(model) else None
+
+
+def _closed_forms(model, c, log_snr, kl_per_coefficient):
+    """Expected squared errors (and variances) of the decoders and the sum-KL z-score, given the image's centred
+    coefficients ``c`` (:func:`_centred_coefficients`); for a model without closed forms (``c`` is ``None``)
+    ``({decoder: None}, None, None)``."""
     from gaussian import components
 
-    if not _has_closed_forms(model):
+    if c is None:
         return dict.fromkeys(DECODERS), None, None
 
     snr = np.exp(np.asarray(log_snr, dtype=np.float64))  # one log-SNR, or one per component (rdp schedule)
-    c = model.to_eigen((x.reshape(-1) - model.mean)[None, :])[0]
     lam = model.eigvals
     rho = components.flow_gain(lam, snr)
     post = components.mse_mmse(lam, snr)
@@ -316,7 +322,7 @@ def evaluate_image(name, pixels, rates, steps, seed, model_spec="oracle:stationa
             grid_points *= 2  # one coefficient needs more than the largest budget in one step: a finer grid
     record = {"image": name, "shape": list(x.shape), "grid_points": grid_points, "steps_in_stream": result.num_steps_coded,
               "stream_bpp": result.coded_bits_total / pixel_count, "budget_bits": result.budget_bits, "rates": []}
-    recons = {}
+    recons, centred = {}, _centred_coefficients(model, x)
     for rate in rates:
         k = _prefix_steps(result, rate * pixel_count)
         if k == 0:
@@ -325,7 +331,7 @@ def evaluate_image(name, pixels, rates, steps, seed, model_spec="oracle:stationa
         latent = decode_latent(result.data, model, k)
         prefix_bits = 8 * len(read_header(result.data).prefix(k).to_bytes())
         kl_coeff = result.kl_bits_per_coefficient[:k].sum(axis=0)
-        forms, expected_kl, kl_z = _closed_forms(model, x, latent.log_snr, kl_coeff)
+        forms, expected_kl, kl_z = _closed_forms(model, centred, latent.log_snr, kl_coeff)
         entry = {"target_bpp": rate, "steps": k, "reachable": True, "log_snr": _log_snr_entry(latent),
                  "bpp": prefix_bits / pixel_count, "ideal_bpp": float(kl_coeff.sum()) / pixel_count,
                  "kl_bits": float(kl_coeff.sum()), "kl_bits_expected": expected_kl, "kl_z": kl_z, "decoders": {}}
@@ -334,12 +340,11 @@ def evaluate_image(name, pixels, rates, steps, seed, model_spec="oracle:stationa
                 x, reconstruct(latent, model, method, rng=seed), forms[method])
         record["rates"].append(entry)
     record["checks"] = []
-    for k in range(CHECK_EVERY, result.num_steps_coded + 1, CHECK_EVERY):
-        if not _has_closed_forms(model):
-            break
+    check_steps = range(CHECK_EVERY, result.num_steps_coded + 1, CHECK_EVERY) if centred is not None else ()
+    for k in check_steps:
         latent = decode_latent(result.data, model, k)
         kl_coeff = result.kl_bits_per_coefficient[:k].sum(axis=0)
-        forms, expected_kl, kl_z = _closed_forms(model, x, latent.log_snr, kl_coeff)
+        forms, expected_kl, kl_z = _closed_forms(model, centred, latent.log_snr, kl_coeff)
         check = {"steps": k, "log_snr": _log_snr_entry(latent), "kl_z": kl_z, "sq_err_z": {}}
         for method in DECODERS:
             sq = float(np.sum((reconstruct(latent, model, method, rng=seed) - x) ** 2))
@@ -371,7 +376,8 @@ def evaluate_image_ideal(name, pixels, rates, steps, seed, model_spec="oracle:st
 
     x = image_files.from_uint8(pixels)
     model = image_model_for(model_spec, x.shape)
-    exact = _has_closed_forms(model)
+    centred = _centred_coefficients(model, x)
+    exact = centred is not None
     if schedule == "rdp" and not exact:
         raise ValueError(f"schedule: 'rdp' needs an exact Gaussian oracle (oracle:stationary or tiled:oracle), not "
                          f"{model_spec}")
@@ -389,7 +395,6 @@ def evaluate_image_ideal(name, pixels, rates, steps, seed, model_spec="oracle:st
     decoder_rng = np.random.default_rng(np.random.SeedSequence([0x1DEA2, seed]))
     record = {"image": name, "shape": list(x.shape), "ideal": True, "rates": []}
     recons, cumulative, pending = {}, np.zeros(model.dim), sorted(rates)
-    centred = model.to_eigen((x.reshape(-1) - model.mean)[None, :])[0] if exact else None
     for step, log_snr, z, kl in ideal_chain_steps(x, model, table, rng):
         cumulative += kl
         if exact:
@@ -399,7 +404,7 @@ def evaluate_image_ideal(name, pixels, rates, steps, seed, model_spec="oracle:st
             expected_bits = float(cumulative.sum())
         while pending and expected_bits >= pending[0] * pixel_count:
             rate = pending.pop(0)
-            forms, expected_kl, kl_z = _closed_forms(model, x, log_snr, cumulative)
+            forms, expected_kl, kl_z = _closed_forms(model, centred, log_snr, cumulative)
             entry = {"target_bpp": rate, "steps": step + 1, "reachable": True,
                      "log_snr": rdp_grid.rates_bits_per_dim[step] if schedule == "rdp" else log_snr,
                      "bpp": float(cumulative.sum()) / pixel_count, "ideal_bpp": float(cumulative.sum()) / pixel_count,
