@@ -152,7 +152,7 @@ class EncodeResult:
     z : numpy.ndarray
         The sender's final latent (data shape); the receiver decodes the same bits.
     budget_bits : int
-        The RCC chunk budget used (raised above the requested one by ``auto_budget``).
+        The RCC chunk budget (the header's; a dimension above it had a chunk of its own).
     kl_bits_per_coefficient : numpy.ndarray
         ``[S, dim]`` realised KL of each step per coordinate of the model's basis (rows sum to
         ``kl_bits_per_step``): per component, for comparisons with closed forms given ``x``.
@@ -402,21 +402,14 @@ def _in_basis(gauss: models.Gaussian, model, dim: int):
     return mean, std
 
 
-class _BudgetTooSmall(Exception):
-    """A step has one dimension with more KL than the chunk budget allows."""
-
-    def __init__(self, step: int, log_snr: float, kl_bits: float):
-        super().__init__(step, log_snr, kl_bits)
-        self.step, self.log_snr, self.kl_bits = step, log_snr, kl_bits
-
-
 class BudgetError(ValueError):
-    """No chunk budget within the limits fits a step: one dimension carries more KL than ``budget`` allows.
+    """One dimension of a step carries more KL than one chunk may: ``max_budget_bits`` (``budget_bits`` without
+    ``auto_budget``).
 
     ``step``, ``log_snr`` and ``kl_bits`` locate the dimension; ``budget_bits`` is the
-    largest budget tried, ``limit_bits`` the most the encoder may raise it to
-    (``max_budget_bits``; the requested budget if the raise was off). The
-    message names the API arguments; the CLI reports its own flags.
+    chunk budget, ``limit_bits`` the most one dimension may carry (``max_budget_bits``;
+    the budget itself if ``auto_budget`` is off). The message names the API
+    arguments; the CLI reports its own flags.
     """
 
     def __init__(self, step, log_snr, kl_bits, budget_bits, limit_bits, auto_budget):
@@ -424,9 +417,10 @@ class BudgetError(ValueError):
         self.budget_bits, self.limit_bits, self.auto_budget = budget_bits, limit_bits, auto_budget
         where = f"step {step} (log-SNR {log_snr:.4g}) has a dimension with {kl_bits:.4g} bits of KL"
         if auto_budget:
-            text = (f"budget_bits: {where}, above the largest automatic budget max_budget_bits={limit_bits}; "
-                    "use more steps (a finer grid), or raise max_budget_bits, at most 30 - padding_bits (that "
-                    "dimension's chunk then scans up to 2^(budget + padding) candidates)")
+            text = (f"budget_bits: {where}, above max_budget_bits={limit_bits} (the most one dimension's chunk "
+                    "may carry); use more steps (a finer grid), or raise max_budget_bits, at most "
+                    "min(24, 30 - padding_bits) (that dimension's chunk then scans up to "
+                    "2^(max_budget_bits + padding_bits) candidates)")
         else:
             text = (f"budget_bits: {where}, above budget_bits={budget_bits}; raise budget_bits, use more steps, "
                     "or allow auto_budget")
@@ -438,8 +432,8 @@ class BudgetError(ValueError):
                             self.auto_budget)
 
 
-#: The encoder raises the chunk budget automatically up to this many bits (``max_budget_bits``). A raised
-#: budget costs compute only where chunks carry that much KL: each scans the fewest candidates its tail needs.
+#: With ``auto_budget`` one dimension may carry up to this many bits (``max_budget_bits``) in a chunk of its own;
+#: it costs compute only where a dimension carries that much KL (its chunk scans the candidates its tail needs).
 DEFAULT_MAX_BUDGET_BITS = 22
 
 
@@ -474,18 +468,16 @@ def encode_detailed(x, model, *, num_steps: int = 32, log_snr_start=None, log_sn
     seed : int
         Shared seed (header), ``0 <= seed < 2^64``.
     budget_bits, padding_bits : int
-        RCC chunk KL budget and the index range ``2^(budget + padding)`` (see ``empirical.rcc``); one
-        dimension of one step may carry at most ``budget_bits``.
+        RCC chunk KL budget and the index model's range ``2^(budget + padding)`` (see ``empirical.rcc``;
+        the header records both).
     auto_budget : bool
-        If a dimension needs more than ``budget_bits``, encode again from the
-        start with the smallest budget that fits it, up to ``max_budget_bits``;
-        the header records the budget used (the index range). Chunks of several
-        dimensions are still cut at ``budget_bits``: only a dimension above it
-        gets a chunk of its own, so the scan costs about what it did. With False,
-        that is a :class:`BudgetError`.
+        A dimension with more KL than ``budget_bits`` in a step, up to ``max_budget_bits``, is a chunk of
+        its own whose index, if beyond the index model's range, is sent with an escape (about 20-40 bits
+        more than its KL; ``empirical.rcc.index_coding``); every other chunk is unchanged and nothing
+        is coded twice. With False, such a dimension is a :class:`BudgetError`.
     max_budget_bits : int or None
-        The most the automatic raise may reach; default ``max(budget_bits, 22)`` (the chunk of that
-        one dimension then scans up to ``2^(22 + padding)`` candidates, a few seconds), capped at
+        The most one dimension may carry with ``auto_budget``; default ``max(budget_bits, 22)`` (its
+        chunk then scans up to ``2^(22 + padding)`` candidates, a few seconds), capped at
         ``min(24, 30 - padding_bits)``; beyond it, :class:`BudgetError`.
     tail_target : float, None or "default"
         Candidates per chunk (``empirical.rcc.candidate_bits``); ``"default"`` is
@@ -495,8 +487,7 @@ def encode_detailed(x, model, *, num_steps: int = 32, log_snr_start=None, log_sn
     device : str
         ``"cpu"``, ``"cuda"`` or ``"auto"``: where the candidates are scanned (``empirical.rcc.encode_step``).
     progress : callable or None
-        Called as ``progress(step, num_steps, budget_bits)`` after each coded step (and with
-        ``step = 0`` when the budget is raised and the chain restarts).
+        Called as ``progress(step, num_steps)`` after each coded step.
     model_spec : str
         ASCII text recorded in the header that tells a decoder how to rebuild ``model`` (the CLIs write
         the Gaussian oracles' data source there; empty for a checkpoint). The model hash is checked anyway.
@@ -554,28 +545,16 @@ def encode_detailed(x, model, *, num_steps: int = 32, log_snr_start=None, log_sn
     rcc.candidate_bits([0.0], 1, 0, tail_target)                     # validates tail_target
     if not isinstance(model_spec, str) or not model_spec.isascii() or len(model_spec) > 1024:
         raise ValueError(f"model_spec: must be ASCII text of at most 1024 characters, got {model_spec!r:.80}")
-    options = dict(tail_target=tail_target, workers=workers, device=device, progress=progress, model_spec=model_spec,
-                   fill_bits=int(budget_bits))
-    budget = int(budget_bits)
-    while True:
-        try:
-            return _encode_chain(x, shape, model, grid, stop_step, rate_bits_per_dim, max_bits_total, int(seed),
-                                 budget, int(padding_bits), **options)
-        except _BudgetTooSmall as exc:
-            needed = int(np.ceil(exc.kl_bits))
-            if not auto_budget or needed > max_budget_bits:
-                raise BudgetError(exc.step, exc.log_snr, exc.kl_bits, budget,
-                                  int(max_budget_bits) if auto_budget else budget, auto_budget) from None
-            budget = max(needed, budget + 1)
-            if progress is not None:
-                progress(0, grid.num_points if stop_step is None else int(stop_step), budget)
+    return _encode_chain(x, shape, model, grid, stop_step, rate_bits_per_dim, max_bits_total, int(seed),
+                         int(budget_bits), int(padding_bits), int(max_budget_bits) if auto_budget else int(budget_bits),
+                         auto_budget, tail_target=tail_target, workers=workers, device=device, progress=progress,
+                         model_spec=model_spec)
 
 
 def _encode_chain(x, shape, model, grid, stop_step, rate_bits_per_dim, max_bits_total, seed, budget_bits,
-                  padding_bits, tail_target, workers, device, progress, model_spec, fill_bits):
-    """One encoding attempt of :func:`encode_detailed` with a fixed budget (raises ``_BudgetTooSmall``); chunks of
-    several dimensions are cut at ``fill_bits`` (the requested budget), so a budget raised for one large
-    dimension gives that dimension a chunk of its own and leaves every other chunk as it was."""
+                  padding_bits, max_budget_bits, auto_budget, tail_target, workers, device, progress, model_spec):
+    """The chain of :func:`encode_detailed` on validated arguments; a dimension above ``max_budget_bits`` is a
+    :class:`BudgetError`."""
     from bounds.rcc_cost import li_el_gamal_length_bound_bits
     from empirical import rcc
     from empirical.rcc.bitstream import Bitstream
@@ -599,11 +578,12 @@ def _encode_chain(x, shape, model, grid, stop_step, rate_bits_per_dim, max_bits_
         kl_dims = rcc.kl_bits_per_dim(q_mean, q_std, p_mean, p_std)
         if not np.all(np.isfinite(kl_dims)):
             raise ValueError(f"x: step {step} has an infinite KL: the input is too far from the model's data")
-        if kl_dims.max() > budget_bits:
-            raise _BudgetTooSmall(step, float(np.max(log_snrs[step])), float(kl_dims.max()))
+        if kl_dims.max() > max_budget_bits:
+            raise BudgetError(step, float(np.max(log_snrs[step])), float(kl_dims.max()), budget_bits,
+                              max_budget_bits, auto_budget)
         code = rcc.encode_step(q_mean, q_std, p_mean, p_std, seed=seed, step=step, budget_bits=budget_bits,
                                padding_bits=padding_bits, tail_target=tail_target, workers=workers, device=device,
-                               fill_bits=fill_bits)
+                               max_budget_bits=max_budget_bits)
         if max_bits_total is not None and stream_of(segments + [code.segment]).num_bits() > max_bits_total:
             if not segments:
                 raise ValueError(f"max_bits_total: {max_bits_total:g} bits do not hold the first step: the header "
@@ -616,7 +596,7 @@ def _encode_chain(x, shape, model, grid, stop_step, rate_bits_per_dim, max_bits_
         bound.append(float(np.sum(li_el_gamal_length_bound_bits(code.kl_bits_per_chunk))))
         z = models.from_coefficients(model, np.asarray(code.samples, dtype=np.float64))
         if progress is not None:
-            progress(step + 1, last, budget_bits)
+            progress(step + 1, last)
         if target_bits is not None and sum(kl_bits) >= target_bits:
             break
     if target_bits is not None and sum(kl_bits) < target_bits:

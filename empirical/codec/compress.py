@@ -101,11 +101,13 @@ def build_parser():
                    help="--schedule rdp: last grid point's expected rate, bits/dim (default: the isotropic grid's)")
     p.add_argument("--seed", type=int, default=0, help="shared seed written to the header (default: %(default)s)")
     p.add_argument("--budget-bits", type=int, default=8,
-                   help="RCC chunk KL budget, 1..24; raised automatically if one dimension needs more, up to "
-                        "--max-budget-bits (default: %(default)s)")
+                   help="RCC chunk KL budget, 1..24; a dimension with more KL in a step is a chunk of its own "
+                        "(index sent with an escape), up to --max-budget-bits (default: %(default)s)")
     p.add_argument("--max-budget-bits", type=int, default=None,
-                   help=f"the automatic raise stops here (default: max(--budget-bits, {chain.DEFAULT_MAX_BUDGET_BITS}))")
-    p.add_argument("--fixed-budget", action="store_true", help="fail instead of raising --budget-bits")
+                   help=f"the most KL one dimension may carry in a step "
+                        f"(default: max(--budget-bits, {chain.DEFAULT_MAX_BUDGET_BITS}))")
+    p.add_argument("--fixed-budget", action="store_true",
+                   help="fail instead of giving a dimension above --budget-bits a chunk of its own")
     p.add_argument("--padding-bits", type=int, default=8,
                    help="RCC index range 2^(budget+padding), 0..16: the most candidates a chunk may scan "
                         "(default: %(default)s)")
@@ -123,24 +125,19 @@ def build_parser():
 
 
 class _ProgressBar:
-    """``progress(step, total, budget)`` for the codec: a tqdm bar over the steps, reset when the budget is raised."""
+    """``progress(step, total)`` for the codec: a tqdm bar over the steps."""
 
     def __init__(self, enabled):
         self.bar = None
         self.enabled = enabled
-        self.budget = None
 
-    def __call__(self, step, total, budget):
+    def __call__(self, step, total):
         if not self.enabled:
             return
         from tqdm import tqdm
 
-        if self.bar is None or budget != self.budget:
-            if self.bar is not None:
-                self.bar.close()
-            desc = "encoding" if self.budget is None else f"budget raised to {budget} bits, encoding again"
-            self.bar = tqdm(total=total, desc=desc, unit="step", leave=False, disable=None)
-            self.budget = budget
+        if self.bar is None:
+            self.bar = tqdm(total=total, desc="encoding", unit="step", leave=False, disable=None)
         self.bar.n = step
         self.bar.refresh()
 
@@ -153,9 +150,9 @@ def _budget_message(err) -> str:
     """A ``chain.BudgetError`` in the CLI's words (its flags, not API arguments)."""
     where = f"step {err.step} (log-SNR {err.log_snr:.4g}) has a dimension with {err.kl_bits:.4g} bits of KL"
     if err.auto_budget:
-        return (f"budget_bits: {where}, above --max-budget-bits={err.limit_bits} (where the automatic raise of "
-                "--budget-bits stops); use more --steps, or raise --max-budget-bits (slower: a full chunk scans up "
-                "to 2^(budget + padding) candidates)")
+        return (f"budget_bits: {where}, above --max-budget-bits={err.limit_bits} (the most one dimension may "
+                "carry); use more --steps, or raise --max-budget-bits (slower: that dimension's chunk scans up "
+                "to 2^(max-budget + padding) candidates)")
     return (f"budget_bits: {where}, above --budget-bits={err.budget_bits} with --fixed-budget; raise --budget-bits, "
             "use more --steps, or drop --fixed-budget")
 

@@ -66,7 +66,7 @@ __all__ = [
 ]
 
 MAGIC = b"DFRC"
-VERSION = 3
+VERSION = 4
 HASH_BYTES = 16
 MAX_NDIM = 8
 MAX_NUM_DIMS = 2**32 - 1

@@ -13,7 +13,7 @@ PADDING_BITS_RANGE = (0, 16)
 MAX_INDEX_BITS = 30
 MAX_NUM_DIMS = 2**32 - 1
 
-__all__ = ["check_int", "check_params", "check_array", "check_sizes", "read_only"]
+__all__ = ["check_int", "check_params", "check_max_budget", "check_array", "check_sizes", "read_only"]
 
 
 def check_params(seed, step, budget_bits, padding_bits):
@@ -26,6 +26,14 @@ def check_params(seed, step, budget_bits, padding_bits):
         raise ValueError(f"budget_bits + padding_bits must be <= {MAX_INDEX_BITS}, "
                          f"got {budget_bits} + {padding_bits}")
     return seed, step, budget_bits, padding_bits
+
+
+def check_max_budget(max_budget_bits, budget_bits, padding_bits):
+    """``max_budget_bits`` (``None``: ``budget_bits``) as an int in ``budget_bits .. min(24, 30 - padding_bits)``."""
+    if max_budget_bits is None:
+        return budget_bits
+    return check_int("max_budget_bits", max_budget_bits, budget_bits,
+                     min(BUDGET_BITS_RANGE[1], MAX_INDEX_BITS - padding_bits))
 
 
 def check_array(name, value, shape=None, positive=False):

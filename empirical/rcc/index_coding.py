@@ -18,6 +18,16 @@ test suite recomputes the tables from the law and checks them;
 ``index_model_checksum`` (CRC-32 of a table) is recorded in the stream header.
 All other models are exact binary fractions or ratios of small integers.
 
+Escapes. The last index of the range, ``ESC = 2^L - 1``, is an escape: an index
+``j >= ESC`` is coded as ``ESC`` and, after all indices of the segment, its
+extension ``v = j - ESC`` as ``e = bit_length(v)`` uniform on ``[0, 30]`` and the
+``e - 1`` bits below the leading one. So a chunk of one dimension whose KL is
+above ``budget_bits`` (``step.encode_step``'s ``max_budget_bits``) can send an
+index up to ``2^30`` under the same index model as every other chunk; an escape
+costs about ``-log2 P(last bucket) + L - 3 + 5`` bits on top of the index's own
+bits. A segment without an index ``>= ESC`` has the bytes it would have without
+the escape rule.
+
 The range coder's 32-bit words are written big-endian; the encoder keeps the
 shortest byte string (the words truncated, or truncated and rounded up in the
 last byte) that still decodes to the same message when zero-padded to whole
@@ -169,11 +179,36 @@ def index_model_checksum(budget_bits, padding_bits):
     return zlib.crc32(head + weights.tobytes())
 
 
+#: Values of an escaped index's extension exponent ``e = bit_length(j - ESC)``: ``0 .. MAX_INDEX_BITS``.
+ESCAPE_EXPONENTS = MAX_INDEX_BITS + 1
+
+
+def escape_index(budget_bits, padding_bits):
+    """``ESC = 2^(budget_bits + padding_bits) - 1``: an index at or above it is sent as ``ESC`` plus an extension."""
+    return (1 << (int(budget_bits) + int(padding_bits))) - 1
+
+
+def _split_escapes(indices, budget_bits, padding_bits):
+    """``(in_range, exponents, low_values, low_counts)``: indices clipped to ``ESC`` and the escaped ones' extensions."""
+    indices = np.asarray(indices, dtype=np.int64)
+    esc = escape_index(budget_bits, padding_bits)
+    extension = indices[indices >= esc] - esc
+    exponents = np.array([int(v).bit_length() for v in extension.tolist()], dtype=np.int64)
+    counts = np.maximum(exponents - 1, 0)
+    lows = np.where(exponents > 0, extension - (np.int64(1) << counts), 0)
+    return np.minimum(indices, esc), exponents, lows, counts
+
+
 def index_code_length_bits(indices, budget_bits, padding_bits):
-    """Ideal code length of each index under the index model: ``-log2 P(bucket) + low bits``."""
+    """Ideal code length of each index under the index model: ``-log2 P(bucket) + low bits`` (plus, for an index
+    ``>= ESC``, the extension: ``log2 31`` bits of exponent and its low bits)."""
     weights = index_model_weights(budget_bits, padding_bits)
-    bucket, _, count = split_index(indices, budget_bits + padding_bits)
-    return -np.log2(weights[bucket] / weights.sum()) + count
+    in_range, exponents, _, counts = _split_escapes(indices, budget_bits, padding_bits)
+    bucket, _, count = split_index(in_range, budget_bits + padding_bits)
+    bits = -np.log2(weights[bucket] / weights.sum()) + count
+    escaped = np.asarray(indices, dtype=np.int64) >= escape_index(budget_bits, padding_bits)
+    bits[escaped] += np.log2(ESCAPE_EXPONENTS) + counts
+    return bits
 
 
 @functools.lru_cache(maxsize=32)
@@ -250,10 +285,14 @@ class SegmentWriter:
             self._enc.encode(values, self._model.Uniform(int(size)))
 
     def indices(self, indices, budget_bits, padding_bits):
-        """Candidate indices under the index model of ``(budget_bits, padding_bits)``."""
-        bucket, low, low_bits = split_index(indices, budget_bits + padding_bits)
+        """Candidate indices (``< 2^30``) under the index model of ``(budget_bits, padding_bits)``, escaped ones'
+        extensions after them."""
+        in_range, exponents, ext_low, ext_bits = _split_escapes(indices, budget_bits, padding_bits)
+        bucket, low, low_bits = split_index(in_range, budget_bits + padding_bits)
         self.categorical(bucket, index_model_weights(budget_bits, padding_bits))
         self.low_bits(low, low_bits)
+        self.uniform(exponents, ESCAPE_EXPONENTS)
+        self.low_bits(ext_low, ext_bits)
 
     def to_bytes(self):
         """The big-endian bytes of the coder's 32-bit words (untrimmed)."""
@@ -296,4 +335,12 @@ class SegmentReader:
         bucket = self.categorical(count, index_model_weights(budget_bits, padding_bits))
         if np.any(bucket >= lo.size):
             raise BitstreamError("corrupted segment: index bucket out of range")
-        return lo[bucket] + self.low_bits(rem_bits[bucket])
+        indices = lo[bucket] + self.low_bits(rem_bits[bucket])
+        escaped = np.flatnonzero(indices == escape_index(budget_bits, padding_bits))
+        exponents = self.uniform(escaped.size, ESCAPE_EXPONENTS)
+        ext_bits = np.maximum(exponents - 1, 0)
+        extension = np.where(exponents > 0, (np.int64(1) << ext_bits) + self.low_bits(ext_bits), 0)
+        indices[escaped] += extension
+        if np.any(indices >= 1 << MAX_INDEX_BITS):
+            raise BitstreamError(f"corrupted segment: an escaped index is at or above 2^{MAX_INDEX_BITS}")
+        return indices

@@ -35,7 +35,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .._errors import BitstreamError
-from .checks import check_array, check_int, check_params
+from .checks import check_array, check_max_budget, check_params
 from .index_coding import expected_index_bits
 from .sampler import dimension_permutation
 
@@ -316,29 +316,29 @@ def _predicted_bits(mode, sizes, permuted_kl, budget_bits, padding_bits):
     return partition_code_length_bits(mode, sizes, permuted_kl.size) + index_bits
 
 
-def _split_cost(permuted_kl, num_blocks, budget_bits, padding_bits, limit_bits):
-    """``(predicted bits, chunk sizes)`` of the split partition from ``num_blocks`` blocks, halved above ``limit_bits``."""
-    sizes, flags = split_partition(permuted_kl, num_blocks, _budget_limit(limit_bits))
+def _split_cost(permuted_kl, num_blocks, budget_bits, padding_bits):
+    """``(predicted bits, chunk sizes)`` of the split partition from ``num_blocks`` blocks, halved above the budget."""
+    sizes, flags = split_partition(permuted_kl, num_blocks, _budget_limit(budget_bits))
     index_bits = expected_index_bits(_chunk_sums(permuted_kl, sizes), budget_bits, padding_bits).sum()
     side_bits = mode_and_count_bits("split", num_blocks, permuted_kl.size)
     return side_bits + sum(split_flag_code_length_bits(f) for f in flags) + index_bits, sizes
 
 
-def _split_search(permuted_kl, budget_bits, padding_bits, limit_bits):
+def _split_search(permuted_kl, budget_bits, padding_bits):
     """The split partition of the block count with the smallest predicted cost: ``(bits, num_blocks, sizes)``.
 
     Block counts on a geometric grid (ratio ``2^(1/16)``) from ``1/8`` to 4 times
     ``KL / limit``, then every count within 6% of the best one.
     """
     num_dims = permuted_kl.size
-    centre = max(1.0, float(permuted_kl.sum()) / limit_bits)
+    centre = max(1.0, float(permuted_kl.sum()) / budget_bits)
     grid = {int(round(centre * 2.0 ** (i / 16.0))) for i in range(-48, 33)} | set(range(1, 5))
     costs = {}
 
     def evaluate(counts):
         for m in counts:
             if 1 <= m <= num_dims and m not in costs:
-                costs[m] = _split_cost(permuted_kl, m, budget_bits, padding_bits, limit_bits)
+                costs[m] = _split_cost(permuted_kl, m, budget_bits, padding_bits)
 
     evaluate(sorted(grid))
     best = min(costs, key=lambda m: costs[m][0])
@@ -347,8 +347,8 @@ def _split_search(permuted_kl, budget_bits, padding_bits, limit_bits):
     return costs[best][0], best, costs[best][1]
 
 
-def choose_partition(kl_bits, *, seed, step, budget_bits=8, padding_bits=8, fill_bits=None):
-    """The encoder's chunk partition, every chunk's KL ``<= budget_bits``: a ``Partition``.
+def choose_partition(kl_bits, *, seed, step, budget_bits=8, padding_bits=8, max_budget_bits=None):
+    """The encoder's chunk partition: a ``Partition``, every chunk's KL ``<= budget_bits`` but a lone dimension's.
 
     Parameters
     ----------
@@ -357,10 +357,12 @@ def choose_partition(kl_bits, *, seed, step, budget_bits=8, padding_bits=8, fill
     seed, step : int
         The shared seed and step number, each in ``[0, 2^64)``.
     budget_bits, padding_bits : int
-        Chunk KL budget and padding (the latter only enters the predicted index cost).
-    fill_bits : int or None
-        Cut chunks at this KL instead (``1 <= fill_bits <= budget_bits``; ``None``: ``budget_bits``): a
-        dimension above it, up to ``budget_bits``, is a chunk of its own. The decoder does not need it.
+        Chunk KL budget (where chunks are cut) and padding (both select the index model of the predicted
+        index cost).
+    max_budget_bits : int or None
+        The most one dimension may carry (``budget_bits .. min(24, 30 - padding_bits)``; ``None``:
+        ``budget_bits``): a dimension above ``budget_bits`` is a chunk of its own. The decoder does not
+        need it.
 
     Returns
     -------
@@ -372,36 +374,35 @@ def choose_partition(kl_bits, *, seed, step, budget_bits=8, padding_bits=8, fill
     Raises
     ------
     ValueError
-        If a single dimension has KL above ``budget_bits`` (no partition fits).
+        If a single dimension has KL above ``max_budget_bits`` (no partition fits).
     """
     kl = np.ravel(check_array("kl_bits", kl_bits))
     if np.any(kl < 0.0):
         raise ValueError("kl_bits must be >= 0 everywhere")
     seed, step, budget_bits, padding_bits = check_params(seed, step, budget_bits, padding_bits)
-    if fill_bits is not None:
-        fill_bits = check_int("fill_bits", fill_bits, 1, budget_bits)
-    return choose(kl, seed, step, budget_bits, padding_bits, fill_bits)
+    return choose(kl, seed, step, budget_bits, padding_bits, check_max_budget(max_budget_bits, budget_bits,
+                                                                              padding_bits))
 
 
-def choose(kl, seed, step, budget_bits, padding_bits, fill_bits=None):
+def choose(kl, seed, step, budget_bits, padding_bits, max_budget_bits):
     """``choose_partition`` on validated inputs."""
-    if kl.max() > budget_bits:
-        raise ValueError(f"budget_bits={budget_bits} is below the largest per-dimension KL "
-                         f"({kl.max():.6g} bits, dimension {int(np.argmax(kl))}); raise budget_bits or "
+    if kl.max() > max_budget_bits:
+        name = "budget_bits" if max_budget_bits == budget_bits else "max_budget_bits"
+        raise ValueError(f"{name}={max_budget_bits} is below the largest per-dimension KL "
+                         f"({kl.max():.6g} bits, dimension {int(np.argmax(kl))}); raise {name} or "
                          f"make the step smaller")
-    limit_bits = budget_bits if fill_bits is None else fill_bits
     permuted = kl[dimension_permutation(seed, step, kl.size)]
-    greedy = _greedy_partition(permuted, limit_bits)
+    greedy = _greedy_partition(permuted, budget_bits)
     if greedy.size == 1:
         return Partition("equal", 1, greedy)
     options = [(_predicted_bits("greedy", greedy, permuted, budget_bits, padding_bits), 2,
                 Partition("greedy", int(greedy.size), greedy))]
     # Equal blocks are searched up to 4x the greedy count + 16: beyond that the extra chunks' index
     # costs (>= 2 predicted bits each) exceed what the greedy sizes cost in side information in practice.
-    equal = None if permuted.max() > limit_bits else _equal_partition(permuted, limit_bits, 4 * greedy.size + 16)
+    equal = None if permuted.max() > budget_bits else _equal_partition(permuted, budget_bits, 4 * greedy.size + 16)
     if equal is not None:
         options.append((_predicted_bits("equal", equal, permuted, budget_bits, padding_bits), 0,
                         Partition("equal", int(equal.size), equal)))
-    split_bits, num_blocks, split = _split_search(permuted, budget_bits, padding_bits, limit_bits)
+    split_bits, num_blocks, split = _split_search(permuted, budget_bits, padding_bits)
     options.append((split_bits, 1, Partition("split", num_blocks, split)))
     return min(options, key=lambda option: option[:2])[2]

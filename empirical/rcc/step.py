@@ -24,7 +24,14 @@ chunk ``c`` gets ``N_c = 2^L_c`` candidates, the fewest powers of two with
 (``candidate_bits``; chunks whose stds differ use the equal-std law at their KL
 for the rule, and report the Renyi-Chernoff bound). ``tail_target=None`` gives
 every chunk ``2^(budget_bits + padding_bits)``. The decoder never needs ``N_c``:
-an index is coded in ``[0, 2^(budget_bits + padding_bits))`` whatever ``N_c`` was.
+an index is coded under the index model of ``[0, 2^(budget_bits + padding_bits))``
+whatever ``N_c`` was.
+
+One dimension above the budget (``max_budget_bits``). A dimension whose KL is
+above ``budget_bits``, up to ``max_budget_bits``, is a chunk of its own and scans
+up to ``2^(max_budget_bits + padding_bits)`` candidates; an index beyond the
+index model's range is sent with an escape (``index_coding``). Every other chunk,
+its candidates and its code are what they are without it.
 
 For an equal-std chunk with KL ``D`` nats, ``ln r(X) ~ N(D, 2D)`` under ``q``, so
 the ``N`` needed for a given tail grows like ``exp(D + z sqrt(2D))``: a chunk at
@@ -58,7 +65,7 @@ from .._errors import BitstreamError
 from . import partition as _partition
 from . import sampler
 from .checks import (DEFAULT_BUDGET_BITS, DEFAULT_PADDING_BITS, MAX_INDEX_BITS, MAX_NUM_DIMS, UINT64_LIMIT,
-                     check_array, check_int, check_params, check_sizes, read_only)
+                     check_array, check_int, check_max_budget, check_params, check_sizes, read_only)
 from .gaussian_ratio import kl_nats_per_dim, log_ratio_coefficients, renyi_nats_per_dim
 from .index_coding import SegmentReader, SegmentWriter, index_code_length_bits, shortest_segment
 from .pfr_law import pfr_index_entropy_nats, pfr_survival, renyi_tv_bound
@@ -109,7 +116,7 @@ class StepCode:
 
     message: StepMessage              # partition and indices; decode_step(message, ...) == samples
     samples: np.ndarray               # shape of q_mean, float64: the delivered sample
-    kl_bits_per_chunk: np.ndarray     # [num_chunks] KL(q||p) per chunk in bits, each <= budget_bits
+    kl_bits_per_chunk: np.ndarray     # [num_chunks] KL(q||p) per chunk in bits, <= budget_bits (one dim: max_budget_bits)
     candidate_bits_per_chunk: np.ndarray  # [num_chunks] L_c: chunk c scanned N_c = 2^L_c candidates
     tv_bound_per_chunk: np.ndarray    # [num_chunks] bound on P(K > N_c), hence on the chunk's TV to q
     tail_is_exact: np.ndarray         # [num_chunks] bool: the bound is the exact P(K > N_c)
@@ -374,7 +381,7 @@ def _check_device(device):
 
 def encode_step(q_mean, q_std, p_mean, p_std, *, seed, step, budget_bits=DEFAULT_BUDGET_BITS,
                 padding_bits=DEFAULT_PADDING_BITS, tail_target=DEFAULT_TAIL_TARGET, workers=1, device="cpu",
-                fill_bits=None):
+                max_budget_bits=None):
     """Code one sample of ``q`` under ``p``: chunk partition, PFR index per chunk, range-coded segment.
 
     Parameters
@@ -386,7 +393,7 @@ def encode_step(q_mean, q_std, p_mean, p_std, *, seed, step, budget_bits=DEFAULT
     seed, step : int
         Shared seed and step number, each in ``[0, 2^64)``; together they key every random number.
     budget_bits : int
-        Largest KL of a chunk in bits, ``[1, 24]``; default 8.
+        Largest KL of a chunk in bits, ``[1, 24]``; default 8. It selects the index model.
     padding_bits : int
         Index range ``2^(budget_bits + padding_bits)``: the most candidates a chunk may scan,
         ``[0, 16]``, ``budget_bits + padding_bits <= 30``; default 8.
@@ -399,11 +406,12 @@ def encode_step(q_mean, q_std, p_mean, p_std, *, seed, step, budget_bits=DEFAULT
         ``"cpu"``, ``"cuda"`` or ``"auto"`` (CUDA when torch sees one): where the scan runs. The
         selected indices agree with the CPU scan's up to float rounding (near-ties), and the delivered
         sample is computed on the CPU as the decoder computes it.
-    fill_bits : int or None
-        Cut chunks of several dimensions at this KL (``1 <= fill_bits <= budget_bits``; default
-        ``budget_bits``); a dimension between ``fill_bits`` and ``budget_bits`` is a chunk of its own.
-        With a budget raised for one large dimension this keeps the other chunks, and so the scan's
-        cost, where they were (``partition.choose_partition``). The decoder does not need it.
+    max_budget_bits : int or None
+        The most KL one dimension may carry (``budget_bits <= max_budget_bits``,
+        ``max_budget_bits + padding_bits <= 30``; default ``budget_bits``): a dimension above
+        ``budget_bits`` is a chunk of its own, scans up to ``2^(max_budget_bits + padding_bits)``
+        candidates and sends its index with an escape if it is beyond the index model's range. Every
+        other chunk is unchanged by it. The decoder does not need it.
 
     Returns
     -------
@@ -415,14 +423,13 @@ def encode_step(q_mean, q_std, p_mean, p_std, *, seed, step, budget_bits=DEFAULT
     Raises
     ------
     ValueError
-        On invalid input, or if one dimension's KL exceeds ``budget_bits``.
+        On invalid input, or if one dimension's KL exceeds ``max_budget_bits``.
     """
     seed, step, budget_bits, padding_bits = check_params(seed, step, budget_bits, padding_bits)
     if tail_target is not None:
         tail_target = _check_tail_target(tail_target)
     workers = check_int("workers", workers, 1, 1024)
-    if fill_bits is not None:
-        fill_bits = check_int("fill_bits", fill_bits, 1, budget_bits)
+    max_budget_bits = check_max_budget(max_budget_bits, budget_bits, padding_bits)
     device = _check_device(device)
     q_mean = check_array("q_mean", q_mean)
     shape = q_mean.shape
@@ -431,12 +438,16 @@ def encode_step(q_mean, q_std, p_mean, p_std, *, seed, step, budget_bits=DEFAULT
     p_std = check_array("p_std", p_std, shape, positive=True).ravel()
     q_mean = q_mean.ravel()
     kl_nats = kl_nats_per_dim(q_mean, q_std, p_mean, p_std)
-    part = _partition.choose(kl_nats / _LN2, seed, step, budget_bits, padding_bits, fill_bits)
+    part = _partition.choose(kl_nats / _LN2, seed, step, budget_bits, padding_bits, max_budget_bits)
     sizes = part.chunk_sizes
     dims_of = _chunk_dims(q_mean.size, sizes, seed, step)
     offset, linear, quadratic = log_ratio_coefficients(q_mean, q_std, p_mean, p_std)
     kl_nats_chunks = np.array([kl_nats[d].sum() for d in dims_of])
-    bits = candidate_bits(np.minimum(kl_nats_chunks / _LN2, 24.0), budget_bits, padding_bits, tail_target)
+    kl_bits_chunks = np.minimum(kl_nats_chunks / _LN2, 24.0)
+    bits = candidate_bits(kl_bits_chunks, budget_bits, padding_bits, tail_target)
+    above = kl_bits_chunks > budget_bits                 # one dimension each (the partition's rule)
+    if np.any(above):
+        bits[above] = candidate_bits(kl_bits_chunks[above], max_budget_bits, padding_bits, tail_target)
     jobs = [((offset[d], linear[d], quadratic[d]), 1 << int(b)) for d, b in zip(dims_of, bits)]
     if device == "cpu":
         indices = sampler.scan_chunks(jobs, seed, step, workers)
@@ -472,7 +483,7 @@ def _delivered(indices, dims_of, p_mean, p_std, seed, step):
     return samples
 
 
-def _check_message(message, num_dims, index_bits):
+def _check_message(message, num_dims):
     """Validated ``(mode, num_blocks, chunk_sizes, indices)`` of a ``StepMessage`` for ``num_dims`` dimensions."""
     if not isinstance(message, StepMessage):
         raise ValueError(f"message must be a StepMessage, got {type(message).__name__}")
@@ -481,8 +492,8 @@ def _check_message(message, num_dims, index_bits):
     if arr.ndim != 1 or not np.issubdtype(arr.dtype, np.integer) or arr.size != sizes.size:
         raise ValueError(f"message.indices must be a 1-D integer array with one entry per chunk "
                          f"({sizes.size}), got dtype {arr.dtype} and shape {arr.shape}")
-    if np.any(arr < 0) or np.any(arr >= (1 << index_bits)):
-        raise ValueError(f"message.indices must lie in [0, 2^{index_bits}), got range [{arr.min()}, {arr.max()}]")
+    if np.any(arr < 0) or np.any(arr >= (1 << MAX_INDEX_BITS)):
+        raise ValueError(f"message.indices must lie in [0, 2^{MAX_INDEX_BITS}), got range [{arr.min()}, {arr.max()}]")
     mode = message.partition
     if mode not in _partition.PARTITION_MODES:
         raise ValueError(f"message.partition must be one of {_partition.PARTITION_MODES}, got {mode!r}")
@@ -523,7 +534,7 @@ def decode_step(message, p_mean, p_std, *, seed, step,
     shape = p_mean.shape
     p_std = check_array("p_std", p_std, shape, positive=True).ravel()
     p_mean = p_mean.ravel()
-    _, _, sizes, indices = _check_message(message, p_mean.size, budget_bits + padding_bits)
+    _, _, sizes, indices = _check_message(message, p_mean.size)
     return _delivered(indices, _chunk_dims(p_mean.size, sizes, seed, step), p_mean, p_std, seed, step).reshape(shape)
 
 
@@ -561,7 +572,7 @@ def encode_segment(message, num_dims, *, budget_bits=DEFAULT_BUDGET_BITS, paddin
     """
     _, _, budget_bits, padding_bits = check_params(0, 0, budget_bits, padding_bits)
     num_dims = check_int("num_dims", num_dims, 1, MAX_NUM_DIMS)
-    mode, num_blocks, sizes, indices = _check_message(message, num_dims, budget_bits + padding_bits)
+    mode, num_blocks, sizes, indices = _check_message(message, num_dims)
     if sizes.size == 1:
         mode, num_blocks = "equal", 1
 

@@ -163,38 +163,60 @@ def test_partition_fits_budget_and_greedy_is_minimal(weights, budget, seed):
 
 @settings(max_examples=25, deadline=None)
 @given(weights=st.lists(st.floats(0.0, 1.0, allow_nan=False), min_size=2, max_size=40),
-       big=st.floats(0.3, 1.0), fill=st.integers(1, 4), seed=st.integers(0, 2**64 - 1))
-def test_fill_bits_cuts_chunks_below_the_budget(weights, big, fill, seed):
-    """fill_bits < budget: every chunk of two or more dimensions has KL <= fill_bits, a dimension above fill_bits
-    (one is put there, up to the budget 12) is a chunk of its own, and the message decodes bit for bit."""
-    budget = 12
-    kl = np.array(weights) * fill * 0.9
-    kl[0] = fill + big * (budget - fill) * (1 - 1e-9)
+       big=st.floats(0.3, 1.0), budget=st.integers(1, 4), seed=st.integers(0, 2**64 - 1))
+def test_a_dimension_above_the_budget_is_a_chunk_of_its_own(weights, big, budget, seed):
+    """max_budget_bits > budget: every chunk of two or more dimensions has KL <= budget_bits, a dimension above it
+    (one is put there, up to max_budget_bits = 12) is a chunk of its own, and the message decodes bit for bit
+    (its index, mostly beyond the index model's range 2^(budget + 2), sent with an escape)."""
+    top = 12
+    kl = np.array(weights) * budget * 0.9
+    kl[0] = budget + big * (top - budget) * (1 - 1e-9)
     mode, num_blocks, sizes = rcc.choose_partition(kl, seed=seed, step=3, budget_bits=budget, padding_bits=2,
-                                                   fill_bits=fill)
+                                                   max_budget_bits=top)
     dims = rcc.chunk_dims(kl.size, sizes, seed=seed, step=3)
     assert sorted(np.concatenate(dims).tolist()) == list(range(kl.size))
     for d in dims:
-        assert kl[d].sum() <= (budget if d.size == 1 else fill)
+        assert kl[d].sum() <= (top if d.size == 1 else budget)
     assert any(d.tolist() == [0] for d in dims)
     assert mode != "equal" or sizes.size == 1
-    # through encode_step and back (equal stds: PFR's exact tail, index range 2^(12 + 2))
+    # through encode_step and back (equal stds: PFR's exact tail)
     std = np.ones(kl.size)
     q_mean = np.sqrt(2.0 * np.log(2.0) * kl)
-    code = rcc.encode_step(q_mean, std, np.zeros(kl.size), std, seed=seed, step=3, budget_bits=budget, padding_bits=2,
-                           fill_bits=fill)
-    assert all(k <= (budget if n == 1 else fill) + 1e-6 for k, n in zip(code.kl_bits_per_chunk, code.chunk_sizes))
+    code = rcc.encode_step(q_mean, std, np.zeros(kl.size), std, seed=seed, step=3, budget_bits=budget,
+                           padding_bits=2, max_budget_bits=top)
+    assert all(k <= (top if n == 1 else budget) + 1e-6 for k, n in zip(code.kl_bits_per_chunk, code.chunk_sizes))
     message = rcc.decode_segment(code.segment, kl.size, budget_bits=budget, padding_bits=2)
+    assert np.array_equal(message.indices, code.indices)
     got = rcc.decode_step(message, np.zeros(kl.size), std, seed=seed, step=3, budget_bits=budget, padding_bits=2)
     assert np.array_equal(got, code.samples)
 
 
-def test_fill_bits_is_checked():
+def test_only_a_chunk_above_the_budget_changes_with_max_budget_bits():
+    """Chunks within the budget scan the same candidates and pick the same indices whatever max_budget_bits is:
+    a large dimension costs its own chunk only. Without max_budget_bits it is refused."""
+    rng = np.random.default_rng(3)
+    kl = rng.uniform(0.0, 0.5, 200)
+    kl[17] = 11.0
+    std = np.ones(kl.size)
+    q_mean = np.sqrt(2.0 * np.log(2.0) * kl)
+    with pytest.raises(ValueError, match="budget_bits=8 is below"):
+        rcc.encode_step(q_mean, std, np.zeros(kl.size), std, seed=5, step=1)
+    a = rcc.encode_step(q_mean, std, np.zeros(kl.size), std, seed=5, step=1, max_budget_bits=12)
+    b = rcc.encode_step(q_mean, std, np.zeros(kl.size), std, seed=5, step=1, max_budget_bits=20)
+    assert np.array_equal(a.chunk_sizes, b.chunk_sizes)
+    small = a.kl_bits_per_chunk <= 8
+    assert np.count_nonzero(~small) == 1
+    assert np.array_equal(a.indices[small], b.indices[small])
+    assert np.array_equal(a.candidate_bits_per_chunk[small], b.candidate_bits_per_chunk[small])
+    assert a.candidate_bits_per_chunk[~small][0] > 16               # beyond 2^(budget + padding)
+
+
+def test_max_budget_bits_is_checked():
     kl = np.array([0.5, 0.5])
-    with pytest.raises(ValueError, match="fill_bits"):
-        rcc.choose_partition(kl, seed=0, step=0, budget_bits=8, padding_bits=2, fill_bits=9)
-    with pytest.raises(ValueError, match="fill_bits"):
-        rcc.encode_step(kl, np.ones(2), np.zeros(2), np.ones(2), seed=0, step=0, fill_bits=0)
+    with pytest.raises(ValueError, match="max_budget_bits"):
+        rcc.choose_partition(kl, seed=0, step=0, budget_bits=8, padding_bits=2, max_budget_bits=7)
+    with pytest.raises(ValueError, match="max_budget_bits"):
+        rcc.encode_step(kl, np.ones(2), np.zeros(2), np.ones(2), seed=0, step=0, max_budget_bits=23)  # 30 - 8
 
 
 def _halved_blocks(permuted, num_blocks, limit):
@@ -255,8 +277,9 @@ def test_partition_depends_only_on_sent_integers():
 @given(data=st.data(), budget=st.integers(1, 14), padding=st.integers(0, 10),
        mode=st.sampled_from(["equal", "greedy", "split"]))
 def test_segment_round_trip_and_cost(data, budget, padding, mode):
-    """Identity: decode_segment(encode_segment(m)) == m. Inequality: 8 len(segment) <= ideal code length + 8 bits
-    (range-coder termination and byte rounding), ideal = partition bits + sum of index code lengths."""
+    """Identity: decode_segment(encode_segment(m)) == m, also with indices at and beyond the index model's range
+    (escapes, up to 2^30 - 1). Inequality: 8 len(segment) <= ideal code length + 8 bits (range-coder termination
+    and byte rounding), ideal = partition bits + sum of index code lengths (escapes' extensions included)."""
     n = data.draw(st.integers(1, 400))
     blocks = data.draw(st.integers(1, min(n, 60)))
     if mode == "equal" or blocks == 1:
@@ -271,8 +294,10 @@ def test_segment_round_trip_and_cost(data, budget, padding, mode):
         weights = rng.random(n) * (rng.random(n) < split_probability)
         sizes = _halved_blocks(weights, blocks, 0.0)
     m = sizes.size
-    top = 2 ** (budget + padding) - 1
-    indices = np.array(data.draw(st.lists(st.integers(0, top), min_size=m, max_size=m)), dtype=np.int64)
+    top = 2 ** (budget + padding) - 1            # the escape: this index and those above carry an extension
+    index = st.one_of(st.integers(0, top), st.integers(top, 2**30 - 1)) if data.draw(st.booleans()) \
+        else st.integers(0, top - 1)
+    indices = np.array(data.draw(st.lists(index, min_size=m, max_size=m)), dtype=np.int64)
     message = rcc.StepMessage(partition=mode, chunk_sizes=sizes, indices=indices, num_blocks=blocks)
     segment = rcc.encode_segment(message, n, budget_bits=budget, padding_bits=padding)
     back = rcc.decode_segment(segment, n, budget_bits=budget, padding_bits=padding)
@@ -318,7 +343,7 @@ def test_fuzzed_segment_never_crashes(data, n):
     except rcc.BitstreamError:
         return
     assert int(message.chunk_sizes.sum()) == n and np.all(message.chunk_sizes >= 1)
-    assert np.all((message.indices >= 0) & (message.indices < 2**12))
+    assert np.all((message.indices >= 0) & (message.indices < 2**30))
     again = rcc.decode_segment(rcc.encode_segment(message, n, budget_bits=8, padding_bits=4), n,
                                budget_bits=8, padding_bits=4)
     assert np.array_equal(again.chunk_sizes, message.chunk_sizes)
@@ -350,7 +375,7 @@ def test_invalid_input_names_the_argument(kwargs, match):
 def test_decoder_rejects_inconsistent_messages():
     """decode_step refuses indices out of range, sizes that do not sum to n, and non-equal sizes flagged equal."""
     p_mean, p_std = np.zeros(5), np.ones(5)
-    bad = [rcc.StepMessage(True, np.array([5]), np.array([2**10])),
+    bad = [rcc.StepMessage("equal", np.array([5]), np.array([2**30])),
            rcc.StepMessage(False, np.array([2, 2]), np.array([0, 1])),
            rcc.StepMessage(True, np.array([4, 1]), np.array([0, 1]))]
     for message in bad:
@@ -358,3 +383,36 @@ def test_decoder_rejects_inconsistent_messages():
             rcc.decode_step(message, p_mean, p_std, seed=0, step=0, budget_bits=5, padding_bits=5)
     with pytest.raises(ValueError, match="message must be a StepMessage"):
         rcc.decode_step(np.array([0]), p_mean, p_std, seed=0, step=0)
+
+
+def test_escape_costs_its_extension_and_a_plain_segment_is_unchanged():
+    """An index at or above ESC = 2^(budget + padding) - 1 is sent as ESC plus an extension (exponent uniform on
+    31 values, then the bits below the leading one). ESC and ESC - 1 share the index model's last bucket and its
+    low-bit count, so replacing ESC - 1 by ESC + extra costs log2 31 + max(bit_length(extra) - 1, 0) bits: that
+    is what index_code_length_bits adds and what the segment grows by (to 2 bytes of range-coder rounding). The
+    bytes of a message without escapes are those of the index model alone (written here without the escape pass)."""
+    from empirical.rcc import index_coding, partition
+
+    sizes = partition.equal_chunk_sizes(64, 8)
+    esc = index_coding.escape_index(8, 4)
+    plain = np.array([0, 3, 17, esc - 1, 2, 900, 1, 5], dtype=np.int64)
+    segment = rcc.encode_segment(rcc.StepMessage("equal", sizes, plain), 64, budget_bits=8, padding_bits=4)
+    writer = index_coding.SegmentWriter()
+    partition.write(writer, "equal", 8, sizes, 64)
+    bucket, low, low_bits = index_coding.split_index(plain, 12)
+    writer.categorical(bucket, index_coding.index_model_weights(8, 4))
+    writer.low_bits(low, low_bits)
+    reference = index_coding.shortest_segment(
+        writer.to_bytes(), lambda c: np.array_equal(rcc.decode_segment(c, 64, budget_bits=8, padding_bits=4).indices,
+                                                    plain))
+    assert segment == reference
+    assert index_coding.split_index(np.array([esc - 1, esc]), 12)[0].tolist() == [bucket[3]] * 2
+    for extra in (0, 1, 2**17 + 5, 2**30 - 1 - esc):
+        indices = plain.copy()
+        indices[3] = esc + extra
+        seg = rcc.encode_segment(rcc.StepMessage("equal", sizes, indices), 64, budget_bits=8, padding_bits=4)
+        assert np.array_equal(rcc.decode_segment(seg, 64, budget_bits=8, padding_bits=4).indices, indices)
+        extension_bits = np.log2(31) + max(int(extra).bit_length() - 1, 0)
+        added = index_coding.index_code_length_bits(indices, 8, 4) - index_coding.index_code_length_bits(plain, 8, 4)
+        assert abs(added.sum() - extension_bits) < 1e-9
+        assert abs(8 * (len(seg) - len(segment)) - extension_bits) <= 16.0
