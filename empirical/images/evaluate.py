@@ -60,6 +60,7 @@ import math
 import multiprocessing
 import pathlib
 import sys
+import time
 
 import numpy as np
 
@@ -520,6 +521,23 @@ def _ddcm_work(task):
     return ddcm_stream(*task)
 
 
+class _LineProgress:
+    """``update`` / ``close`` like a tqdm bar, printing one line per finished task to stderr (for log files)."""
+
+    def __init__(self, total: int, desc: str, unit: str):
+        self.total, self.desc, self.unit, self.done = total, desc, unit, 0
+        self.start = time.perf_counter()
+
+    def update(self, count: int = 1) -> None:
+        self.done += count
+        minutes = (time.perf_counter() - self.start) / 60.0
+        print(f"{self.desc}: {self.done}/{self.total} {self.unit}s done, {minutes:.1f} min", file=sys.stderr,
+              flush=True)
+
+    def close(self) -> None:
+        pass
+
+
 def _map(fn, tasks, args, desc: str, unit: str) -> list:
     """``[fn(task) for task in tasks]`` in task order: on the Dask scheduler ``args.scheduler``, on ``args.workers``
     spawned processes if more than one, or here; with a tqdm bar (``desc``, ``unit``) unless ``--no-progress``."""
@@ -528,6 +546,8 @@ def _map(fn, tasks, args, desc: str, unit: str) -> list:
     from tqdm import tqdm
 
     bar = tqdm(total=len(tasks), desc=desc, unit=unit, disable=None if args.progress else True, leave=False)
+    if args.progress and bar.disable:               # stderr is not a terminal (a log file): a line per task
+        bar = _LineProgress(len(tasks), desc, unit)
     if args.scheduler is not None:
         results = _run_on_dask(args.scheduler, fn, tasks, bar)
     elif args.workers == 1:

@@ -559,3 +559,17 @@ def test_an_image_over_the_largest_budget_gets_a_finer_grid(monkeypatch):
     with pytest.raises(codec.BudgetError):
         evaluate.evaluate_image("im.png", pixels, [3.0], 12, seed=0)
     assert asked == [12, 24, 48]
+
+
+def test_progress_is_a_line_per_task_when_stderr_is_not_a_terminal(capsys):
+    """Under a log file (stderr not a terminal, as under pytest's capture) the sweep prints one line per finished
+    image instead of a silent bar; --no-progress prints nothing."""
+    import argparse
+
+    args = argparse.Namespace(progress=True, scheduler=None, workers=1)
+    assert evaluate._map(abs, [-1, -2, 3], args, "images", "image") == [1, 2, 3]
+    lines = capsys.readouterr().err.splitlines()
+    assert [line.split(",")[0] for line in lines] == [f"images: {k}/3 images done" for k in (1, 2, 3)]
+    args.progress = False
+    evaluate._map(abs, [-1], args, "images", "image")
+    assert capsys.readouterr().err == ""
