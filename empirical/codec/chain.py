@@ -245,8 +245,9 @@ def _check_rcc_params(budget_bits, padding_bits) -> None:
 
 
 def grid_from_bytes(raw: bytes):
-    """The schedule of a 16-byte descriptor: :class:`Grid` (``VPLS``) or :class:`schedules.RdpGrid` (``VPRD``)."""
-    if bytes(raw[:4]) == schedules.RDP_TAG:
+    """The schedule of a 16-byte descriptor: :class:`Grid` (``VPLS``) or :class:`schedules.RdpGrid` (``VPRD``,
+    ``VPR3``)."""
+    if bytes(raw[:4]) in schedules.RDP_SPACINGS.values():
         return schedules.RdpGrid.from_bytes(raw)
     return Grid.from_bytes(raw)
 
@@ -267,9 +268,10 @@ def population_rate_bits_per_dim(model, log_snr) -> float:
     return float(np.sum(components.rate_nats(model.eigvals, snr)) / (np.log(2.0) * model.dim))
 
 
-def default_rdp_grid(model, num_steps, rate_start_bits_per_dim=None, rate_stop_bits_per_dim=None):
+def default_rdp_grid(model, num_steps, rate_start_bits_per_dim=None, rate_stop_bits_per_dim=None, spacing="rate"):
     """The encoder's ``rdp`` grid; default last rate: the isotropic ``I(X; Z)`` at :func:`default_grid`'s last
-    log-SNR, first rate: the last over ``num_steps`` (every step then carries the same expected KL)."""
+    log-SNR; default first rate: the last over ``num_steps`` for ``spacing="rate"`` (every step then carries the
+    same expected KL), over ``num_steps**3`` for ``"cbrt"`` (the points ``rate_stop (k / K)^3``, ``k = 1..K``)."""
     if not schedules.supports_per_component(model):
         raise ValueError(f"schedule: 'rdp' needs a Gaussian oracle (per-component closed forms); "
                          f"{type(model).__name__} takes --schedule isotropic only")
@@ -279,8 +281,8 @@ def default_rdp_grid(model, num_steps, rate_start_bits_per_dim=None, rate_stop_b
         stop = population_rate_bits_per_dim(model, default_grid(model, 2).log_snr_stop)
     start = rate_start_bits_per_dim
     if start is None:
-        start = stop if num_steps == 1 else float(stop) / num_steps
-    return schedules.RdpGrid(int(num_steps), start, stop)
+        start = stop if num_steps == 1 else float(stop) / num_steps ** (3 if spacing == "cbrt" else 1)
+    return schedules.RdpGrid(int(num_steps), start, stop, spacing)
 
 
 def default_grid(model, num_steps, log_snr_start=None, log_snr_stop=None) -> Grid:
@@ -443,7 +445,7 @@ def encode_detailed(x, model, *, num_steps: int = 32, log_snr_start=None, log_sn
                     auto_budget: bool = True, max_budget_bits=None,
                     tail_target="default", workers: int = 1, device: str = "cpu", progress=None,
                     model_spec: str = "", schedule: str = "isotropic", rate_start_bits_per_dim=None,
-                    rate_stop_bits_per_dim=None) -> EncodeResult:
+                    rate_stop_bits_per_dim=None, rdp_spacing: str = "rate") -> EncodeResult:
     """Encode one sample ``x`` with DiffC; return the bytes and the accounting.
 
     Parameters
@@ -497,6 +499,9 @@ def encode_detailed(x, model, *, num_steps: int = 32, log_snr_start=None, log_sn
     rate_start_bits_per_dim, rate_stop_bits_per_dim : float or None
         The ``rdp`` grid's first and last expected chain rate (rounded to float32); defaults in
         :func:`default_rdp_grid`. Only with ``schedule="rdp"``.
+    rdp_spacing : {"rate", "cbrt"}
+        The ``rdp`` grid's points uniform in the expected rate or in its cube root (the image codec's:
+        :mod:`empirical.codec.schedules`).
 
     Returns
     -------
@@ -513,7 +518,7 @@ def encode_detailed(x, model, *, num_steps: int = 32, log_snr_start=None, log_sn
             if value is not None:
                 raise ValueError(f"{name}: sets the isotropic grid; with schedule 'rdp' give rate_start_bits_per_dim"
                                  " / rate_stop_bits_per_dim")
-        grid = default_rdp_grid(model, num_steps, rate_start_bits_per_dim, rate_stop_bits_per_dim)
+        grid = default_rdp_grid(model, num_steps, rate_start_bits_per_dim, rate_stop_bits_per_dim, rdp_spacing)
     else:
         for name, value in (("rate_start_bits_per_dim", rate_start_bits_per_dim),
                             ("rate_stop_bits_per_dim", rate_stop_bits_per_dim)):

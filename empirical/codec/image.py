@@ -52,6 +52,9 @@ STATIONARY_SPEC = "oracle:stationary"
 GRID_RATE_FACTOR = 2.0
 GRID_MIN_BITS_PER_PIXEL = 3.0
 DEFAULT_NUM_STEPS = 96
+#: ``--schedule rdp`` grids for images are uniform in the cube root of the rate (``schedules.RdpGrid``): a grid
+#: uniform in rate puts tens of bits on one coefficient of a photograph in its first steps.
+RDP_SPACING = "cbrt"
 
 
 FIXED_IMAGE_SPECS = (STATIONARY_SPEC, "unet", "tiled:oracle")
@@ -158,7 +161,8 @@ def encode_image_detailed(image, model=STATIONARY_SPEC, *, bpp=None, stop_step=N
     stop = grid.log_snr_stop if log_snr_stop is None else log_snr_stop
     schedule = options.pop("schedule", "isotropic")
     if schedule == "rdp":
-        grid_options = {"schedule": "rdp", "rate_stop_bits_per_dim": rdp_rate_stop(denoiser, stop, model)}
+        grid_options = {"schedule": "rdp", "rate_stop_bits_per_dim": rdp_rate_stop(denoiser, stop, model),
+                        "rdp_spacing": RDP_SPACING}
     else:
         grid_options = {"schedule": schedule, "log_snr_start": grid.log_snr_start, "log_snr_stop": stop}
     pixels = x.shape[0] * x.shape[1]
@@ -180,7 +184,8 @@ def encode_image_detailed(image, model=STATIONARY_SPEC, *, bpp=None, stop_step=N
 def rdp_rate_stop(model, log_snr_stop, spec="") -> float:
     """The ``rdp`` image grid's last rate (bits per dimension): the model's population rate ``I(X; Z)`` at the
     isotropic grid's stop ``log_snr_stop``, so that both schedules end at the same expected chain rate (the rdp
-    grid then starts at that rate over the number of steps: :func:`empirical.codec.default_rdp_grid`)."""
+    grid, :data:`RDP_SPACING`, then starts at that rate over the cube of the number of steps:
+    :func:`empirical.codec.default_rdp_grid`)."""
     from .schedules import supports_per_component
 
     if not supports_per_component(model):

@@ -388,9 +388,10 @@ def evaluate_image_ideal(name, pixels, rates, steps, seed, model_spec="oracle:st
     if schedule == "rdp":
         from empirical.codec import default_rdp_grid
 
-        from empirical.codec.image import rdp_rate_stop
+        from empirical.codec.image import RDP_SPACING, rdp_rate_stop
 
-        rdp_grid = default_rdp_grid(model, steps, rate_stop_bits_per_dim=rdp_rate_stop(model, grid.log_snr_stop))
+        rdp_grid = default_rdp_grid(model, steps, rate_stop_bits_per_dim=rdp_rate_stop(model, grid.log_snr_stop),
+                                    spacing=RDP_SPACING)
         table, flow_map, denoise = rdp_grid.log_snrs_for(model), model.flow_map_per_component, model.denoise_per_component
     rng = np.random.default_rng(np.random.SeedSequence([0x1DEA1, seed]))
     decoder_rng = np.random.default_rng(np.random.SeedSequence([0x1DEA2, seed]))

@@ -453,6 +453,7 @@ def test_rdp_image_stream_with_real_bits(tmp_path, capsys):
     result, model, _ = encode_image_detailed(x, bpp=3, num_steps=24, schedule="rdp", seed=3)
     latent = decode_latent(result.data, model)
     assert isinstance(latent.grid, schedules.RdpGrid) and latent.num_steps == result.num_steps_coded
+    assert latent.grid.spacing == "cbrt"
     stop = rdp_rate_stop(model, image_grid(model, x.shape, 3, 24).log_snr_stop)
     assert latent.grid.rate_stop_bits_per_dim == pytest.approx(stop, rel=1e-6)  # float32 in the header
     assert 8 * len(result.data) <= 3 * 24 * 32
