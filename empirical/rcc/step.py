@@ -116,7 +116,7 @@ class StepCode:
 
     message: StepMessage              # partition and indices; decode_step(message, ...) == samples
     samples: np.ndarray               # shape of q_mean, float64: the delivered sample
-    kl_bits_per_chunk: np.ndarray     # [num_chunks] KL(q||p) per chunk in bits, <= budget_bits (one dim: max_budget_bits)
+    kl_bits_per_chunk: np.ndarray     # [num_chunks] KL(q||p) per chunk in bits, <= budget_bits but a lone dimension's
     candidate_bits_per_chunk: np.ndarray  # [num_chunks] L_c: chunk c scanned N_c = 2^L_c candidates
     tv_bound_per_chunk: np.ndarray    # [num_chunks] bound on P(K > N_c), hence on the chunk's TV to q
     tail_is_exact: np.ndarray         # [num_chunks] bool: the bound is the exact P(K > N_c)
@@ -143,7 +143,8 @@ class StepCode:
 
     @property
     def num_candidates(self):
-        """The index range ``2^(budget_bits + padding_bits)``: the most candidates any chunk may scan."""
+        """The index model's range ``2^(budget_bits + padding_bits)``: the most candidates a chunk within the budget
+        may scan (a lone dimension above it may scan more: ``candidate_bits_per_chunk``)."""
         return 1 << (self.budget_bits + self.padding_bits)
 
     @property
@@ -395,8 +396,8 @@ def encode_step(q_mean, q_std, p_mean, p_std, *, seed, step, budget_bits=DEFAULT
     budget_bits : int
         Largest KL of a chunk in bits, ``[1, 24]``; default 8. It selects the index model.
     padding_bits : int
-        Index range ``2^(budget_bits + padding_bits)``: the most candidates a chunk may scan,
-        ``[0, 16]``, ``budget_bits + padding_bits <= 30``; default 8.
+        Index range ``2^(budget_bits + padding_bits)``: the most candidates a chunk within the budget
+        may scan, ``[0, 16]``, ``budget_bits + padding_bits <= 30``; default 8.
     tail_target : float or None
         Candidates per chunk from its KL (``candidate_bits``); default 0.02. ``None``: every chunk
         scans ``2^(budget_bits + padding_bits)``.
@@ -522,7 +523,7 @@ def decode_step(message, p_mean, p_std, *, seed, step,
     seed, step : int
         As given to ``encode_step``.
     budget_bits, padding_bits : int
-        As given to ``encode_step`` (they bound the valid index range).
+        As given to ``encode_step`` (checked; the sample depends on the indices only).
 
     Returns
     -------
