@@ -521,7 +521,8 @@ def encode_detailed(x, model, *, num_steps: int = 32, log_snr_start=None, log_sn
         grid = default_rdp_grid(model, num_steps, rate_start_bits_per_dim, rate_stop_bits_per_dim, rdp_spacing)
     else:
         for name, value in (("rate_start_bits_per_dim", rate_start_bits_per_dim),
-                            ("rate_stop_bits_per_dim", rate_stop_bits_per_dim)):
+                            ("rate_stop_bits_per_dim", rate_stop_bits_per_dim),
+                            ("rdp_spacing", None if rdp_spacing == "rate" else rdp_spacing)):
             if value is not None:
                 raise ValueError(f"{name}: sets the rdp grid; it needs schedule 'rdp'")
         grid = default_grid(model, num_steps, log_snr_start, log_snr_stop)

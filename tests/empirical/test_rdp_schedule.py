@@ -204,6 +204,8 @@ def test_the_cbrt_spacing_is_uniform_in_the_cube_root_of_the_rate_and_round_trip
     np.testing.assert_array_equal(codec.decode_latent(res.data, oracle).z, res.z)
     with pytest.raises(ValueError, match=r"^rdp_spacing: expected one of rate, cbrt"):
         schedules.RdpGrid(4, 0.5, 1.0, "log")
+    with pytest.raises(ValueError, match=r"^rdp_spacing: sets the rdp grid"):
+        codec.encode(x, oracle, num_steps=4, rdp_spacing="cbrt")
 
 
 def test_the_cbrt_spacing_keeps_an_outlying_coefficient_within_a_chunk():
