@@ -67,6 +67,7 @@ __all__ = [
     "decode_latent",
     "decode",
     "reconstruct",
+    "reconstruct_at",
     "ideal_chain_kl_bits",
     "ideal_chain",
     "ideal_chain_steps",
@@ -756,22 +757,29 @@ def decode(data, model, method: str = "flow", *, prefix_steps=None, decoder_step
 def reconstruct(latent: Latent, model, method: str = "flow", *, decoder_steps=None, solver: str = "rk4",
                 rng=0, log_snr_end=None) -> np.ndarray:
     """The reconstruction of a decoded :class:`Latent` by ``method`` (see :func:`decode`), in the header's shape."""
-    name, score_scale = schedules.parse_method(method)
     z = latent.z.reshape(1, -1)
     if isinstance(latent.grid, schedules.RdpGrid):
+        name, score_scale = schedules.parse_method(method)
         return _reconstruct_per_component(z, latent.log_snr, model, name, score_scale, rng).reshape(latent.z.shape)
+    return reconstruct_at(z, latent.log_snr, model, method, decoder_steps=decoder_steps, solver=solver, rng=rng,
+                          log_snr_end=log_snr_end).reshape(latent.z.shape)
+
+
+def reconstruct_at(z, log_snr: float, model, method: str = "flow", *, decoder_steps=None, solver: str = "rk4",
+                   rng=0, log_snr_end=None) -> np.ndarray:
+    """The codec's receivers on ``[n, dim]`` latents ``z`` at one log-SNR (what :func:`reconstruct` runs for an
+    isotropic latent): ``[n, dim]`` reconstructions by ``method``."""
+    name, score_scale = schedules.parse_method(method)
     if decoder_steps is None:
         decoder_steps = DEFAULT_DECODER_STEPS[name]
     if name == "dp":
-        x = receivers.flow(z, latent.log_snr, model, None, num_steps=decoder_steps, solver=solver,
-                           log_snr_end=log_snr_end, score_scale=score_scale)
-    elif method == "flow":
-        x = receivers.flow(z, latent.log_snr, model, None, num_steps=decoder_steps, solver=solver, log_snr_end=log_snr_end)
-    elif method == "ancestral":
-        x = receivers.ancestral(z, latent.log_snr, model, rng, num_steps=decoder_steps, log_snr_end=log_snr_end)
-    else:
-        x = model.denoise(z, latent.log_snr)
-    return x.reshape(latent.z.shape)
+        return receivers.flow(z, log_snr, model, None, num_steps=decoder_steps, solver=solver,
+                              log_snr_end=log_snr_end, score_scale=score_scale)
+    if method == "flow":
+        return receivers.flow(z, log_snr, model, None, num_steps=decoder_steps, solver=solver, log_snr_end=log_snr_end)
+    if method == "ancestral":
+        return receivers.ancestral(z, log_snr, model, rng, num_steps=decoder_steps, log_snr_end=log_snr_end)
+    return model.denoise(z, log_snr)
 
 
 def _reconstruct_per_component(z, log_snrs, model, name: str, score_scale, rng) -> np.ndarray:

@@ -433,16 +433,12 @@ def evaluate_image_ideal(name, pixels, rates, steps, seed, model_spec="oracle:st
 
 
 def _numerical_decoders(z, log_snr, model, rng) -> dict:
-    """``{decoder: reconstruction}`` of a latent by the codec's receivers (a model without closed forms): the
-    RK4 flow and ancestral sampling with the codec's default steps (``codec.chain.DEFAULT_DECODER_STEPS``), and
-    the posterior mean."""
-    from empirical.codec import receivers
-    from empirical.codec.chain import DEFAULT_DECODER_STEPS
+    """``{decoder: reconstruction}`` of a latent by the codec's receivers at their defaults
+    (``codec.chain.reconstruct_at``: RK4 flow, ancestral sampling, posterior mean), for a model without closed
+    forms."""
+    from empirical.codec.chain import reconstruct_at
 
-    z = z[None, :]
-    return {"mean": model.denoise(z, log_snr)[0],
-            "flow": receivers.flow(z, log_snr, model, None, num_steps=DEFAULT_DECODER_STEPS["flow"], solver="rk4")[0],
-            "ancestral": receivers.ancestral(z, log_snr, model, rng, num_steps=DEFAULT_DECODER_STEPS["ancestral"])[0]}
+    return {method: reconstruct_at(z[None, :], log_snr, model, method, rng=rng)[0] for method in DECODERS}
 
 
 def _pil_image(pixels):

@@ -189,24 +189,25 @@ def escape_index(budget_bits, padding_bits):
 
 
 def _split_escapes(indices, budget_bits, padding_bits):
-    """``(in_range, exponents, low_values, low_counts)``: indices clipped to ``ESC`` and the escaped ones' extensions."""
+    """``(in_range, escaped, exponents, low_values, low_counts)``: indices clipped to ``ESC``, the mask of those at or
+    above it, and their extensions."""
     indices = np.asarray(indices, dtype=np.int64)
     esc = escape_index(budget_bits, padding_bits)
-    extension = indices[indices >= esc] - esc
+    escaped = indices >= esc
+    extension = indices[escaped] - esc
     exponents = np.array([int(v).bit_length() for v in extension.tolist()], dtype=np.int64)
     counts = np.maximum(exponents - 1, 0)
     lows = np.where(exponents > 0, extension - (np.int64(1) << counts), 0)
-    return np.minimum(indices, esc), exponents, lows, counts
+    return np.minimum(indices, esc), escaped, exponents, lows, counts
 
 
 def index_code_length_bits(indices, budget_bits, padding_bits):
     """Ideal code length of each index under the index model: ``-log2 P(bucket) + low bits`` (plus, for an index
     ``>= ESC``, the extension: ``log2 31`` bits of exponent and its low bits)."""
     weights = index_model_weights(budget_bits, padding_bits)
-    in_range, exponents, _, counts = _split_escapes(indices, budget_bits, padding_bits)
+    in_range, escaped, _, _, counts = _split_escapes(indices, budget_bits, padding_bits)
     bucket, _, count = split_index(in_range, budget_bits + padding_bits)
     bits = -np.log2(weights[bucket] / weights.sum()) + count
-    escaped = np.asarray(indices, dtype=np.int64) >= escape_index(budget_bits, padding_bits)
     bits[escaped] += np.log2(ESCAPE_EXPONENTS) + counts
     return bits
 
@@ -287,7 +288,7 @@ class SegmentWriter:
     def indices(self, indices, budget_bits, padding_bits):
         """Candidate indices (``< 2^30``) under the index model of ``(budget_bits, padding_bits)``, escaped ones'
         extensions after them."""
-        in_range, exponents, ext_low, ext_bits = _split_escapes(indices, budget_bits, padding_bits)
+        in_range, _, exponents, ext_low, ext_bits = _split_escapes(indices, budget_bits, padding_bits)
         bucket, low, low_bits = split_index(in_range, budget_bits + padding_bits)
         self.categorical(bucket, index_model_weights(budget_bits, padding_bits))
         self.low_bits(low, low_bits)
