@@ -257,6 +257,19 @@ def source_from_args(args):
     return data_mod.make(args.data)
 
 
+def chunk_cost_bits(text):
+    """``--chunk-cost-bits``: an integer in 1..64, or ``none`` (no compute cap on a chunk)."""
+    if text.strip().lower() == "none":
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer in 1..64 or 'none', got {text!r}") from None
+    if not 1 <= value <= 64:
+        raise argparse.ArgumentTypeError(f"must lie in 1..64, got {text!r}")
+    return value
+
+
 def tail_target(text):
     """``--tail-target``: a number in (0, 1), or ``none`` (every chunk scans ``2^(budget + padding)``)."""
     if text.strip().lower() == "none":

@@ -444,8 +444,8 @@ def encode_detailed(x, model, *, num_steps: int = 32, log_snr_start=None, log_sn
                     rate_bits_per_dim=None, max_bits_total=None, seed: int = 0, budget_bits: int = 8,
                     padding_bits: int = 8,
                     auto_budget: bool = True, max_budget_bits=None,
-                    tail_target="default", workers: int = 1, device: str = "cpu", progress=None,
-                    model_spec: str = "", schedule: str = "isotropic", rate_start_bits_per_dim=None,
+                    tail_target="default", chunk_cost_bits="default", workers: int = 1, device: str = "cpu",
+                    progress=None, model_spec: str = "", schedule: str = "isotropic", rate_start_bits_per_dim=None,
                     rate_stop_bits_per_dim=None, rdp_spacing: str = "rate") -> EncodeResult:
     """Encode one sample ``x`` with DiffC; return the bytes and the accounting.
 
@@ -485,6 +485,10 @@ def encode_detailed(x, model, *, num_steps: int = 32, log_snr_start=None, log_sn
     tail_target : float, None or "default"
         Candidates per chunk (``empirical.rcc.candidate_bits``); ``"default"`` is
         ``empirical.rcc.DEFAULT_TAIL_TARGET``, ``None`` scans ``2^(budget + padding)`` in every chunk.
+    chunk_cost_bits : int, None or "default"
+        A chunk of two or more dimensions scans at most ``2^chunk_cost_bits`` candidate coordinates
+        (``empirical.rcc.encode_step``); ``"default"`` is ``empirical.rcc.DEFAULT_CHUNK_COST_BITS``,
+        ``None`` lifts the cap. The encoder's alone: the stream does not record it.
     workers : int
         CPU worker processes scanning the chunks of a step (the stream does not depend on it).
     device : str
@@ -550,16 +554,20 @@ def encode_detailed(x, model, *, num_steps: int = 32, log_snr_start=None, log_sn
     if isinstance(tail_target, str) and tail_target == "default":
         tail_target = rcc.DEFAULT_TAIL_TARGET
     rcc.candidate_bits([0.0], 1, 0, tail_target)                     # validates tail_target
+    if isinstance(chunk_cost_bits, str) and chunk_cost_bits == "default":
+        chunk_cost_bits = rcc.DEFAULT_CHUNK_COST_BITS
+    rcc.chunk_cap(chunk_cost_bits)                                   # validates chunk_cost_bits
     if not isinstance(model_spec, str) or not model_spec.isascii() or len(model_spec) > 1024:
         raise ValueError(f"model_spec: must be ASCII text of at most 1024 characters, got {model_spec!r:.80}")
     return _encode_chain(x, shape, model, grid, stop_step, rate_bits_per_dim, max_bits_total, int(seed),
                          int(budget_bits), int(padding_bits), int(max_budget_bits) if auto_budget else int(budget_bits),
-                         auto_budget, tail_target=tail_target, workers=workers, device=device, progress=progress,
-                         model_spec=model_spec)
+                         auto_budget, tail_target=tail_target, chunk_cost_bits=chunk_cost_bits, workers=workers,
+                         device=device, progress=progress, model_spec=model_spec)
 
 
 def _encode_chain(x, shape, model, grid, stop_step, rate_bits_per_dim, max_bits_total, seed, budget_bits,
-                  padding_bits, max_budget_bits, auto_budget, tail_target, workers, device, progress, model_spec):
+                  padding_bits, max_budget_bits, auto_budget, tail_target, chunk_cost_bits, workers, device, progress,
+                  model_spec):
     """The chain of :func:`encode_detailed` on validated arguments; a dimension above ``max_budget_bits`` is a
     :class:`BudgetError`."""
     from bounds.rcc_cost import li_el_gamal_length_bound_bits
@@ -590,7 +598,7 @@ def _encode_chain(x, shape, model, grid, stop_step, rate_bits_per_dim, max_bits_
                               max_budget_bits, auto_budget)
         code = rcc.encode_step(q_mean, q_std, p_mean, p_std, seed=seed, step=step, budget_bits=budget_bits,
                                padding_bits=padding_bits, tail_target=tail_target, workers=workers, device=device,
-                               max_budget_bits=max_budget_bits)
+                               max_budget_bits=max_budget_bits, chunk_cost_bits=chunk_cost_bits)
         if max_bits_total is not None and stream_of(segments + [code.segment]).num_bits() > max_bits_total:
             if not segments:
                 raise ValueError(f"max_bits_total: {max_bits_total:g} bits do not hold the first step: the header "

@@ -53,13 +53,21 @@ from . import chain, cli
 
 FLAGS = dict(cli.MODEL_FLAGS, **{name: "--" + name.replace("_", "-") for name in (
     "index", "input", "num_steps", "log_snr_start", "log_snr_stop", "stop_step", "rate_bits_per_dim", "seed",
-    "budget_bits", "padding_bits", "x", "max_budget_bits", "tail_target", "workers", "device", "bpp", "schedule",
+    "budget_bits", "padding_bits", "x", "max_budget_bits", "tail_target", "chunk_cost_bits", "workers", "device",
+    "bpp", "schedule",
     "rate_start", "rate_stop")})
 FLAGS["rate_start_bits_per_dim"] = "--rate-start"
 FLAGS["rate_stop_bits_per_dim"] = "--rate-stop"
 FLAGS["image"] = "image"
 FLAGS["num_steps"] = "--steps"
 FLAGS["x"] = "--input"
+
+
+def codec_chunk_cost_default():
+    """The codec's default compute cap on a chunk (``empirical.rcc.DEFAULT_CHUNK_COST_BITS``)."""
+    from empirical import rcc
+
+    return rcc.DEFAULT_CHUNK_COST_BITS
 
 
 def codec_tail_default():
@@ -114,6 +122,10 @@ def build_parser():
     p.add_argument("--tail-target", type=_cli.tail_target, default=codec_tail_default(),
                    help="RCC candidates per chunk: the fewest with P(K > N) <= this at the chunk's KL, or 'none' for "
                         "2^(budget+padding) (default: %(default)s)")
+    p.add_argument("--chunk-cost-bits", type=_cli.chunk_cost_bits, default=codec_chunk_cost_default(),
+                   help="RCC compute cap: a chunk of two or more dimensions scans at most 2^this candidate coordinates "
+                        "(dimensions x candidates; steps spread thinly are cut finer), or 'none' "
+                        "(default: %(default)s)")
     p.add_argument("--workers", type=int, default=1, help="CPU worker processes scanning RCC candidates (default: %(default)s)")
     p.add_argument("--device", default="cpu", choices=("cpu", "cuda", "auto"),
                    help="where RCC candidates are scanned; 'auto' uses CUDA when torch sees it (default: %(default)s)")
@@ -166,7 +178,8 @@ def _encode(args, encoder, *inputs, **options):
     try:
         out = encoder(*inputs, seed=args.seed, budget_bits=args.budget_bits, padding_bits=args.padding_bits,
                       auto_budget=not args.fixed_budget, max_budget_bits=args.max_budget_bits,
-                      tail_target=args.tail_target, workers=args.workers, device=args.device, progress=bar,
+                      tail_target=args.tail_target, chunk_cost_bits=args.chunk_cost_bits, workers=args.workers,
+                      device=args.device, progress=bar,
                       **options)
     except chain.BudgetError as err:
         raise ValueError(_budget_message(err)) from None
@@ -241,7 +254,8 @@ def _run_image(args) -> dict:
         "bpp": result.coded_bits_total / pixels, "bpp_no_header": result.payload_bits / pixels,
         "ideal_bpp": result.kl_bits_total / pixels, "header_bits": result.header_bits,
         "budget_bits": result.budget_bits, "padding_bits": args.padding_bits, "tail_target": args.tail_target,
-        "kl_bits_per_step": result.kl_bits_per_step.tolist(), "coded_bits_per_step": result.coded_bits_per_step.tolist(),
+        "chunk_cost_bits": args.chunk_cost_bits, "kl_bits_per_step": result.kl_bits_per_step.tolist(),
+        "coded_bits_per_step": result.coded_bits_per_step.tolist(),
     }
     print(f"wrote {args.out}: {args.image} ({x.shape[0]}x{x.shape[1]}x{x.shape[2]}), {result.num_steps_coded} of "
           f"{result.grid.num_points} steps ({where_on_grid}); {report['bpp']:.4f} bits/pixel "
@@ -285,7 +299,8 @@ def run(args) -> dict:
         "coded_bits_total": result.coded_bits_total, "coded_bits_per_dim": result.coded_bits_total / d,
         "header_bits": result.header_bits, "tv_bound_max_step": float(np.max(result.tv_bound_per_step)),
         "budget_bits": result.budget_bits, "padding_bits": args.padding_bits, "tail_target": args.tail_target,
-        "kl_bits_per_step": result.kl_bits_per_step.tolist(), "coded_bits_per_step": result.coded_bits_per_step.tolist(),
+        "chunk_cost_bits": args.chunk_cost_bits, "kl_bits_per_step": result.kl_bits_per_step.tolist(),
+        "coded_bits_per_step": result.coded_bits_per_step.tolist(),
     }
     print(f"wrote {args.out}: {where}, {result.num_steps_coded} of {result.grid.num_points} steps "
           f"({where_on_grid}); KL {report['kl_bits_per_dim']:.4f} bits/dim, payload "

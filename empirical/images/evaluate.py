@@ -115,6 +115,9 @@ def build_parser():
                         "the first step whose sum KL reaches it (expected given x for an exact oracle, realised for a "
                         "learned model), decode with the oracle's exact maps (a learned model: the codec's "
                         "receivers); affordable at full resolution (--scale 1/1); every rate is labelled ideal")
+    p.add_argument("--chunk-cost-bits", type=_cli.chunk_cost_bits, default=_default_chunk_cost(),
+                   help="the encoder's compute cap: a chunk of two or more dimensions scans at most 2^this candidate "
+                        "coordinates, or 'none' (as python -m empirical.compress; default: %(default)s)")
     p.add_argument("--schedule", choices=("isotropic", "rdp"), default="isotropic",
                    help="the chain's noise schedule: one log-SNR for every component (isotropic, the default) or "
                         "the perfect-realism allocation path, one per component of an exact Gaussian oracle (rdp: "
@@ -299,30 +302,36 @@ def _log_snr_entry(latent):
     return latent.log_snr
 
 
-def evaluate_image(name, pixels, rates, steps, seed, model_spec="oracle:stationary", schedule="isotropic"):
+def evaluate_image(name, pixels, rates, steps, seed, model_spec="oracle:stationary", schedule="isotropic",
+                   chunk_cost_bits="default"):
     """Everything measured on one image: ``(record, {(decoder, rate): uint8 reconstruction}, stream bytes)``.
 
     ``schedule="rdp"``: the stream follows the perfect-realism allocation path (``encode_image_detailed``), and the
     entries' ``log_snr`` is the path's rate in bits per dimension. An image one of whose coefficients needs more
     than the largest automatic chunk budget in one step (``codec.BudgetError``) is coded on a grid of twice the
-    points, up to :data:`FINER_GRID_LIMIT` times ``steps``; the record's ``grid_points`` says which."""
+    points, up to :data:`FINER_GRID_LIMIT` times ``steps``; the record's ``grid_points`` says which, and its
+    ``encode_s`` how long the encode of the whole stream took (one process). ``chunk_cost_bits`` is the encoder's
+    compute cap (``empirical.rcc.encode_step``)."""
     from empirical import image_files
     from empirical.codec import BudgetError, decode_latent, encode_image_detailed, read_header, reconstruct
 
     x = image_files.from_uint8(pixels)
     pixel_count = x.shape[0] * x.shape[1]
     grid_points = steps
+    start = time.perf_counter()
     while True:
         try:
             result, model, _ = encode_image_detailed(x, model_spec, bpp=max(rates), num_steps=grid_points, seed=seed,
-                                                     schedule=schedule)
+                                                     schedule=schedule, chunk_cost_bits=chunk_cost_bits)
             break
         except BudgetError:
             if grid_points >= FINER_GRID_LIMIT * steps:
                 raise
             grid_points *= 2  # one coefficient needs more than the largest budget in one step: a finer grid
+    encode_s = time.perf_counter() - start
     record = {"image": name, "shape": list(x.shape), "grid_points": grid_points, "steps_in_stream": result.num_steps_coded,
-              "stream_bpp": result.coded_bits_total / pixel_count, "budget_bits": result.budget_bits, "rates": []}
+              "stream_bpp": result.coded_bits_total / pixel_count, "budget_bits": result.budget_bits,
+              "encode_s": encode_s, "rates": []}
     recons, centred = {}, _centred_coefficients(model, x)
     for rate in rates:
         k = _prefix_steps(result, rate * pixel_count)
@@ -503,13 +512,14 @@ def ddcm_stream(pixels, model_spec: str, codebook_bits: int, steps: int, seed: i
 
 
 def _work(task):
-    name, pixels, rates, steps, seed, ideal, model_spec, diffc, schedule = task
+    name, pixels, rates, steps, seed, ideal, model_spec, diffc, schedule, chunk_cost_bits = task
     if not diffc:
         return {"image": name, "shape": list(pixels.shape)}, {}, jpeg_webp(pixels), b""
     if ideal:
         record, recons, stream = evaluate_image_ideal(name, pixels, rates, steps, seed, model_spec, schedule)
     else:
-        record, recons, stream = evaluate_image(name, pixels, rates, steps, seed, model_spec, schedule)
+        record, recons, stream = evaluate_image(name, pixels, rates, steps, seed, model_spec, schedule,
+                                                chunk_cost_bits)
     return record, recons, jpeg_webp(pixels), stream
 
 
@@ -878,6 +888,13 @@ def _run_on_dask(address, fn, tasks, bar) -> list:
         client.close()
 
 
+def _default_chunk_cost():
+    """``empirical.rcc.DEFAULT_CHUNK_COST_BITS``."""
+    from empirical import rcc
+
+    return rcc.DEFAULT_CHUNK_COST_BITS
+
+
 def run(args) -> dict:
     """Evaluate as the parsed ``args`` say; return the report."""
     import json
@@ -918,8 +935,8 @@ def run(args) -> dict:
                          f"tiled:CHECKPOINT.pt, got {args.model!r}")
     if not 0 <= args.seed <= 2**63:
         raise ValueError(f"seed: must be in 0..2^63, got {args.seed}")
-    tasks = [(name, pixels, rates, args.steps, args.seed + i, args.ideal, args.model, args.diffc, args.schedule)
-             for i, (name, pixels) in enumerate(images)]
+    tasks = [(name, pixels, rates, args.steps, args.seed + i, args.ideal, args.model, args.diffc, args.schedule,
+              args.chunk_cost_bits) for i, (name, pixels) in enumerate(images)]
     results = _map(_work, tasks, args, "images", "image")
     which = [(i, bits, steps) for i in range(len(images)) for bits, steps in pairs]
     ddcm_tasks = [(images[i][1], args.model, bits, steps, args.seed + i) for i, bits, steps in which]
@@ -935,7 +952,8 @@ def run(args) -> dict:
                        model_spec=args.model, ddcm_recons=ddcm_recons, schedule=args.schedule)
     report["settings"] = {"images": str(args.images), "scale": f"1/{factor}", "rates": rates, "steps": args.steps,
                           "seed": args.seed, "num_images": len(images), "model": args.model,
-                          "ideal": args.ideal, "schedule": args.schedule, "diffc": args.diffc, "ddcm": [list(pair) for pair in pairs]}
+                          "ideal": args.ideal, "schedule": args.schedule, "diffc": args.diffc,
+                          "ddcm": [list(pair) for pair in pairs], "chunk_cost_bits": args.chunk_cost_bits}
     if args.out is not None:
         out = pathlib.Path(args.out)
         out.mkdir(parents=True, exist_ok=True)

@@ -3,7 +3,8 @@
 One step's data flow, top to bottom through the modules::
 
     step.encode_step        q, p (diagonal Gaussians), seed, step
-      -> partition           cut the (seed, step) permutation of the dimensions into chunks (KL <= budget)
+      -> partition           cut the (seed, step) permutation of the dimensions into chunks (KL <= budget,
+                             candidate coordinates <= 2^chunk_cost_bits)
       -> step.candidate_bits candidates per chunk from its KL (the tail rule)
       -> sampler / gpu       Philox + Box-Muller candidates, the PFR scan -> one index per chunk
       -> index_coding        range code of the partition's side information and the indices -> segment
@@ -21,7 +22,8 @@ from .checks import (BUDGET_BITS_RANGE, DEFAULT_BUDGET_BITS, DEFAULT_PADDING_BIT
                      PADDING_BITS_RANGE)
 from .index_coding import index_model_checksum
 from .partition import Partition, choose_partition
-from .step import (DEFAULT_TAIL_TARGET, StepCode, StepMessage, candidate_bits, chunk_dims, decode_segment,
+from .step import (CHUNK_COST_BITS_RANGE, DEFAULT_CHUNK_COST_BITS, DEFAULT_TAIL_TARGET, StepCode, StepMessage,
+                   candidate_bits, chunk_cap, chunk_dims, decode_segment,
                    decode_step, encode_segment, encode_step, kl_bits_per_dim, pfr_index_entropy_bits,
                    pfr_tail_probability)
 
@@ -29,6 +31,8 @@ __all__ = [
     "DEFAULT_BUDGET_BITS",
     "DEFAULT_PADDING_BITS",
     "DEFAULT_TAIL_TARGET",
+    "DEFAULT_CHUNK_COST_BITS",
+    "CHUNK_COST_BITS_RANGE",
     "BUDGET_BITS_RANGE",
     "PADDING_BITS_RANGE",
     "MAX_INDEX_BITS",
@@ -38,6 +42,7 @@ __all__ = [
     "Partition",
     "choose_partition",
     "candidate_bits",
+    "chunk_cap",
     "chunk_dims",
     "encode_step",
     "decode_step",

@@ -54,8 +54,9 @@ import time
 
 import numpy as np
 
+from .._cli import chunk_cost_bits as _chunk_cost_arg
 from .._cli import tail_target as _tail_arg
-from .step import DEFAULT_TAIL_TARGET
+from .step import DEFAULT_CHUNK_COST_BITS, DEFAULT_TAIL_TARGET
 
 DEFAULT_KL_TOTALS = (10.0, 100.0, 1000.0, 10000.0)
 QUICK_KL_TOTALS = (10.0, 100.0, 1000.0)
@@ -163,6 +164,9 @@ def build_parser():
     add("--tail-target", type=_tail_arg, default=DEFAULT_TAIL_TARGET,
         help=f"candidates per chunk: the fewest with P(K > N) <= this at the chunk's KL, or 'none' for "
              f"2^(budget+padding) (default: {DEFAULT_TAIL_TARGET})")
+    add("--chunk-cost-bits", type=_chunk_cost_arg, default=DEFAULT_CHUNK_COST_BITS,
+        help=f"compute cap: a chunk of two or more dimensions scans at most 2^this candidate coordinates, or 'none' "
+             f"(default: {DEFAULT_CHUNK_COST_BITS})")
     add("--workers", type=_positive_int, default=os.cpu_count() or 1,
         help="scanning worker processes for the all-core rows (default: the CPU count, %(default)s)")
     add("--device", default="cpu", help="image scale: 'cpu', 'cuda' or 'auto' (default: cpu)")
@@ -228,7 +232,8 @@ def exact_pfr_overhead_bits(kl_bits, budget_bits):
     return np.interp(kl_bits, grid, table)
 
 
-def rate_row(kl_bits_total, num_dims, seed, budget_bits, padding_bits, unequal_std, tail_target):
+def rate_row(kl_bits_total, num_dims, seed, budget_bits, padding_bits, unequal_std, tail_target,
+             chunk_cost_bits=DEFAULT_CHUNK_COST_BITS):
     """Code one random pair; a dict of measured bits, bounds, TV bound and timings."""
     from bounds.rcc_cost import li_el_gamal_entropy_bound_bits
 
@@ -237,7 +242,7 @@ def rate_row(kl_bits_total, num_dims, seed, budget_bits, padding_bits, unequal_s
     q_mean, q_std, p_mean, p_std = random_pair(kl_bits_total, num_dims, seed, unequal_std)
     start = time.perf_counter()
     code = rcc.encode_step(q_mean, q_std, p_mean, p_std, seed=seed, step=0, budget_bits=budget_bits,
-                           padding_bits=padding_bits, tail_target=tail_target)
+                           padding_bits=padding_bits, tail_target=tail_target, chunk_cost_bits=chunk_cost_bits)
     encode_s = time.perf_counter() - start
     start = time.perf_counter()
     message = rcc.decode_segment(code.segment, num_dims, budget_bits=budget_bits, padding_bits=padding_bits)
@@ -441,7 +446,7 @@ def image_scale(args):
     eigvals = workload.image_eigvals(*shape)
     log_snrs = workload.image_grid(eigvals, steps)
     options = dict(budget_bits=args.budget_bits, padding_bits=args.padding_bits, tail_target=args.tail_target,
-                   device=args.device)
+                   chunk_cost_bits=args.chunk_cost_bits, device=args.device)
     rows = []
     worker_counts = args.image_workers or sorted({1, args.workers})
     bar = _progress(len(args.image_seeds) * len(worker_counts), "image-scale chains", args.progress)
@@ -485,7 +490,8 @@ def frontier_rows(args):
                                [frontier.reference(mu, args.seed, s, args.workers) for s, mu in zip(steps, mus)])]
     bar.update()
     for budget, padding, tail in settings:
-        runs = [frontier.ours(mu, args.seed, s, budget, padding, tail, args.workers) for s, mu in zip(steps, mus)]
+        runs = [frontier.ours(mu, args.seed, s, budget, padding, tail, args.workers, args.chunk_cost_bits)
+                for s, mu in zip(steps, mus)]
         rows.append(frontier.summarise("ours", {"budget_bits": budget, "padding_bits": padding,
                                                 "tail_target": tail}, runs))
         bar.update()
@@ -497,7 +503,7 @@ def frontier_rows(args):
 def _config(args, **extra):
     """The run's settings and machine, for every report."""
     return {"budget_bits": args.budget_bits, "padding_bits": args.padding_bits, "tail_target": args.tail_target,
-            "seed": args.seed, "workers": args.workers, "device": args.device,
+            "chunk_cost_bits": args.chunk_cost_bits, "seed": args.seed, "workers": args.workers, "device": args.device,
             "cpu": platform.processor() or platform.machine(), "numpy": np.__version__, **extra}
 
 
@@ -532,7 +538,8 @@ def run(args):
     bar = _progress(len(jobs) + 2, "rcc_bench", args.progress)
     rate = []
     for total, num_dims, unequal in jobs:
-        rate.append(rate_row(total, num_dims, args.seed, args.budget_bits, args.padding_bits, unequal, args.tail_target))
+        rate.append(rate_row(total, num_dims, args.seed, args.budget_bits, args.padding_bits, unequal, args.tail_target,
+                             args.chunk_cost_bits))
         bar.update()
     fidelity, fidelity_s = fidelity_rows(fidelity_kl, args.fidelity_dims, trials, args.budget_bits,
                                          args.fidelity_paddings, args.seed)
@@ -577,7 +584,8 @@ def _format_image_scale(result):
     return "\n".join([
         f"image scale: oracle chain on a {'x'.join(map(str, cfg['shape']))} 1/f^2 image, log-SNR "
         f"{cfg['log_snr_start']:g}..{cfg['log_snr_stop']:.3f}, budget {cfg['budget_bits']}, padding "
-        f"{cfg['padding_bits']}, tail target {cfg['tail_target']}, device {cfg['device']}",
+        f"{cfg['padding_bits']}, tail target {cfg['tail_target']}, chunk cost cap 2^{cfg['chunk_cost_bits']}, "
+        f"device {cfg['device']}",
         "coded = segment bits (no container header); z = (realised - expected given the image) / its std, "
         "|z| < 1.96 inside the 95% interval",
         _table(result["image_scale"], cols)])
@@ -619,7 +627,8 @@ def format_table(result):
                  "rate": g["normals_per_s"]} for g in thr["generators"]]
     return "\n".join([
         f"reverse channel coding, budget {cfg['budget_bits']} bits, index range 2^{cfg['budget_bits'] + cfg['padding_bits']}, "
-        f"tail target {cfg['tail_target']} (candidates per chunk from its KL), seed {cfg['seed']}",
+        f"tail target {cfg['tail_target']} (candidates per chunk from its KL), chunk cost cap "
+        f"2^{cfg['chunk_cost_bits']} coordinates, seed {cfg['seed']}",
         "coded bits = segment bytes x 8 (container header excluded); overheads = coded - KL; "
         "LEG = Li-El Gamal bound KL + log2(KL+1) + 4 on the index entropy, per chunk; exact-PFR H-KL = mean "
         "H(K) - KL of untruncated PFR per chunk; mean L = mean log2 of the candidates scanned per chunk",

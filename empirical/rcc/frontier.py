@@ -30,6 +30,7 @@ import numpy as np
 
 from . import sampler
 from .gaussian_ratio import log_ratio_coefficients
+from .step import DEFAULT_CHUNK_COST_BITS
 
 REFERENCE_MAX_CHUNK_BITS = 16
 REFERENCE_PADDING_BITS = 2
@@ -67,13 +68,14 @@ def _projections(mu, dims_of, indices, seed, step):
     return out
 
 
-def ours(mu, seed, step, budget_bits, padding_bits, tail_target, workers=1):
+def ours(mu, seed, step, budget_bits, padding_bits, tail_target, workers=1, chunk_cost_bits=DEFAULT_CHUNK_COST_BITS):
     """This package's step coder on ``q = N(mu, I)``: ``(coded bits, KL bits, coordinates, projections)``."""
     from .step import _chunk_dims, encode_step
 
     ones = np.ones(mu.size)
     code = encode_step(mu, ones, np.zeros(mu.size), ones, seed=seed, step=step, budget_bits=budget_bits,
-                       padding_bits=padding_bits, tail_target=tail_target, workers=workers)
+                       padding_bits=padding_bits, tail_target=tail_target, workers=workers,
+                       chunk_cost_bits=chunk_cost_bits)
     dims_of = _chunk_dims(mu.size, np.asarray(code.chunk_sizes), seed, step)
     return (code.coded_bits, code.kl_bits_total, code.candidate_coordinates,
             _projections(mu, dims_of, code.indices, seed, step))

@@ -25,9 +25,18 @@ probability proportional to ``1/((b+1)(b+2))``, the ``e`` low bits uniform), the
 the split flags or the Rice-coded sizes. ``choose_partition`` sends the mode
 with the smallest predicted segment size (side information plus the predicted
 index cost of each chunk, ``index_coding.expected_index_bits``).
+
+A compute cap (``ChunkCap``, the encoder's alone) adds a second limit to every
+mode: a chunk of two or more dimensions scans at most ``2^cost_bits`` candidate
+coordinates (its size times its candidates ``2^L``, ``L`` from its KL as
+``step.candidate_bits`` gives it). Without it, every step costs about
+``d 2^(budget + padding)`` coordinates whatever its KL, because a step whose KL
+is spread thinly over many dimensions is cut into a few wide chunks near the
+budget; the cap cuts those finer, at the index cost of a few more chunks.
 """
 from __future__ import annotations
 
+import bisect
 import functools
 import math
 from typing import NamedTuple
@@ -45,7 +54,7 @@ RICE_PARAMETER_BITS = 5
 RICE_PARAMETER_LIMIT = 28
 RICE_QUOTIENT_LIMIT = 32
 
-__all__ = ["PARTITION_MODES", "Partition", "choose_partition", "equal_chunk_sizes", "split_partition",
+__all__ = ["PARTITION_MODES", "Partition", "ChunkCap", "choose_partition", "equal_chunk_sizes", "split_partition",
            "split_flags_from_sizes", "partition_code_length_bits", "write", "read"]
 
 
@@ -55,6 +64,37 @@ class Partition(NamedTuple):
     mode: str                 # "equal", "split" or "greedy" (see the module docstring)
     num_blocks: int           # "split": near-equal blocks before halving; otherwise the chunk count
     chunk_sizes: np.ndarray   # [num_chunks] int64, dimensions per chunk, summing to num_dims
+
+
+class ChunkCap(NamedTuple):
+    """The encoder's compute cap: a chunk of two or more dimensions scans at most ``2^cost_bits`` coordinates.
+
+    ``thresholds_bits[L]`` is the largest chunk KL (bits) whose candidates are ``2^L``
+    (``step._tail_thresholds_bits``), or ``None`` when every chunk scans ``2^max_bits``;
+    ``max_bits = budget_bits + padding_bits``.
+    """
+
+    cost_bits: int
+    thresholds_bits: object   # numpy.ndarray [max_bits + 1] or None
+    max_bits: int
+
+    def candidate_bits(self, kl_bits):
+        """``L`` per chunk KL (bits), as ``step.candidate_bits`` gives it."""
+        kl = np.minimum(np.asarray(kl_bits, np.float64), 24.0)
+        if self.thresholds_bits is None:
+            return np.full(kl.shape, self.max_bits, dtype=np.int64)
+        return np.minimum(np.searchsorted(self.thresholds_bits, kl, side="left"), self.max_bits)
+
+    def over(self, kl_bits, sizes):
+        """Which chunks (KL in bits, sizes) exceed the cap (a lone dimension never does)."""
+        sizes = np.asarray(sizes, np.int64)
+        coordinates = sizes.astype(np.float64) * np.exp2(self.candidate_bits(kl_bits))
+        return (sizes >= 2) & (coordinates > 2.0 ** self.cost_bits)
+
+
+def _fits(sums, sizes, budget_bits, cap):
+    """Every chunk within the budget and, with a cap, within the cap."""
+    return bool(sums.max() <= budget_bits and (cap is None or not np.any(cap.over(sums, sizes))))
 
 
 # -- the cuts ---------------------------------------------------------------------------------------------
@@ -78,24 +118,34 @@ def _budget_limit(budget_bits):
     return budget_bits * (1.0 - 1e-9)
 
 
-def _equal_partition(permuted_kl, budget_bits, max_chunks):
+def _equal_partition(permuted_kl, budget_bits, max_chunks, cap=None):
     """Sizes of the near-equal partition with the fewest chunks (up to ``max_chunks``) that fits, else ``None``."""
     num_dims = permuted_kl.size
     num_chunks = max(1, math.ceil(float(permuted_kl.sum()) / budget_bits))
     while num_chunks <= min(max_chunks, num_dims):
         sizes = equal_chunk_sizes(num_dims, num_chunks)
-        if _chunk_sums(permuted_kl, sizes).max() <= budget_bits:
+        if _fits(_chunk_sums(permuted_kl, sizes), sizes, budget_bits, cap):
             return sizes
         num_chunks += 1
     return None
 
 
-def _greedy_partition(permuted_kl, budget_bits):
-    """Sizes of the greedy partition: each run takes dimensions while its KL stays within the budget."""
+def _greedy_partition(permuted_kl, budget_bits, cap=None):
+    """Sizes of the greedy partition: each run takes dimensions while its KL stays within the budget (and the cap)."""
     limit = _budget_limit(budget_bits)
+    if cap is not None:
+        # A run of ``size`` dimensions and KL ``acc`` is over the cap iff size > 2^(cost - L(acc)): the largest
+        # size for each L, and the KL threshold at which L steps up.
+        steps = (np.full(1, np.inf) if cap.thresholds_bits is None
+                 else np.minimum(cap.thresholds_bits[:cap.max_bits], 24.0)).tolist()
+        widest = [2.0 ** (cap.cost_bits - bits) for bits in range(cap.max_bits + 1)]
     sizes, acc, size = [], 0.0, 0
     for value in permuted_kl.tolist():
-        if size and acc + value > limit:
+        over = size and acc + value > limit
+        if cap is not None and size and not over:
+            bits = cap.max_bits if cap.thresholds_bits is None else bisect.bisect_left(steps, min(acc + value, 24.0))
+            over = size + 1 > widest[bits]
+        if over:
             sizes.append(size)
             acc, size = 0.0, 0
         acc += value
@@ -117,12 +167,13 @@ def _halve(starts, sizes):
             np.stack([half, sizes - half], axis=1).ravel())
 
 
-def split_partition(permuted_kl, num_blocks, limit):
+def split_partition(permuted_kl, num_blocks, limit, cap=None):
     """``(chunk_sizes, flags_by_depth)``: near-equal blocks halved while their KL exceeds ``limit``.
 
     A node is halved iff it has at least two dimensions and its KL (summed by
-    ``numpy.add.reduceat``) is above ``limit``; a dimension above ``limit`` on its
-    own stays a chunk (the caller rules that out).
+    ``numpy.add.reduceat``) is above ``limit`` or, with a ``ChunkCap``, the node is
+    over the cap; a dimension above ``limit`` on its own stays a chunk (the caller
+    rules that out).
     """
     permuted_kl = np.asarray(permuted_kl, np.float64)
     padded = np.append(permuted_kl, 0.0)
@@ -133,6 +184,8 @@ def split_partition(permuted_kl, num_blocks, limit):
         sums = np.add.reduceat(padded, bounds)[0::2]
         splittable = sizes >= 2
         split = splittable & (sums > limit)
+        if cap is not None:
+            split |= cap.over(sums, sizes)
         flags_by_depth.append(split[splittable].astype(np.int64))
         leaf_starts.append(starts[~split])
         leaf_sizes.append(sizes[~split])
@@ -316,15 +369,15 @@ def _predicted_bits(mode, sizes, permuted_kl, budget_bits, padding_bits):
     return partition_code_length_bits(mode, sizes, permuted_kl.size) + index_bits
 
 
-def _split_cost(permuted_kl, num_blocks, budget_bits, padding_bits):
+def _split_cost(permuted_kl, num_blocks, budget_bits, padding_bits, cap=None):
     """``(predicted bits, chunk sizes)`` of the split partition from ``num_blocks`` blocks, halved above the budget."""
-    sizes, flags = split_partition(permuted_kl, num_blocks, _budget_limit(budget_bits))
+    sizes, flags = split_partition(permuted_kl, num_blocks, _budget_limit(budget_bits), cap)
     index_bits = expected_index_bits(_chunk_sums(permuted_kl, sizes), budget_bits, padding_bits).sum()
     side_bits = mode_and_count_bits("split", num_blocks, permuted_kl.size)
     return side_bits + sum(split_flag_code_length_bits(f) for f in flags) + index_bits, sizes
 
 
-def _split_search(permuted_kl, budget_bits, padding_bits):
+def _split_search(permuted_kl, budget_bits, padding_bits, cap=None):
     """The split partition of the block count with the smallest predicted cost: ``(bits, num_blocks, sizes)``.
 
     Block counts on a geometric grid (ratio ``2^(1/16)``) from ``1/8`` to 4 times
@@ -338,7 +391,7 @@ def _split_search(permuted_kl, budget_bits, padding_bits):
     def evaluate(counts):
         for m in counts:
             if 1 <= m <= num_dims and m not in costs:
-                costs[m] = _split_cost(permuted_kl, m, budget_bits, padding_bits)
+                costs[m] = _split_cost(permuted_kl, m, budget_bits, padding_bits, cap)
 
     evaluate(sorted(grid))
     best = min(costs, key=lambda m: costs[m][0])
@@ -347,7 +400,7 @@ def _split_search(permuted_kl, budget_bits, padding_bits):
     return costs[best][0], best, costs[best][1]
 
 
-def choose_partition(kl_bits, *, seed, step, budget_bits=8, padding_bits=8, max_budget_bits=None):
+def choose_partition(kl_bits, *, seed, step, budget_bits=8, padding_bits=8, max_budget_bits=None, cap=None):
     """The encoder's chunk partition: a ``Partition``, every chunk's KL ``<= budget_bits`` but a lone dimension's.
 
     Parameters
@@ -363,6 +416,9 @@ def choose_partition(kl_bits, *, seed, step, budget_bits=8, padding_bits=8, max_
         The most one dimension may carry (``budget_bits .. min(24, 30 - padding_bits)``; ``None``:
         ``budget_bits``): a dimension above ``budget_bits`` is a chunk of its own. The decoder does not
         need it.
+    cap : ChunkCap or None
+        The encoder's compute cap on chunks of two or more dimensions (every mode respects it); the
+        decoder does not need it.
 
     Returns
     -------
@@ -380,11 +436,13 @@ def choose_partition(kl_bits, *, seed, step, budget_bits=8, padding_bits=8, max_
     if np.any(kl < 0.0):
         raise ValueError("kl_bits must be >= 0 everywhere")
     seed, step, budget_bits, padding_bits = check_params(seed, step, budget_bits, padding_bits)
+    if cap is not None and not isinstance(cap, ChunkCap):
+        raise ValueError(f"cap must be a ChunkCap or None, got {type(cap).__name__}")
     return choose(kl, seed, step, budget_bits, padding_bits, check_max_budget(max_budget_bits, budget_bits,
-                                                                              padding_bits))
+                                                                              padding_bits), cap)
 
 
-def choose(kl, seed, step, budget_bits, padding_bits, max_budget_bits):
+def choose(kl, seed, step, budget_bits, padding_bits, max_budget_bits, cap=None):
     """``choose_partition`` on validated inputs."""
     if kl.max() > max_budget_bits:
         name = "budget_bits" if max_budget_bits == budget_bits else "max_budget_bits"
@@ -392,17 +450,18 @@ def choose(kl, seed, step, budget_bits, padding_bits, max_budget_bits):
                          f"({kl.max():.6g} bits, dimension {int(np.argmax(kl))}); raise {name} or "
                          f"make the step smaller")
     permuted = kl[dimension_permutation(seed, step, kl.size)]
-    greedy = _greedy_partition(permuted, budget_bits)
+    greedy = _greedy_partition(permuted, budget_bits, cap)
     if greedy.size == 1:
         return Partition("equal", 1, greedy)
     options = [(_predicted_bits("greedy", greedy, permuted, budget_bits, padding_bits), 2,
                 Partition("greedy", int(greedy.size), greedy))]
     # Equal blocks are searched up to 4x the greedy count + 16: beyond that the extra chunks' index
     # costs (>= 2 predicted bits each) exceed what the greedy sizes cost in side information in practice.
-    equal = None if permuted.max() > budget_bits else _equal_partition(permuted, budget_bits, 4 * greedy.size + 16)
+    equal = (None if permuted.max() > budget_bits
+             else _equal_partition(permuted, budget_bits, 4 * greedy.size + 16, cap))
     if equal is not None:
         options.append((_predicted_bits("equal", equal, permuted, budget_bits, padding_bits), 0,
                         Partition("equal", int(equal.size), equal)))
-    split_bits, num_blocks, split = _split_search(permuted, budget_bits, padding_bits)
+    split_bits, num_blocks, split = _split_search(permuted, budget_bits, padding_bits, cap)
     options.append((split_bits, 1, Partition("split", num_blocks, split)))
     return min(options, key=lambda option: option[:2])[2]

@@ -27,6 +27,16 @@ every chunk ``2^(budget_bits + padding_bits)``. The decoder never needs ``N_c``:
 an index is coded under the index model of ``[0, 2^(budget_bits + padding_bits))``
 whatever ``N_c`` was.
 
+Compute per chunk (``chunk_cost_bits``). A step whose KL is spread thinly over
+many dimensions would be cut into a few wide chunks near the budget, each
+scanning ``2^(budget + padding)`` candidates of all its dimensions: every step
+would cost about ``d 2^(budget + padding)`` candidate coordinates whatever its
+KL. The partition (``partition.ChunkCap``) therefore also keeps every chunk of
+two or more dimensions at most ``2^chunk_cost_bits`` coordinates (its size times
+``N_c``), cutting wide chunks into more, smaller ones: a few more indices to
+send, exponentially fewer candidates (``N_c`` falls with the chunk's KL). The
+decoder does not need it. ``chunk_cost_bits=None`` lifts the cap.
+
 One dimension above the budget (``max_budget_bits``). A dimension whose KL is
 above ``budget_bits``, up to ``max_budget_bits``, is a chunk of its own and scans
 up to ``2^(max_budget_bits + padding_bits)`` candidates; an index beyond the
@@ -72,6 +82,9 @@ from .pfr_law import pfr_index_entropy_nats, pfr_survival, renyi_tv_bound
 
 #: Default ``tail_target``: each chunk's exact truncation tail P(K > N_c) is at most this.
 DEFAULT_TAIL_TARGET = 0.02
+#: Default ``chunk_cost_bits``: a chunk of two or more dimensions scans at most 2^25 candidate coordinates.
+DEFAULT_CHUNK_COST_BITS = 25
+CHUNK_COST_BITS_RANGE = (1, 64)
 _LN2 = math.log(2.0)
 # Renyi orders 1 + s, s = 1/32 .. 1 by 1/32 and 1.25 .. 8 by 1/4, searched by the Chernoff bound.
 _RENYI_ORDERS = 1.0 + np.concatenate([np.arange(1, 33) / 32.0, np.arange(5, 33) / 4.0])
@@ -335,6 +348,22 @@ def candidate_bits(kl_bits, budget_bits=DEFAULT_BUDGET_BITS, padding_bits=DEFAUL
     return np.minimum(bits, max_bits).astype(np.int64)
 
 
+def chunk_cap(chunk_cost_bits, budget_bits=DEFAULT_BUDGET_BITS, padding_bits=DEFAULT_PADDING_BITS,
+              tail_target=DEFAULT_TAIL_TARGET):
+    """The ``partition.ChunkCap`` of ``encode_step``'s settings, or ``None`` for ``chunk_cost_bits=None``.
+
+    >>> cap = chunk_cap(20, 8, 8, 0.02)
+    >>> cap.over([8.0, 8.0, 2.0], [32, 16, 32]).tolist()     # 32 x 2^16 > 2^20; 16 x 2^16 fits; 2 bits: 2^8
+    [True, False, False]
+    """
+    if chunk_cost_bits is None:
+        return None
+    cost_bits = check_int("chunk_cost_bits", chunk_cost_bits, *CHUNK_COST_BITS_RANGE)
+    max_bits = int(budget_bits) + int(padding_bits)
+    thresholds = None if tail_target is None else _tail_thresholds_bits(_check_tail_target(tail_target), max_bits)
+    return _partition.ChunkCap(cost_bits, thresholds, max_bits)
+
+
 def _check_tail_target(tail_target):
     """``tail_target`` as a float in ``(0, 1)``, or ``ValueError`` naming it."""
     try:
@@ -382,7 +411,7 @@ def _check_device(device):
 
 def encode_step(q_mean, q_std, p_mean, p_std, *, seed, step, budget_bits=DEFAULT_BUDGET_BITS,
                 padding_bits=DEFAULT_PADDING_BITS, tail_target=DEFAULT_TAIL_TARGET, workers=1, device="cpu",
-                max_budget_bits=None):
+                max_budget_bits=None, chunk_cost_bits=DEFAULT_CHUNK_COST_BITS):
     """Code one sample of ``q`` under ``p``: chunk partition, PFR index per chunk, range-coded segment.
 
     Parameters
@@ -413,6 +442,10 @@ def encode_step(q_mean, q_std, p_mean, p_std, *, seed, step, budget_bits=DEFAULT
         ``budget_bits`` is a chunk of its own, scans up to ``2^(max_budget_bits + padding_bits)``
         candidates and sends its index with an escape if it is beyond the index model's range. Every
         other chunk is unchanged by it. The decoder does not need it.
+    chunk_cost_bits : int or None
+        A chunk of two or more dimensions scans at most ``2^chunk_cost_bits`` candidate coordinates
+        (dimensions times candidates), ``[1, 64]``; default 25. ``None``: no cap. The decoder does
+        not need it.
 
     Returns
     -------
@@ -431,6 +464,7 @@ def encode_step(q_mean, q_std, p_mean, p_std, *, seed, step, budget_bits=DEFAULT
         tail_target = _check_tail_target(tail_target)
     workers = check_int("workers", workers, 1, 1024)
     max_budget_bits = check_max_budget(max_budget_bits, budget_bits, padding_bits)
+    cap = chunk_cap(chunk_cost_bits, budget_bits, padding_bits, tail_target)
     device = _check_device(device)
     q_mean = check_array("q_mean", q_mean)
     shape = q_mean.shape
@@ -439,7 +473,7 @@ def encode_step(q_mean, q_std, p_mean, p_std, *, seed, step, budget_bits=DEFAULT
     p_std = check_array("p_std", p_std, shape, positive=True).ravel()
     q_mean = q_mean.ravel()
     kl_nats = kl_nats_per_dim(q_mean, q_std, p_mean, p_std)
-    part = _partition.choose(kl_nats / _LN2, seed, step, budget_bits, padding_bits, max_budget_bits)
+    part = _partition.choose(kl_nats / _LN2, seed, step, budget_bits, padding_bits, max_budget_bits, cap)
     sizes = part.chunk_sizes
     dims_of = _chunk_dims(q_mean.size, sizes, seed, step)
     offset, linear, quadratic = log_ratio_coefficients(q_mean, q_std, p_mean, p_std)

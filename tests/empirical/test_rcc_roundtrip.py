@@ -191,6 +191,71 @@ def test_a_dimension_above_the_budget_is_a_chunk_of_its_own(weights, big, budget
     assert np.array_equal(got, code.samples)
 
 
+def _over_cap(kl_sum, size, cost_bits, budget, padding, tail):
+    """A chunk of ``size`` >= 2 dimensions scanning more than ``2^cost_bits`` coordinates (the tail rule's N_c)."""
+    bits = int(rcc.candidate_bits([min(kl_sum, 24.0)], budget, padding, tail)[0])
+    return size >= 2 and size * 2**bits > 2**cost_bits
+
+
+@settings(max_examples=40, deadline=None)
+@given(weights=st.lists(st.floats(0.0, 1.0, allow_nan=False), min_size=1, max_size=60),
+       budget=st.integers(1, 6), cost_bits=st.integers(4, 14), tail=st.sampled_from([0.02, 0.2, None]),
+       seed=st.integers(0, 2**64 - 1))
+def test_compute_cap_holds_in_every_mode(weights, budget, cost_bits, tail, seed):
+    """With a compute cap, every chunk of two or more dimensions scans at most 2^cost_bits candidate coordinates
+    (size times the tail rule's 2^L_c, recomputed here by candidate_bits) and stays within the budget, in whichever
+    mode is chosen; greedy runs are then the fewest contiguous runs that satisfy both (DP), and equal blocks the
+    fewest near-equal blocks (brute force over m)."""
+    padding = 3
+    kl = np.array(weights) * budget * (1 - 1e-9)
+    cap = rcc.chunk_cap(cost_bits, budget, padding, tail)
+    mode, num_blocks, sizes = rcc.choose_partition(kl, seed=seed, step=2, budget_bits=budget, padding_bits=padding,
+                                                   cap=cap)
+    dims = rcc.chunk_dims(kl.size, sizes, seed=seed, step=2)
+    assert sorted(np.concatenate(dims).tolist()) == list(range(kl.size))
+
+    def bad(values):
+        return math.fsum(values) > budget or _over_cap(math.fsum(values), len(values), cost_bits, budget, padding, tail)
+
+    assert not any(bad(kl[d]) for d in dims)
+    permuted = kl[np.concatenate(dims)]
+    if mode == "greedy":
+        n = kl.size
+        best = [0] + [math.inf] * n
+        for end in range(1, n + 1):
+            for start in range(end - 1, -1, -1):
+                if not bad(permuted[start:end]):
+                    best[end] = min(best[end], best[start] + 1)
+        assert sizes.size == best[n]
+    elif mode == "equal":
+        for m in range(1, sizes.size):
+            edges = np.concatenate([[0], np.cumsum(equal_chunk_sizes(kl.size, m))])
+            assert any(bad(permuted[edges[i]:edges[i + 1]]) for i in range(m))
+
+
+def test_compute_cap_cuts_the_scan_of_a_thin_step_and_the_decoder_does_not_need_it():
+    """A step whose 40 bits of KL are spread over 4000 dimensions: uncapped, a few wide chunks near the budget scan
+    ~2^28 coordinates; with chunk_cost_bits=20 every chunk of two or more dimensions scans <= 2^20 (from its
+    candidate_bits_per_chunk), the whole step far fewer, and the segment decodes bit for bit with the plain decoder."""
+    rng = np.random.default_rng(11)
+    n = 4000
+    kl = rng.exponential(40.0 / n, n)
+    std = np.ones(n)
+    q_mean = np.sqrt(2.0 * np.log(2.0) * kl)
+    wide = rcc.encode_step(q_mean, std, np.zeros(n), std, seed=9, step=4, chunk_cost_bits=None)
+    thin = rcc.encode_step(q_mean, std, np.zeros(n), std, seed=9, step=4, chunk_cost_bits=20)
+    coordinates = thin.chunk_sizes * 2.0 ** thin.candidate_bits_per_chunk
+    assert np.all(coordinates[thin.chunk_sizes >= 2] <= 2**20)
+    assert thin.candidate_coordinates < wide.candidate_coordinates / 16
+    assert thin.num_chunks > wide.num_chunks
+    message = rcc.decode_segment(thin.segment, n)
+    assert np.array_equal(message.chunk_sizes, thin.chunk_sizes)
+    got = rcc.decode_step(message, np.zeros(n), std, seed=9, step=4)
+    assert np.array_equal(got, thin.samples)
+    with pytest.raises(ValueError, match="chunk_cost_bits"):
+        rcc.encode_step(q_mean, std, np.zeros(n), std, seed=9, step=4, chunk_cost_bits=0)
+
+
 def test_only_a_chunk_above_the_budget_changes_with_max_budget_bits():
     """Chunks within the budget scan the same candidates and pick the same indices whatever max_budget_bits is:
     a large dimension costs its own chunk only. Without max_budget_bits it is refused."""
