@@ -14,7 +14,7 @@ The theory figures take seconds; measured_gaussian, measured_sources and
 reconstructions run the real codec (about 2, 10-20 and 0.5 min on 2 cores),
 rcc_frontier the reverse-channel-coding benchmark's frontier (about 8 min on
 one core), and they need the [empirical] extra. kodak codes a folder of
-photographs given by --kodak DIR (about 25 min on 2 cores for the 24 Kodak
+photographs given by --kodak DIR (about 10 min on 2 cores for the 24 Kodak
 images at 1/8 scale), unet_denoising the U-Net's denoising MSE on crops of
 the same folder, unet_kodak the same folder coded with the U-Net (about 1.5 CPU
 hours; it reuses the reports in OUT/kodak and OUT/unet_kodak when their

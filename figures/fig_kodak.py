@@ -1,7 +1,7 @@
 """Kodak (or any folder of photographs) through DiffC with the stationary Gaussian oracle, beside JPEG and WebP.
 
 ``python -m figures --only kodak --kodak DIR`` runs ``python -m empirical.images --images DIR --scale 1/8
---rates 0.25,0.5,1,2 --workers 2 --examples kodim23.png`` (about 25 min on 2 cores) with its records,
+--rates 0.25,0.5,1,2 --workers 2 --examples kodim23.png`` (about 10 min on 2 cores) with its records,
 streams and example figures in ``OUT/kodak/``, writes the report as ``kodak.json`` and draws ``kodak.png``:
 PSNR, MS-SSIM and both realism proxies against real bits per pixel. Without ``--kodak`` the figure is
 skipped: the images are not shipped (Kodak is the held-out evaluation set).

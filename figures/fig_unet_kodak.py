@@ -4,8 +4,8 @@
 --scale 1/8 --rates 0.25,0.5,1,2 --workers 2 --examples kodim23.png`` into ``OUT/unet_kodak/`` and compares it,
 image by image (``python -m empirical.images.compare``), with the stationary oracle's run of the ``kodak``
 figure (``OUT/kodak/report.json``, made first if it is missing). A report already in either folder whose
-settings are these (same folder of images, scale, rates, steps, seed, model) is reused rather than measured
-again; delete it to measure anew. Writes ``unet_kodak.json`` and draws ``unet_kodak.png``: PSNR against real
+settings are these (same folder of images, scale, rates, steps, seed, model, chunk cost cap) is reused rather
+than measured again; delete it to measure anew. Writes ``unet_kodak.json`` and draws ``unet_kodak.png``: PSNR against real
 and against ideal bits per pixel, and both realism proxies, for DiffC-F and DiffC-A with each model, JPEG and
 WebP; and ``unet_kodak/<image>_unet_vs_oracle.png``: one photograph at three rates decoded by DiffC-F and
 DiffC-A with each model beside JPEG at the same bits. Without ``--kodak`` the figure is skipped.
@@ -40,7 +40,8 @@ def _same_settings(report: dict, args) -> bool:
     s = report.get("settings", {})
     same_folder = pathlib.Path(str(s.get("images"))).resolve() == pathlib.Path(args.images).resolve()
     want = {"scale": f"1/{_scale_factor(args.scale)}", "rates": _rates(args.rates),
-            "steps": args.steps, "seed": args.seed, "model": args.model, "ideal": False}
+            "steps": args.steps, "seed": args.seed, "model": args.model, "ideal": False,
+            "chunk_cost_bits": args.chunk_cost_bits}     # a report without it was made without the cap (None)
     return same_folder and all(s.get(k) == v for k, v in want.items()) and (
         args.limit is None or s.get("num_images") == args.limit)
 

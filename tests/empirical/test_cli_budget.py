@@ -33,6 +33,12 @@ def test_tail_target_is_checked(tmp_path, capsys, value):
     assert "--tail-target" in err
 
 
+@pytest.mark.parametrize("value", ["0", "65", "2.5", "x"])
+def test_chunk_cost_bits_is_checked(tmp_path, capsys, value):
+    err = _run(tmp_path, capsys, "--chunk-cost-bits", value)
+    assert "--chunk-cost-bits" in err
+
+
 def test_budget_error_survives_a_worker_process():
     """A sweep's worker raises BudgetError to its parent: it pickles with its fields (not a BrokenProcessPool)."""
     import pickle

@@ -256,6 +256,21 @@ def test_compute_cap_cuts_the_scan_of_a_thin_step_and_the_decoder_does_not_need_
         rcc.encode_step(q_mean, std, np.zeros(n), std, seed=9, step=4, chunk_cost_bits=0)
 
 
+def test_a_cap_that_never_binds_leaves_the_stream_as_it_is():
+    """chunk_cost_bits=64 (no chunk scans 2^64 coordinates) gives the segment and samples of chunk_cost_bits=None,
+    on a step where the default cap (2^25) does cut chunks."""
+    rng = np.random.default_rng(12)
+    n = 3000
+    kl = rng.exponential(30.0 / n, n)
+    std = np.ones(n)
+    q_mean = np.sqrt(2.0 * np.log(2.0) * kl)
+    free = rcc.encode_step(q_mean, std, np.zeros(n), std, seed=2, step=6, chunk_cost_bits=None)
+    loose = rcc.encode_step(q_mean, std, np.zeros(n), std, seed=2, step=6, chunk_cost_bits=64)
+    capped = rcc.encode_step(q_mean, std, np.zeros(n), std, seed=2, step=6)
+    assert loose.segment == free.segment and np.array_equal(loose.samples, free.samples)
+    assert capped.num_chunks > free.num_chunks
+
+
 def test_only_a_chunk_above_the_budget_changes_with_max_budget_bits():
     """Chunks within the budget scan the same candidates and pick the same indices whatever max_budget_bits is:
     a large dimension costs its own chunk only. Without max_budget_bits it is refused."""
