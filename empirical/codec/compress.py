@@ -63,13 +63,6 @@ FLAGS["num_steps"] = "--steps"
 FLAGS["x"] = "--input"
 
 
-def codec_chunk_cost_default():
-    """The codec's default compute cap on a chunk (``empirical.rcc.DEFAULT_CHUNK_COST_BITS``)."""
-    from empirical import rcc
-
-    return rcc.DEFAULT_CHUNK_COST_BITS
-
-
 def codec_tail_default():
     """The codec's default tail target (``empirical.rcc.DEFAULT_TAIL_TARGET``)."""
     from empirical import rcc
@@ -122,7 +115,7 @@ def build_parser():
     p.add_argument("--tail-target", type=_cli.tail_target, default=codec_tail_default(),
                    help="RCC candidates per chunk: the fewest with P(K > N) <= this at the chunk's KL, or 'none' for "
                         "2^(budget+padding) (default: %(default)s)")
-    p.add_argument("--chunk-cost-bits", type=_cli.chunk_cost_bits, default=codec_chunk_cost_default(),
+    p.add_argument("--chunk-cost-bits", type=_cli.chunk_cost_bits, default=_cli.default_chunk_cost_bits(),
                    help="RCC compute cap: a chunk of two or more dimensions scans at most 2^this candidate coordinates "
                         "(dimensions x candidates; steps spread thinly are cut finer), or 'none' "
                         "(default: %(default)s)")

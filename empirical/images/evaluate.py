@@ -115,7 +115,7 @@ def build_parser():
                         "the first step whose sum KL reaches it (expected given x for an exact oracle, realised for a "
                         "learned model), decode with the oracle's exact maps (a learned model: the codec's "
                         "receivers); affordable at full resolution (--scale 1/1); every rate is labelled ideal")
-    p.add_argument("--chunk-cost-bits", type=_cli.chunk_cost_bits, default=_default_chunk_cost(),
+    p.add_argument("--chunk-cost-bits", type=_cli.chunk_cost_bits, default=_cli.default_chunk_cost_bits(),
                    help="the encoder's compute cap: a chunk of two or more dimensions scans at most 2^this candidate "
                         "coordinates, or 'none' (as python -m empirical.compress; default: %(default)s)")
     p.add_argument("--schedule", choices=("isotropic", "rdp"), default="isotropic",
@@ -886,13 +886,6 @@ def _run_on_dask(address, fn, tasks, bar) -> list:
         return client.gather(futures)
     finally:
         client.close()
-
-
-def _default_chunk_cost():
-    """``empirical.rcc.DEFAULT_CHUNK_COST_BITS``."""
-    from empirical import rcc
-
-    return rcc.DEFAULT_CHUNK_COST_BITS
 
 
 def run(args) -> dict:

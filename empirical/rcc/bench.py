@@ -573,6 +573,12 @@ def _table(rows, columns):
     return "\n".join("  ".join(c.rjust(w) for c, w in zip(row, widths)) for row in cells)
 
 
+def _cap_text(cfg):
+    """The compute cap of a report's config as text: ``2^25`` or ``none``."""
+    cap = cfg.get("chunk_cost_bits")
+    return "none" if cap is None else f"2^{cap}"
+
+
 def _format_image_scale(result):
     cfg = result["config"]
     cols = [("seed", "seed", "{}"), ("workers", "workers", "{}"), ("dims", "dims", "{}"), ("steps", "steps", "{}"),
@@ -584,7 +590,7 @@ def _format_image_scale(result):
     return "\n".join([
         f"image scale: oracle chain on a {'x'.join(map(str, cfg['shape']))} 1/f^2 image, log-SNR "
         f"{cfg['log_snr_start']:g}..{cfg['log_snr_stop']:.3f}, budget {cfg['budget_bits']}, padding "
-        f"{cfg['padding_bits']}, tail target {cfg['tail_target']}, chunk cost cap 2^{cfg['chunk_cost_bits']}, "
+        f"{cfg['padding_bits']}, tail target {cfg['tail_target']}, chunk cost cap {_cap_text(cfg)}, "
         f"device {cfg['device']}",
         "coded = segment bits (no container header); z = (realised - expected given the image) / its std, "
         "|z| < 1.96 inside the 95% interval",
@@ -628,7 +634,7 @@ def format_table(result):
     return "\n".join([
         f"reverse channel coding, budget {cfg['budget_bits']} bits, index range 2^{cfg['budget_bits'] + cfg['padding_bits']}, "
         f"tail target {cfg['tail_target']} (candidates per chunk from its KL), chunk cost cap "
-        f"2^{cfg['chunk_cost_bits']} coordinates, seed {cfg['seed']}",
+        f"{_cap_text(cfg)} coordinates, seed {cfg['seed']}",
         "coded bits = segment bytes x 8 (container header excluded); overheads = coded - KL; "
         "LEG = Li-El Gamal bound KL + log2(KL+1) + 4 on the index entropy, per chunk; exact-PFR H-KL = mean "
         "H(K) - KL of untruncated PFR per chunk; mean L = mean log2 of the candidates scanned per chunk",

@@ -233,15 +233,18 @@ def test_compute_cap_holds_in_every_mode(weights, budget, cost_bits, tail, seed)
             assert any(bad(permuted[edges[i]:edges[i + 1]]) for i in range(m))
 
 
+def _thin_step(seed, num_dims, kl_bits_total):
+    """``(q_mean, std)`` of an equal-std step whose KL is spread thinly (exponential per dimension) over ``num_dims``."""
+    kl = np.random.default_rng(seed).exponential(kl_bits_total / num_dims, num_dims)
+    return np.sqrt(2.0 * np.log(2.0) * kl), np.ones(num_dims)
+
+
 def test_compute_cap_cuts_the_scan_of_a_thin_step_and_the_decoder_does_not_need_it():
     """A step whose 40 bits of KL are spread over 4000 dimensions: uncapped, a few wide chunks near the budget scan
     ~2^28 coordinates; with chunk_cost_bits=20 every chunk of two or more dimensions scans <= 2^20 (from its
     candidate_bits_per_chunk), the whole step far fewer, and the segment decodes bit for bit with the plain decoder."""
-    rng = np.random.default_rng(11)
     n = 4000
-    kl = rng.exponential(40.0 / n, n)
-    std = np.ones(n)
-    q_mean = np.sqrt(2.0 * np.log(2.0) * kl)
+    q_mean, std = _thin_step(11, n, 40.0)
     wide = rcc.encode_step(q_mean, std, np.zeros(n), std, seed=9, step=4, chunk_cost_bits=None)
     thin = rcc.encode_step(q_mean, std, np.zeros(n), std, seed=9, step=4, chunk_cost_bits=20)
     coordinates = thin.chunk_sizes * 2.0 ** thin.candidate_bits_per_chunk
@@ -259,11 +262,8 @@ def test_compute_cap_cuts_the_scan_of_a_thin_step_and_the_decoder_does_not_need_
 def test_a_cap_that_never_binds_leaves_the_stream_as_it_is():
     """chunk_cost_bits=64 (no chunk scans 2^64 coordinates) gives the segment and samples of chunk_cost_bits=None,
     on a step where the default cap (2^25) does cut chunks."""
-    rng = np.random.default_rng(12)
     n = 3000
-    kl = rng.exponential(30.0 / n, n)
-    std = np.ones(n)
-    q_mean = np.sqrt(2.0 * np.log(2.0) * kl)
+    q_mean, std = _thin_step(12, n, 30.0)
     free = rcc.encode_step(q_mean, std, np.zeros(n), std, seed=2, step=6, chunk_cost_bits=None)
     loose = rcc.encode_step(q_mean, std, np.zeros(n), std, seed=2, step=6, chunk_cost_bits=64)
     capped = rcc.encode_step(q_mean, std, np.zeros(n), std, seed=2, step=6)
