@@ -257,13 +257,6 @@ def source_from_args(args):
     return data_mod.make(args.data)
 
 
-def default_chunk_cost_bits():
-    """The encoder's default compute cap on a chunk, ``empirical.rcc.DEFAULT_CHUNK_COST_BITS`` (imported on call)."""
-    from empirical.rcc.step import DEFAULT_CHUNK_COST_BITS
-
-    return DEFAULT_CHUNK_COST_BITS
-
-
 def chunk_cost_bits(text):
     """``--chunk-cost-bits``: an integer in 1..64, or ``none`` (no compute cap on a chunk)."""
     if text.strip().lower() == "none":

@@ -72,6 +72,8 @@ def codec_tail_default():
 
 def build_parser():
     """The command-line parser."""
+    from empirical.rcc.step import DEFAULT_CHUNK_COST_BITS
+
     p = _cli.parser("python -m empirical.compress", __doc__)
     p.add_argument("image", nargs="?", default=None,
                    help="an image to code whole (PNG, JPEG or an [H, W(, C)] .npy in [-1, 1]); needs --model "
@@ -115,7 +117,7 @@ def build_parser():
     p.add_argument("--tail-target", type=_cli.tail_target, default=codec_tail_default(),
                    help="RCC candidates per chunk: the fewest with P(K > N) <= this at the chunk's KL, or 'none' for "
                         "2^(budget+padding) (default: %(default)s)")
-    p.add_argument("--chunk-cost-bits", type=_cli.chunk_cost_bits, default=_cli.default_chunk_cost_bits(),
+    p.add_argument("--chunk-cost-bits", type=_cli.chunk_cost_bits, default=DEFAULT_CHUNK_COST_BITS,
                    help="RCC compute cap: a chunk of two or more dimensions scans at most 2^this candidate coordinates "
                         "(dimensions x candidates; steps spread thinly are cut finer), or 'none' "
                         "(default: %(default)s)")

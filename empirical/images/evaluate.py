@@ -92,6 +92,8 @@ MODEL_NAMES = {"oracle:stationary": "stationary Gaussian oracle", "tiled:oracle"
 
 def build_parser():
     """The command-line parser."""
+    from empirical.rcc.step import DEFAULT_CHUNK_COST_BITS
+
     p = _cli.parser("python -m empirical.images", __doc__)
     p.add_argument("--images", required=True, help="folder of PNG/JPEG photographs (e.g. Kodak)")
     p.add_argument("--model", default="oracle:stationary",
@@ -115,7 +117,7 @@ def build_parser():
                         "the first step whose sum KL reaches it (expected given x for an exact oracle, realised for a "
                         "learned model), decode with the oracle's exact maps (a learned model: the codec's "
                         "receivers); affordable at full resolution (--scale 1/1); every rate is labelled ideal")
-    p.add_argument("--chunk-cost-bits", type=_cli.chunk_cost_bits, default=_cli.default_chunk_cost_bits(),
+    p.add_argument("--chunk-cost-bits", type=_cli.chunk_cost_bits, default=DEFAULT_CHUNK_COST_BITS,
                    help="the encoder's compute cap: a chunk of two or more dimensions scans at most 2^this candidate "
                         "coordinates, or 'none' (as python -m empirical.compress; default: %(default)s)")
     p.add_argument("--schedule", choices=("isotropic", "rdp"), default="isotropic",
