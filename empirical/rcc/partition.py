@@ -46,6 +46,7 @@ import numpy as np
 from .._errors import BitstreamError
 from .checks import check_array, check_max_budget, check_params
 from .index_coding import expected_index_bits
+from .pfr_law import candidate_bits_from_thresholds
 from .sampler import dimension_permutation
 
 PARTITION_MODES = ("equal", "greedy", "split")
@@ -69,27 +70,20 @@ class Partition(NamedTuple):
 class ChunkCap(NamedTuple):
     """The encoder's compute cap: a chunk of two or more dimensions scans at most ``2^cost_bits`` coordinates.
 
-    ``thresholds_bits[L]`` is the largest chunk KL (bits) whose candidates are ``2^L``
-    (``step._tail_thresholds_bits``), or ``None`` when every chunk scans ``2^max_bits``;
-    ``max_bits = budget_bits + padding_bits``.
+    ``thresholds_bits`` (``[max_bits + 1]``, ``max_bits = budget_bits + padding_bits``) give a chunk's
+    candidates ``2^L`` from its KL as ``step.candidate_bits`` does (``pfr_law.candidate_bits_from_thresholds``;
+    all ``-inf`` when every chunk scans ``2^max_bits``).
     """
 
     cost_bits: int
-    thresholds_bits: object   # numpy.ndarray [max_bits + 1] or None
+    thresholds_bits: np.ndarray
     max_bits: int
-
-    def candidate_bits(self, kl_bits):
-        """``L`` per chunk KL (bits), as ``step.candidate_bits`` gives it."""
-        kl = np.minimum(np.asarray(kl_bits, np.float64), 24.0)
-        if self.thresholds_bits is None:
-            return np.full(kl.shape, self.max_bits, dtype=np.int64)
-        return np.minimum(np.searchsorted(self.thresholds_bits, kl, side="left"), self.max_bits)
 
     def over(self, kl_bits, sizes):
         """Which chunks (KL in bits, sizes) exceed the cap (a lone dimension never does)."""
         sizes = np.asarray(sizes, np.int64)
-        coordinates = sizes.astype(np.float64) * np.exp2(self.candidate_bits(kl_bits))
-        return (sizes >= 2) & (coordinates > 2.0 ** self.cost_bits)
+        bits = candidate_bits_from_thresholds(kl_bits, self.thresholds_bits, self.max_bits)
+        return (sizes >= 2) & (sizes.astype(np.float64) * np.exp2(bits) > 2.0 ** self.cost_bits)
 
 
 def _fits(sums, sizes, budget_bits, cap):
@@ -134,17 +128,15 @@ def _greedy_partition(permuted_kl, budget_bits, cap=None):
     """Sizes of the greedy partition: each run takes dimensions while its KL stays within the budget (and the cap)."""
     limit = _budget_limit(budget_bits)
     if cap is not None:
-        # A run of ``size`` dimensions and KL ``acc`` is over the cap iff size > 2^(cost - L(acc)): the largest
-        # size for each L, and the KL threshold at which L steps up.
-        steps = (np.full(1, np.inf) if cap.thresholds_bits is None
-                 else np.minimum(cap.thresholds_bits[:cap.max_bits], 24.0)).tolist()
+        # ChunkCap.over one dimension at a time: a run of KL ``acc`` has ``L = bisect_left(thresholds[:max_bits],
+        # min(acc, 24))`` (candidate_bits_from_thresholds on a scalar) and may hold at most 2^(cost - L) dimensions.
+        thresholds = cap.thresholds_bits[:cap.max_bits].tolist()
         widest = [2.0 ** (cap.cost_bits - bits) for bits in range(cap.max_bits + 1)]
     sizes, acc, size = [], 0.0, 0
     for value in permuted_kl.tolist():
         over = size and acc + value > limit
         if cap is not None and size and not over:
-            bits = cap.max_bits if cap.thresholds_bits is None else bisect.bisect_left(steps, min(acc + value, 24.0))
-            over = size + 1 > widest[bits]
+            over = size + 1 > widest[bisect.bisect_left(thresholds, min(acc + value, 24.0))]
         if over:
             sizes.append(size)
             acc, size = 0.0, 0

@@ -102,3 +102,14 @@ def pfr_index_entropy_nats(kl_nats):
     with np.errstate(divide="ignore", invalid="ignore"):
         terms = np.where(mass > 0.0, mass * (np.log(width) - np.log(mass)), 0.0)
     return terms.sum(axis=1)
+
+
+def candidate_bits_from_thresholds(kl_bits, thresholds_bits, max_bits):
+    """``L`` per chunk KL (bits, read as at most 24): the first ``L`` whose threshold is ``>=`` the KL, else ``max_bits``.
+
+    ``thresholds_bits[L]`` is the largest chunk KL whose tail at ``2^L`` candidates meets the target
+    (increasing in ``L``; ``step._tail_thresholds_bits``); all ``-inf`` gives every chunk ``max_bits``. The
+    one rule behind ``step.candidate_bits`` and the partition's compute cap.
+    """
+    kl = np.minimum(np.asarray(kl_bits, np.float64), 24.0)
+    return np.minimum(np.searchsorted(thresholds_bits, kl, side="left"), max_bits).astype(np.int64)

@@ -78,7 +78,7 @@ from .checks import (DEFAULT_BUDGET_BITS, DEFAULT_PADDING_BITS, MAX_INDEX_BITS, 
                      check_array, check_int, check_max_budget, check_params, check_sizes, read_only)
 from .gaussian_ratio import kl_nats_per_dim, log_ratio_coefficients, renyi_nats_per_dim
 from .index_coding import SegmentReader, SegmentWriter, index_code_length_bits, shortest_segment
-from .pfr_law import pfr_index_entropy_nats, pfr_survival, renyi_tv_bound
+from .pfr_law import candidate_bits_from_thresholds, pfr_index_entropy_nats, pfr_survival, renyi_tv_bound
 
 #: Default ``tail_target``: each chunk's exact truncation tail P(K > N_c) is at most this.
 DEFAULT_TAIL_TARGET = 0.02
@@ -342,10 +342,7 @@ def candidate_bits(kl_bits, budget_bits=DEFAULT_BUDGET_BITS, padding_bits=DEFAUL
     if tail_target is None:
         return np.full(kl.shape, max_bits, dtype=np.int64)
     tail_target = _check_tail_target(tail_target)
-    thresholds = _tail_thresholds_bits(tail_target, max_bits)
-    # thresholds increase with L; the first L whose threshold is >= the chunk's KL, else the cap.
-    bits = np.searchsorted(thresholds, kl, side="left")
-    return np.minimum(bits, max_bits).astype(np.int64)
+    return candidate_bits_from_thresholds(kl, _tail_thresholds_bits(tail_target, max_bits), max_bits)
 
 
 def chunk_cap(chunk_cost_bits, budget_bits=DEFAULT_BUDGET_BITS, padding_bits=DEFAULT_PADDING_BITS,
@@ -360,7 +357,8 @@ def chunk_cap(chunk_cost_bits, budget_bits=DEFAULT_BUDGET_BITS, padding_bits=DEF
         return None
     cost_bits = check_int("chunk_cost_bits", chunk_cost_bits, *CHUNK_COST_BITS_RANGE)
     max_bits = int(budget_bits) + int(padding_bits)
-    thresholds = None if tail_target is None else _tail_thresholds_bits(_check_tail_target(tail_target), max_bits)
+    thresholds = (np.full(max_bits + 1, -np.inf) if tail_target is None
+                  else _tail_thresholds_bits(_check_tail_target(tail_target), max_bits))
     return _partition.ChunkCap(cost_bits, thresholds, max_bits)
 
 
