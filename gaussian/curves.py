@@ -54,6 +54,9 @@ __all__ = [
     "water_level",
     "rdp_allocation",
     "rdp_log_snrs",
+    "rdp_path_log_snrs",
+    "rdp_path_tau",
+    "rdp_path_log_snr_slope",
     "psnr_db",
 ]
 
@@ -607,8 +610,70 @@ def rdp_log_snrs(eigvals, rate_bits_total=None, *, rate_bits_per_dim=None) -> np
         raise ValueError("rate_bits_total: a schedule needs rates > 0 (at rate 0 every log-SNR is -inf)")
     lo, hi = _rate_bracket(spectrum, rate_nats)
     tau, _ = _solve(_allocated_pass, _Grouped(spectrum), _ARATE, rate_nats, lo, hi)
-    _, rho = _allocation_terms(given, tau)
+    return rdp_path_log_snrs(given, tau)
+
+
+def rdp_path_log_snrs(eigvals, tau) -> np.ndarray:
+    """Per-component log-SNRs ``[n, d]`` of the perfect-realism path at its parameter ``tau`` (``[n]`` or a scalar).
+
+    ``tau`` is ``ln(2 / mu)`` for the KKT multiplier ``mu`` (claim ``rdp_vector_kkt``): ``log_snr_i = tau + ln rho_i``,
+    ``rho_i = 2 a_i / (1 + sqrt(1 + 4 a_i^2))``, ``a_i = lam_i e^tau``. A component's log-SNR depends on its own
+    ``lam_i`` and ``tau`` alone, not on the rest of the spectrum, so one ``tau`` names the same noise level of a
+    component of variance ``lam`` in images of every size (the learned ``rdp`` U-Net is conditioned on it).
+    ``eigvals`` in the order given, each > 0.
+
+    >>> rdp_path_log_snrs([1.0], 0.0).round(12).tolist()   # a = 1: rho = 2 / (1 + sqrt 5)
+    [[-0.48121182506]]
+    """
+    lam = _positive_eigvals_in_order(eigvals)
+    tau = np.atleast_1d(np.asarray(tau, dtype=np.float64))
+    if tau.ndim != 1 or not np.isfinite(tau).all():
+        raise ValueError("tau: expected finite numbers (a scalar or a 1-D array)")
+    _, rho = _allocation_terms(lam, tau)
     return tau[:, None] + np.log(rho)
+
+
+def rdp_path_tau(eigvals, log_snrs) -> np.ndarray:
+    """Inverse of :func:`rdp_path_log_snrs` component by component: ``[..., d]`` values of ``tau``.
+
+    With ``y = snr lam`` the KKT condition is ``y (1 + y) = a^2`` (``_allocation_terms``), so
+    ``tau = 1/2 (log_snr + log1p(y) - ln lam)``. On the path every component gives the same ``tau``; a caller
+    checks their spread.
+
+    >>> float(rdp_path_tau([1.0, 4.0], rdp_path_log_snrs([1.0, 4.0], 0.7))[0].max().round(12))
+    0.7
+    """
+    lam = _positive_eigvals_in_order(eigvals)
+    ls = np.asarray(log_snrs, dtype=np.float64)
+    if ls.shape[-1:] != lam.shape or not np.isfinite(ls).all():
+        raise ValueError(f"log_snrs: expected finite per-component log-SNRs [..., {lam.size}], got shape {ls.shape}")
+    y = np.exp(ls) * lam
+    return 0.5 * (ls + np.log1p(y) - np.log(lam))
+
+
+def rdp_path_log_snr_slope(eigvals, tau) -> np.ndarray:
+    """``d log_snr_i / d tau = 1 + 1 / sqrt(1 + 4 a_i^2)``, ``a_i = lam_i e^tau``, in ``(1, 2)`` (``[n, d]``).
+
+    Claim ``rdp_schedule_monotone`` (``-d ln snr_i / d ln mu`` with ``mu = 2 e^-tau``); the flow receiver of a
+    learned ``rdp`` model integrates the probability flow in ``tau`` with it.
+
+    >>> rdp_path_log_snr_slope([1.0], 0.0).round(12).tolist()   # 1 + 1 / sqrt(5)
+    [[1.4472135955]]
+    """
+    lam = _positive_eigvals_in_order(eigvals)
+    tau = np.atleast_1d(np.asarray(tau, dtype=np.float64))
+    if tau.ndim != 1 or not np.isfinite(tau).all():
+        raise ValueError("tau: expected finite numbers (a scalar or a 1-D array)")
+    a = np.exp(tau)[:, None] * lam
+    return 1.0 + 1.0 / np.sqrt(1.0 + 4.0 * a * a)
+
+
+def _positive_eigvals_in_order(eigvals) -> np.ndarray:
+    """``eigvals`` as a 1-D float64 array of finite values > 0, order kept (ValueError naming eigvals)."""
+    lam = np.asarray(eigvals, dtype=np.float64)
+    if lam.ndim != 1 or lam.size == 0 or not np.isfinite(lam).all() or not (lam > 0).all():
+        raise ValueError(f"eigvals: expected a 1-D array of finite variances > 0, got shape {lam.shape}")
+    return lam
 
 
 def mse_per_dim(scheme: str, eigvals, rate_bits_total=None, *, rate_bits_per_dim=None) -> np.ndarray:

@@ -273,9 +273,7 @@ def default_rdp_grid(model, num_steps, rate_start_bits_per_dim=None, rate_stop_b
     """The encoder's ``rdp`` grid; default last rate: the isotropic ``I(X; Z)`` at :func:`default_grid`'s last
     log-SNR; default first rate: the last over ``num_steps`` for ``spacing="rate"`` (every step then carries the
     same expected KL), over ``num_steps**3`` for ``"cbrt"`` (the points ``rate_stop (k / K)^3``, ``k = 1..K``)."""
-    if not schedules.supports_per_component(model):
-        raise ValueError(f"schedule: 'rdp' needs a Gaussian oracle (per-component closed forms); "
-                         f"{type(model).__name__} takes --schedule isotropic only")
+    schedules.refuse_rdp(model)
     schedules.check_num_points(num_steps)
     stop = rate_stop_bits_per_dim
     if stop is None:
@@ -768,7 +766,8 @@ def reconstruct(latent: Latent, model, method: str = "flow", *, decoder_steps=No
     z = latent.z.reshape(1, -1)
     if isinstance(latent.grid, schedules.RdpGrid):
         name, score_scale = schedules.parse_method(method)
-        return _reconstruct_per_component(z, latent.log_snr, model, name, score_scale, rng).reshape(latent.z.shape)
+        return _reconstruct_per_component(z, latent.log_snr, model, name, score_scale, rng,
+                                          decoder_steps).reshape(latent.z.shape)
     return reconstruct_at(z, latent.log_snr, model, method, decoder_steps=decoder_steps, solver=solver, rng=rng,
                           log_snr_end=log_snr_end).reshape(latent.z.shape)
 
@@ -780,6 +779,8 @@ def reconstruct_at(z, log_snr: float, model, method: str = "flow", *, decoder_st
     name, score_scale = schedules.parse_method(method)
     if decoder_steps is None:
         decoder_steps = DEFAULT_DECODER_STEPS[name]
+    if np.ndim(log_snr) == 1:  # per-component log-SNRs (an rdp latent)
+        return _reconstruct_per_component(z, log_snr, model, name, score_scale, rng, decoder_steps)
     if name == "dp":
         return receivers.flow(z, log_snr, model, None, num_steps=decoder_steps, solver=solver,
                               log_snr_end=log_snr_end, score_scale=score_scale)
@@ -790,8 +791,16 @@ def reconstruct_at(z, log_snr: float, model, method: str = "flow", *, decoder_st
     return model.denoise(z, log_snr)
 
 
-def _reconstruct_per_component(z, log_snrs, model, name: str, score_scale, rng) -> np.ndarray:
-    """The oracle's exact receivers at per-component log-SNRs (``[1, dim]`` rows)."""
+def _reconstruct_per_component(z, log_snrs, model, name: str, score_scale, rng, decoder_steps=None) -> np.ndarray:
+    """The receivers at per-component log-SNRs (``[n, dim]`` rows): an oracle's exact maps, or for a learned model
+    on the perfect-realism path its receivers on that path (``decoder_steps``, default :data:`DEFAULT_DECODER_STEPS`)."""
+    if not schedules.has_closed_forms(model):
+        steps = DEFAULT_DECODER_STEPS[name] if decoder_steps is None else decoder_steps
+        if name in ("flow", "dp"):
+            return receivers.flow_on_path(z, log_snrs, model, num_steps=steps, score_scale=score_scale)
+        if name == "ancestral":
+            return receivers.ancestral_on_path(z, log_snrs, model, rng, num_steps=steps)
+        return model.denoise_per_component(z, log_snrs)
     if name in ("flow", "dp"):
         return model.flow_map_per_component(z, log_snrs, np.inf, score_scale=score_scale)
     if name == "ancestral":

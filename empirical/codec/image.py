@@ -186,12 +186,23 @@ def rdp_rate_stop(model, log_snr_stop, spec="") -> float:
     isotropic grid's stop ``log_snr_stop``, so that both schedules end at the same expected chain rate (the rdp
     grid, :data:`RDP_SPACING`, then starts at that rate over the cube of the number of steps:
     :func:`empirical.codec.default_rdp_grid`)."""
-    from .schedules import supports_per_component
+    from .schedules import refuse_rdp
 
-    if not supports_per_component(model):
-        raise ValueError(f"schedule: 'rdp' needs an exact Gaussian image oracle (oracle:stationary or tiled:oracle), "
-                         f"not {spec or type(model).__name__}")
+    refuse_rdp(model, spec)
     return chain.population_rate_bits_per_dim(model, log_snr_stop)
+
+
+def check_schedule(spec: str, schedule: str) -> None:
+    """ValueError naming schedule unless the image model ``spec`` codes ``schedule`` streams: ``rdp`` needs an
+    exact oracle or a unet trained with ``--schedule rdp``, which codes ``rdp`` streams only (checked on a small
+    image; a checkpoint is read)."""
+    from .schedules import refuse_rdp
+
+    model = image_model_for(spec, (8, 8, 3))
+    if schedule == "rdp":
+        refuse_rdp(model, spec)
+    elif getattr(model, "schedule", "isotropic") == "rdp":
+        raise ValueError(f"schedule: {spec} was trained on the rdp schedule; it codes --schedule rdp streams only")
 
 
 def encode_image(image, model=STATIONARY_SPEC, *, bpp=None, stop_step=None, **options) -> bytes:

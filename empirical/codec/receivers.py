@@ -23,6 +23,17 @@ both walk the log-SNR grid :func:`log_snr_grid` from ``log_snr`` to
   exact flow map is ``x = mean + sqrt(lam / (alpha^2 lam + sigma^2)) (z - alpha mean)``
   per eigen-component; the last step's relative error is
   ``1 - sqrt(lam / (lam + s_end^2)) ~ exp(-log_snr_end) / (2 lam)``.
+
+A learned model trained on the perfect-realism path (``--schedule rdp``: one log-SNR per coefficient,
+``log_snr_i(tau)``, ``gaussian.curves.rdp_path_log_snrs``) has no closed forms; :func:`ancestral_on_path`
+and :func:`flow_on_path` walk that path in ``tau`` instead, from the latent's ``tau`` to ``tau_end``
+(default ``model.log_snr_max``, the top of its training range), in ``num_steps`` equal steps, in the
+model's coefficients (``to_eigen``): plug-in steps, or the same flow component by component with
+``ds_i / s_i = -1/2 d log_snr_i``, i.e. in ``tau``::
+
+    dy_i/dtau = -1/2 (d log_snr_i / dtau) c (y_i - E[x_i | z]),   d log_snr_i / dtau = 1 + 1/sqrt(1 + 4 a_i^2)
+
+(claim ``rdp_schedule_monotone``; classical Runge-Kutta), then the same last step to ``E[x | z_end]``.
 """
 from __future__ import annotations
 
@@ -31,7 +42,8 @@ import numpy as np
 from gaussian import schedule
 from empirical import models
 
-__all__ = ["log_snr_grid", "ancestral", "flow", "as_generator", "DECODERS", "SOLVERS"]
+__all__ = ["log_snr_grid", "ancestral", "flow", "ancestral_on_path", "flow_on_path", "as_generator", "DECODERS",
+           "SOLVERS"]
 
 SOLVERS = ("euler", "heun", "rk4")
 RNG_TAG_ANCESTRAL = 0x5A3D04  # SeedSequence purpose tag of an integer rng (see empirical.data)
@@ -194,6 +206,65 @@ def flow(z, log_snr, model, rng=None, num_steps: int = 64, solver: str = "heun",
     x = model.denoise(alpha_end * y, grid[-1])
     if score_scale != 1.0:  # the last Euler step to s = 0 with the scaled drift: y - c (y - E[x | z])
         x = y - score_scale * (y - x)
+    return x[0] if squeeze else x
+
+
+def _prepare_on_path(z, log_snrs, model, tau_end):
+    """``(z [n, d], squeeze?, tau grid)`` of a latent at per-component ``log_snrs`` on ``model``'s path."""
+    squeeze = np.ndim(z) == 1
+    z = models.as_batch(z, model.dim)
+    tau = model.path_tau(log_snrs)
+    tau_end = model.log_snr_max if tau_end is None else _scalar_log_snr(tau_end, "tau_end")
+    return z, squeeze, tau, tau_end
+
+
+def ancestral_on_path(z, log_snrs, model, rng, num_steps: int = 64, tau_end=None) -> np.ndarray:
+    """DiffC-A for a model on the perfect-realism path: plug-in steps from the latent's ``tau`` to ``tau_end``
+    (``num_steps`` equal steps of ``tau``), then the model's last draw of ``x`` (module docstring).
+
+    ``z`` is ``[n, dim]`` (or ``[dim]``), all at the per-component ``log_snrs`` (``[dim]``); ``model`` supplies
+    ``path_tau``, ``path_log_snrs``, ``reverse_transition_per_component`` and the coefficients."""
+    z, squeeze, tau, tau_end = _prepare_on_path(z, log_snrs, model, tau_end)
+    rng = as_generator(rng)
+    grid = log_snr_grid(tau, tau_end, num_steps)
+    table = model.path_log_snrs(grid)
+    table[0] = np.asarray(log_snrs, dtype=np.float64)  # the latent's own log-SNRs (equal to the path's up to rounding)
+    for ls_t, ls_s in zip(table[:-1], table[1:]):
+        z = _draw(model.reverse_transition_per_component(z, ls_t, ls_s), model, rng)
+    x = _draw(model.reverse_transition_per_component(z, table[-1], np.full(model.dim, np.inf)), model, rng)
+    return x[0] if squeeze else x
+
+
+def flow_on_path(z, log_snrs, model, rng=None, num_steps: int = 64, tau_end=None, score_scale: float = 1.0):
+    """DiffC-F (``score_scale=1``; ``dp:C`` with ``C``) for a model on the perfect-realism path: the probability
+    flow in ``tau`` (module docstring) with classical Runge-Kutta from the latent's ``tau`` to ``tau_end``, then the
+    last Euler step to ``s = 0``. Arguments as :func:`ancestral_on_path` (``rng`` unused)."""
+    if isinstance(score_scale, bool) or not (np.isfinite(score_scale) and score_scale > 0):
+        raise ValueError(f"score_scale: must be finite and > 0, got {score_scale!r}")
+    z, squeeze, tau, tau_end = _prepare_on_path(z, log_snrs, model, tau_end)
+    grid = log_snr_grid(tau, tau_end, num_steps)
+
+    def alpha_at(t):
+        return schedule.alpha_sigma_from_log_snr(model.path_log_snrs(t)[0])[0]
+
+    def x_hat(y, t):  # E[x | z = alpha y] in coefficients
+        ls = model.path_log_snrs(t)[0]
+        return models.to_coefficients(model, model.denoise_per_component(
+            models.from_coefficients(model, alpha_at(t) * y), ls))
+
+    def slope(y, t):
+        return -0.5 * score_scale * model.path_log_snr_slope(t)[0] * (y - x_hat(y, t))
+
+    y = models.to_coefficients(model, z) / alpha_at(grid[0])
+    for t_a, t_b in zip(grid[:-1], grid[1:]):
+        h, t_m = t_b - t_a, 0.5 * (t_a + t_b)
+        k1 = slope(y, t_a)
+        k2 = slope(y + 0.5 * h * k1, t_m)
+        k3 = slope(y + 0.5 * h * k2, t_m)
+        k4 = slope(y + h * k3, t_b)
+        y = y + (h / 6.0) * (k1 + 2.0 * k2 + 2.0 * k3 + k4)
+    y = y - score_scale * (y - x_hat(y, grid[-1]))  # the last Euler step to s = 0
+    x = models.from_coefficients(model, y)
     return x[0] if squeeze else x
 
 

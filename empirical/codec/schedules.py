@@ -33,10 +33,13 @@ Components with ``lam_i = 0`` (a constant direction) carry no information at any
 SNR; they follow the smallest log-SNR of the others at each point (a minimum of
 increasing sequences is increasing), which costs no rate.
 
-Only models with per-component closed forms accept ``rdp`` (the Gaussian oracles,
+Models with per-component closed forms accept ``rdp`` (the Gaussian oracles,
 :class:`empirical.models.oracles.EigenGaussianMethods`); the receivers are then
 the oracle's exact maps: the flow map (DiffC-F, score-scaled for ``dp:C``), an
-exact posterior draw (DiffC-A) and the posterior mean.
+exact posterior draw (DiffC-A) and the posterior mean. So does a U-Net trained on
+the path (``python -m empirical.train --model unet --schedule rdp``, conditioned on
+the path's ``tau``), decoded by the receivers on the path
+(:func:`empirical.codec.receivers.flow_on_path`, :func:`~empirical.codec.receivers.ancestral_on_path`).
 """
 from __future__ import annotations
 
@@ -47,6 +50,7 @@ import struct
 import numpy as np
 
 __all__ = ["SCHEDULES", "RDP_TAG", "RDP_CBRT_TAG", "RDP_SPACINGS", "RdpGrid", "check_monotone", "rdp_log_snrs_for_model", "supports_per_component",
+           "has_closed_forms", "refuse_rdp",
            "parse_method", "DP_SCALE_RANGE"]
 
 SCHEDULES = ("isotropic", "rdp")
@@ -86,11 +90,25 @@ def unpack_descriptor(raw: bytes, tag: bytes, what: str) -> tuple:
     return struct.unpack("<Iff", raw[4:])
 
 
-def supports_per_component(model) -> bool:
-    """Whether ``model`` has the per-component closed forms that ``--schedule rdp`` needs (the Gaussian oracles)."""
+def has_closed_forms(model) -> bool:
+    """Whether ``model`` is a Gaussian oracle, whose per-component receivers are closed forms."""
     from empirical.models.oracles import EigenGaussianMethods
 
     return isinstance(model, EigenGaussianMethods)
+
+
+def supports_per_component(model) -> bool:
+    """Whether ``model`` takes ``--schedule rdp``: a Gaussian oracle (closed forms), or a learned model trained on
+    the perfect-realism path (``model.schedule == "rdp"``: ``python -m empirical.train --model unet --schedule rdp``),
+    decoded by the receivers on that path (:func:`empirical.codec.receivers.flow_on_path`)."""
+    return has_closed_forms(model) or getattr(model, "schedule", None) == "rdp"
+
+
+def refuse_rdp(model, spec: str = "") -> None:
+    """ValueError naming schedule unless ``model`` takes ``--schedule rdp`` (:func:`supports_per_component`)."""
+    if not supports_per_component(model):
+        raise ValueError(f"schedule: 'rdp' needs a Gaussian oracle (per-component closed forms) or a unet trained "
+                         f"with --schedule rdp; {spec or type(model).__name__} takes --schedule isotropic only")
 
 
 def check_monotone(log_snrs) -> np.ndarray:
@@ -172,9 +190,7 @@ class RdpGrid:
     def log_snrs_for(self, model) -> np.ndarray:
         """``[num_points, dim]`` per-component log-SNRs along ``model``'s eigenbasis (ValueError naming schedule
         for a model without per-component closed forms)."""
-        if not supports_per_component(model):
-            raise ValueError(f"schedule: 'rdp' needs a Gaussian oracle (per-component closed forms); "
-                             f"{type(model).__name__} takes --schedule isotropic only")
+        refuse_rdp(model)
         return rdp_log_snrs_for_model(model.eigvals, self.rates_bits_per_dim)
 
     def to_bytes(self) -> bytes:

@@ -241,9 +241,9 @@ def _prefix_steps(result, max_bits) -> int:
 def _has_closed_forms(model) -> bool:
     """Whether ``model`` is an exact Gaussian oracle (the stationary or the tiled one), whose decoders have closed
     forms given x; a learned model may carry the oracle's ``eigvals`` (its skip) but has none."""
-    from empirical.codec.schedules import supports_per_component
+    from empirical.codec.schedules import has_closed_forms
 
-    return supports_per_component(model)
+    return has_closed_forms(model)
 
 
 def _centred_coefficients(model, x):
@@ -390,9 +390,6 @@ def evaluate_image_ideal(name, pixels, rates, steps, seed, model_spec="oracle:st
     model = image_model_for(model_spec, x.shape)
     centred = _centred_coefficients(model, x)
     exact = centred is not None
-    if schedule == "rdp" and not exact:
-        raise ValueError(f"schedule: 'rdp' needs an exact Gaussian oracle (oracle:stationary or tiled:oracle), not "
-                         f"{model_spec}")
     pixel_count = x.shape[0] * x.shape[1]
     grid = image_grid(model, x.shape, max(rates), steps)
     table, flow_map, denoise = grid.log_snrs, getattr(model, "flow_map", None), model.denoise
@@ -403,7 +400,7 @@ def evaluate_image_ideal(name, pixels, rates, steps, seed, model_spec="oracle:st
 
         rdp_grid = default_rdp_grid(model, steps, rate_stop_bits_per_dim=rdp_rate_stop(model, grid.log_snr_stop),
                                     spacing=RDP_SPACING)
-        table, flow_map, denoise = rdp_grid.log_snrs_for(model), model.flow_map_per_component, model.denoise_per_component
+        table, flow_map, denoise = rdp_grid.log_snrs_for(model), getattr(model, "flow_map_per_component", None), None
     rng = np.random.default_rng(np.random.SeedSequence([0x1DEA1, seed]))
     decoder_rng = np.random.default_rng(np.random.SeedSequence([0x1DEA2, seed]))
     record = {"image": name, "shape": list(x.shape), "ideal": True, "rates": []}
@@ -425,7 +422,7 @@ def evaluate_image_ideal(name, pixels, rates, steps, seed, model_spec="oracle:st
                      "decoders": {}}
             if exact:
                 post = components.mse_mmse(model.eigvals, np.exp(log_snr))
-                mean = denoise(z[None, :], log_snr)[0]
+                mean = (denoise or model.denoise_per_component)(z[None, :], log_snr)[0]
                 outputs = {"mean": mean, "flow": flow_map(z[None, :], log_snr)[0],
                            "ancestral": mean + model.from_eigen(np.sqrt(post) * decoder_rng.standard_normal(model.dim))}
             else:
@@ -913,11 +910,12 @@ def run(args) -> dict:
     examples = [] if args.examples is None else [e.strip() for e in args.examples.split(",")]
     if args.examples is not None and (args.out is None or not all(examples)):
         raise ValueError("examples: needs --out DIR and comma-separated image file names without empty items")
-    if args.schedule == "rdp" and args.model not in ("oracle:stationary", "tiled:oracle"):
-        raise ValueError(f"schedule: 'rdp' needs an exact Gaussian oracle (oracle:stationary or tiled:oracle), not "
-                         f"{args.model}")
     if args.examples is not None and (args.ideal or not args.diffc):
         raise ValueError("examples: draws decoded DiffC streams; --ideal and --no-diffc make none")
+    from empirical.codec.image import check_schedule, is_image_spec
+
+    if is_image_spec(args.model):
+        check_schedule(args.model, args.schedule)
     pairs = _ddcm_pairs(args.ddcm)
     images = load_folder(args.images, factor, args.limit)
     missing = sorted(set(examples) - {name for name, _ in images})

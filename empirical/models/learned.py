@@ -38,6 +38,16 @@ of ``2^levels`` away from the borders; sides that are not multiples of
 output cropped. The skip and the ``sqrt(pv)`` scaling are DCT-domain filters
 (symmetric boundary), equivariant only as far as their kernels are short.
 
+A U-Net with ``config["schedule"] == "rdp"`` is trained and used on the perfect-realism
+path of the stationary oracle (the codec's ``--schedule rdp``): every coefficient has
+its own noise level, ``log_snr_i = tau + ln rho_i(lam_i e^tau)``
+(``gaussian.curves.rdp_path_log_snrs``, which depends on ``lam_i`` and ``tau`` alone, so
+one ``tau`` means the same noise in every image size). The network is conditioned on
+``tau`` (its ``log_snr_min`` / ``log_snr_max`` bound ``tau``, which is in log-SNR units:
+``log_snr_i -> tau`` as ``lam_i e^tau`` grows), ``alpha``, ``sigma``, ``g`` and ``pv`` above
+are per coefficient, ``w = T(z) - alpha T(m)``, and training draws ``tau`` uniformly and
+``z = T^-1(alpha T(x) + sigma T(eps))``.
+
 Losses (per dimension, averaged over the batch, ``log_snr ~ U[log_snr_min, log_snr_max]``):
 
 - x-prediction: ``sum_i (x_w - x_hat_w)_i^2 / pv_i`` (components with ``pv > 0``): the
@@ -225,6 +235,8 @@ class DenoiserNet(nn.Module):
 
 UNET_INT_RANGES = {"channels": (1, 512), "levels": (0, 6), "num_freqs": (1, 256)}
 """Accepted integer range of each U-Net size in a checkpoint's config (inclusive)."""
+UNET_SCHEDULES = ("isotropic", "rdp")
+"""A U-Net's ``config["schedule"]`` (absent: isotropic): one log-SNR for every coefficient, or the ``rdp`` path."""
 EMBED_DIM = 64
 IN_CHANNELS = 6
 OUT_CHANNELS = 3
@@ -320,9 +332,24 @@ class UNet(nn.Module):
         return (as_t(_dct_matrix(height)), as_t(_dct_matrix(width)), as_t(oracle._colour),
                 as_t(oracle.eigvals.reshape(height, width, 3)), as_t(oracle.params.mean))
 
+    def noise_levels(self, log_snr: torch.Tensor, height: int, width: int, dtype):
+        """``(alpha, sigma)`` of the coefficients of ``H x W`` images at the conditioning values ``log_snr`` ``[n]``:
+        ``[n, 1, 1, 1]`` (isotropic) or, for an ``rdp`` network (``log_snr`` is then ``tau``), ``[n, H, W, 3]`` at the
+        path's per-coefficient log-SNRs (``gaussian.curves.rdp_path_log_snrs``; no gradient)."""
+        if unet_schedule(self.config) == "rdp":
+            from gaussian import curves
+
+            tau = log_snr.detach().cpu().double().numpy()
+            ls = curves.rdp_path_log_snrs(stationary_oracle(height, width).eigvals, tau)
+            alpha, sigma = alpha_sigma(torch.from_numpy(ls.reshape(-1, height, width, 3)))
+            return alpha.to(dtype), sigma.to(dtype)
+        alpha, sigma = alpha_sigma(log_snr)
+        return alpha[:, None, None, None].to(dtype), sigma[:, None, None, None].to(dtype)
+
     def parts(self, z: torch.Tensor, log_snr: torch.Tensor):
         """``(x_hat_w, pv, to_eigen, from_eigen, mean)`` for images ``z`` ``[n, H, W, 3]``: coefficient estimate,
-        posterior variance, the oracle's transforms (as functions of ``[n, H, W, 3]`` tensors) and its mean."""
+        posterior variance, the oracle's transforms (as functions of ``[n, H, W, 3]`` tensors) and its mean.
+        ``log_snr`` ``[n]`` is the network's conditioning: the log-SNR, or ``tau`` for an ``rdp`` network."""
         n, height, width, _ = z.shape
         d_h, d_w, colour, lam, mean = self._transforms(height, width, z.dtype)
 
@@ -332,9 +359,11 @@ class UNet(nn.Module):
         def from_eigen(w):
             return torch.einsum("kh,nklc,lw->nhwc", d_h, w, d_w) @ colour.T
 
-        alpha, sigma = alpha_sigma(log_snr)
-        alpha, sigma = alpha[:, None, None, None], sigma[:, None, None, None]
-        w = to_eigen(z - alpha * mean)
+        alpha, sigma = self.noise_levels(log_snr, height, width, z.dtype)
+        if unet_schedule(self.config) == "rdp":
+            w = to_eigen(z) - alpha * to_eigen(mean.expand(1, height, width, 3))
+        else:
+            w = to_eigen(z - alpha * mean)
         marginal_var, gain, pv = gaussian_parts(lam, alpha, sigma)
         skip_w = gain * w
         inputs = torch.cat([from_eigen(w / torch.sqrt(marginal_var)), mean + from_eigen(skip_w)], dim=3)
@@ -362,8 +391,14 @@ class UNet(nn.Module):
 
     def loss(self, x: torch.Tensor, eps: torch.Tensor, log_snr: torch.Tensor) -> torch.Tensor:
         """Mean over the batch of the weighted x-prediction loss (module docstring) for images ``x`` ``[n, H, W, 3]``."""
-        alpha, sigma = alpha_sigma(log_snr)
-        z = alpha[:, None, None, None] * x + sigma[:, None, None, None] * eps
+        n, height, width, _ = x.shape
+        alpha, sigma = self.noise_levels(log_snr, height, width, x.dtype)
+        if unet_schedule(self.config) == "rdp":  # per-coefficient noise: z = T^-1(alpha T(x) + sigma T(eps))
+            d_h, d_w, colour = self._transforms(height, width, x.dtype)[:3]
+            to_eigen = lambda v: torch.einsum("kh,nhwc,lw->nklc", d_h, v @ colour, d_w)  # noqa: E731
+            z = torch.einsum("kh,nklc,lw->nhwc", d_h, alpha * to_eigen(x) + sigma * to_eigen(eps), d_w) @ colour.T
+        else:
+            z = alpha * x + sigma * eps
         x_hat_w, pv, to_eigen, _, mean = self.parts(z, log_snr)
         return weighted_x_loss(to_eigen(x - mean), x_hat_w, pv)
 
@@ -387,7 +422,14 @@ def check_unet_config(config: dict) -> dict:
             raise ValueError(f"{key}: must be an integer in {lo}..{hi}, got {value!r}")
     if config.get("prediction") != "x":
         raise ValueError(f"prediction: the unet predicts 'x', got {config.get('prediction')!r}")
+    if config.get("schedule", "isotropic") not in UNET_SCHEDULES:
+        raise ValueError(f"schedule: expected one of {UNET_SCHEDULES}, got {config.get('schedule')!r}")
     return config
+
+
+def unet_schedule(config: dict) -> str:
+    """``"rdp"`` for a U-Net trained on the perfect-realism path (conditioned on ``tau``), else ``"isotropic"``."""
+    return config.get("schedule", "isotropic")
 
 
 def state_hash(config: dict, state_dict: dict) -> str:

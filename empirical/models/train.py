@@ -40,6 +40,9 @@ MODELS = ("mlp", "unet")
 """``--model``: the MLP of flat vectors (``learned.DenoiserNet``) or the image U-Net (``unet.UNet``, ``--data photos``)."""
 UNET_KEYS = ("channels", "levels", "num_freqs", "prediction", "log_snr_min", "log_snr_max", "steps", "batch_size", "lr",
              "ema_decay", "seed")
+SCHEDULES = ("isotropic", "rdp")
+"""``--schedule``: one log-SNR for every coefficient, or (unet only) the stationary oracle's perfect-realism path, on
+which the network is conditioned on the path's ``tau`` (drawn on ``[--log-snr-min, --log-snr-max]``)."""
 RNG_TAG_TRAIN = 0x5A3D05  # SeedSequence purpose tags (see empirical.data)
 RNG_TAG_CHECK = 0x5A3D06
 LOG_SNR_LIMIT = 30.0
@@ -66,9 +69,12 @@ class TrainConfig:
     skip_samples: int = 131072
     channels: int = 32
     levels: int = 2
+    schedule: str = "isotropic"
 
     def __post_init__(self):
         checks = [
+            ("schedule", self.schedule in SCHEDULES, f"one of {SCHEDULES}"),
+            ("schedule", self.schedule == "isotropic" or self.model == "unet", "'isotropic' for the mlp"),
             ("model", self.model in MODELS, f"one of {MODELS}"),
             ("prediction", self.model == "mlp" or self.prediction == "x", "'x' for the unet"),
             ("channels", isinstance(self.channels, int) and 1 <= self.channels <= 512, "an integer in 1..512"),
@@ -117,6 +123,7 @@ class MmseCheck:
     reference: str  # "oracle" | "mixture-oracle" | "linear"
     num_samples: int
     rows: tuple
+    variable: str = "log_snr"  # what a row's log_snr holds: the log-SNR, or "tau" (an rdp U-Net: the path's tau)
 
     @property
     def max_ratio_paired(self) -> float:
@@ -130,7 +137,7 @@ class MmseCheck:
 
     def to_dict(self) -> dict:
         """JSON-ready dict."""
-        return {"reference": self.reference, "num_samples": self.num_samples,
+        return {"reference": self.reference, "num_samples": self.num_samples, "variable": self.variable,
                 "rows": [dataclasses.asdict(r) for r in self.rows]}
 
 
@@ -144,9 +151,12 @@ def _network_config(config: TrainConfig, source) -> dict:
         settings = dataclasses.asdict(config)
         out = {"arch": "unet", "shape": list(source.shape), "data": source.spec, "torch": str(torch.__version__)}
         out.update({key: settings[key] for key in UNET_KEYS})
+        if config.schedule == "rdp":  # absent for isotropic: the shipped checkpoint's config and hash stay as they are
+            out["schedule"] = "rdp"
         return out
     out = {"dim": source.dim, "shape": list(source.shape), "data": source.spec, "torch": str(torch.__version__)}
-    out.update({k: v for k, v in dataclasses.asdict(config).items() if k not in ("model", "channels", "levels")})
+    out.update({k: v for k, v in dataclasses.asdict(config).items() if k not in ("model", "channels", "levels",
+                                                                                "schedule")})
     return out
 
 
@@ -303,25 +313,40 @@ def mmse_check(model, source, log_snrs=None, num_samples: int = 4096, seed: int 
     if source.splits is not None:
         num_samples = min(num_samples, source.splits["test"].shape[0])
     x = source.examples("test", num_samples)
+    rdp = getattr(model, "schedule", "isotropic") == "rdp"
     rows = []
     for i, log_snr in enumerate(log_snrs):
         rng = np.random.default_rng(np.random.SeedSequence([RNG_TAG_CHECK, seed, i]))
+        if rdp:  # log_snr is the path's tau: per-coefficient noise in the oracle's eigenbasis, both on the same z
+            from gaussian import curves
+
+            ls = curves.rdp_path_log_snrs(ref.eigvals, log_snr)[0]
+            alpha, sigma = schedule.alpha_sigma_from_log_snr(ls)
+            noise = ref.to_eigen(rng.standard_normal(x.shape))
+            z = ref.from_eigen(alpha * ref.to_eigen(x) + sigma * noise)
+            x_model, x_ref = model.denoise_per_component(z, ls), ref.denoise_per_component(z, ls)
+            rows.append(MmseRow(float(log_snr), *_mse_numbers(x_model, x_ref, x), None, None))
+            continue
         alpha, sigma = schedule.alpha_sigma_from_log_snr(log_snr)
         z = alpha * x + sigma * rng.standard_normal(x.shape)
         x_model, x_ref = model.denoise(z, log_snr), ref.denoise(z, log_snr)
-        mse_model = float(np.mean((x_model - x) ** 2))
-        mse_ref = float(np.mean((x_ref - x) ** 2))
-        excess = float(np.mean((x_model - x_ref) ** 2)) / mse_ref
+        mse_model, mse_ref, ratio, excess = _mse_numbers(x_model, x_ref, x)
         exact = float(ref.mmse_per_dim(log_snr)[0]) if name == "oracle" else None
-        rows.append(MmseRow(float(log_snr), mse_model, mse_ref, mse_model / mse_ref, excess, exact,
+        rows.append(MmseRow(float(log_snr), mse_model, mse_ref, ratio, excess, exact,
                             None if exact is None else mse_model / exact))
-    return MmseCheck(name, int(x.shape[0]), tuple(rows))
+    return MmseCheck(name, int(x.shape[0]), tuple(rows), "tau" if rdp else "log_snr")
+
+
+def _mse_numbers(x_model, x_ref, x) -> tuple:
+    """``(mse_model, mse_ref, ratio, excess)`` of two denoisers' outputs on the same noisy ``x``."""
+    mse_model, mse_ref = float(np.mean((x_model - x) ** 2)), float(np.mean((x_ref - x) ** 2))
+    return mse_model, mse_ref, mse_model / mse_ref, float(np.mean((x_model - x_ref) ** 2)) / mse_ref
 
 
 def format_check(check: MmseCheck) -> str:
     """Text table of an :class:`MmseCheck`."""
     lines = [f"MSE per dim vs {check.reference} on {check.num_samples} test samples (same noise)",
-             f"{'log_snr':>8} {'mse_model':>12} {'mse_ref':>12} {'ratio_paired':>13} {'excess':>10} "
+             f"{check.variable:>8} {'mse_model':>12} {'mse_ref':>12} {'ratio_paired':>13} {'excess':>10} "
              f"{'mse_exact':>12} {'ratio_exact':>12}"]
     for r in check.rows:
         exact = f"{r.mse_exact:12.5g} {r.mse_ratio_exact:12.5f}" if r.mse_exact is not None else f"{'-':>12} {'-':>12}"
@@ -348,10 +373,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--hidden", type=int, default=d.hidden, help="MLP width (default: %(default)s)")
     p.add_argument("--depth", type=int, default=d.depth, help="residual blocks (default: %(default)s)")
     p.add_argument("--num-freqs", type=int, default=d.num_freqs, help="Fourier log-SNR frequencies (default: %(default)s)")
+    p.add_argument("--schedule", choices=SCHEDULES, default=d.schedule,
+                   help="unet: noise on one log-SNR for every coefficient (isotropic), or on the stationary oracle's "
+                        "perfect-realism path, conditioned on its tau, for --schedule rdp streams (default: %(default)s)")
     p.add_argument("--log-snr-min", type=float, default=d.log_snr_min,
-                   help=f"lowest training log-SNR, >= -{LOG_SNR_LIMIT:g} (default: %(default)s)")
+                   help=f"lowest training log-SNR (tau with --schedule rdp), >= -{LOG_SNR_LIMIT:g} (default: %(default)s)")
     p.add_argument("--log-snr-max", type=float, default=d.log_snr_max,
-                   help=f"highest training log-SNR, <= {LOG_SNR_LIMIT:g} (default: %(default)s)")
+                   help=f"highest training log-SNR (tau with --schedule rdp), <= {LOG_SNR_LIMIT:g} (default: %(default)s)")
     p.add_argument("--steps", type=int, default=d.steps, help="optimiser steps (default: %(default)s)")
     p.add_argument("--batch-size", type=int, default=d.batch_size, help="samples per step (default: %(default)s)")
     p.add_argument("--lr", type=float, default=d.lr, help="peak Adam learning rate (default: %(default)s)")
@@ -386,7 +414,7 @@ def run(args) -> dict:
     config = TrainConfig(
         model=args.model, channels=args.channels, levels=args.levels, prediction=args.prediction, hidden=args.hidden, depth=args.depth, num_freqs=args.num_freqs,
         log_snr_min=args.log_snr_min, log_snr_max=args.log_snr_max, steps=args.steps, batch_size=args.batch_size,
-        lr=args.lr, ema_decay=args.ema_decay, seed=args.seed, skip_samples=args.skip_samples,
+        lr=args.lr, ema_decay=args.ema_decay, seed=args.seed, skip_samples=args.skip_samples, schedule=args.schedule,
     )
     _cli.set_threads(args.threads)
     source = _cli.source_from_args(args)
@@ -419,7 +447,7 @@ def run(args) -> dict:
 
 
 FLAGS = {name: "--" + name.replace("_", "-") for name in (
-    "model", "channels", "levels", "crop", "prediction", "hidden", "depth", "num_freqs", "log_snr_min", "log_snr_max", "steps", "batch_size", "lr",
+    "model", "channels", "levels", "crop", "prediction", "schedule", "hidden", "depth", "num_freqs", "log_snr_min", "log_snr_max", "steps", "batch_size", "lr",
     "ema_decay", "seed", "skip_samples", "threads", "eval_samples", "spectrum", "dim", "basis", "basis_seed",
     "num_components", "std", "means_seed", "data")}
 

@@ -90,10 +90,25 @@ class UNetImageModel:
     def basis(self):
         return self.oracle.basis
 
+    @property
+    def schedule(self) -> str:
+        """``"rdp"`` for a network trained on the perfect-realism path (``--schedule rdp`` streams only), else
+        ``"isotropic"``."""
+        from . import learned
+
+        return learned.unet_schedule(self.config)
+
+    def _require(self, schedule: str) -> None:
+        if self.schedule != schedule:
+            other = "rdp" if schedule == "isotropic" else "isotropic"
+            raise ValueError(f"schedule: this unet was trained on the {other} schedule; it codes --schedule {other} "
+                             f"streams only")
+
     def denoise(self, z, log_snr) -> np.ndarray:
         """``E[x | z]`` estimated by the network, ``[n, dim]`` float64."""
         import torch
 
+        self._require("isotropic")
         z = base.as_batch(z, self.dim)
         ls = base._log_snr_column(log_snr, z.shape[0], "log_snr")[:, 0]
         with torch.no_grad():
@@ -109,6 +124,68 @@ class UNetImageModel:
         from . import learned
 
         return learned.plugin_transition(self, z_t, log_snr_t, log_snr_s)
+
+
+    # ---- an rdp network: per-coefficient log-SNRs on the perfect-realism path, the network conditioned on tau ----
+
+    def path_log_snrs(self, tau) -> np.ndarray:
+        """``[n, dim]`` per-coefficient log-SNRs of the path at ``tau`` (``gaussian.curves.rdp_path_log_snrs``)."""
+        from gaussian import curves
+
+        return curves.rdp_path_log_snrs(self.eigvals, tau)
+
+    def path_log_snr_slope(self, tau) -> np.ndarray:
+        """``[n, dim]`` ``d log_snr_i / d tau`` on the path (``gaussian.curves.rdp_path_log_snr_slope``)."""
+        from gaussian import curves
+
+        return curves.rdp_path_log_snr_slope(self.eigvals, tau)
+
+    def path_tau(self, log_snrs) -> float:
+        """The path's ``tau`` at per-coefficient ``log_snrs`` (``[dim]``, or ``[n, dim]`` with equal rows); ValueError
+        naming log_snrs if they are not on this model's path (their components' ``tau`` differ by more than 1e-9)."""
+        from gaussian import curves
+
+        self._require("rdp")
+        ls = self.oracle._per_component(log_snrs, 1, "log_snrs") if np.ndim(log_snrs) == 1 else np.asarray(log_snrs)
+        if ls.ndim != 2 or ls.shape[1] != self.dim or not (ls == ls[:1]).all():
+            raise ValueError(f"log_snrs: expected one row of {self.dim} per-coefficient log-SNRs for all latents")
+        taus = curves.rdp_path_tau(self.eigvals, ls[0])
+        tau = float(np.mean(taus))
+        if np.ptp(taus) > 1e-9 * max(1.0, abs(tau)):
+            raise ValueError(f"log_snrs: not on the perfect-realism path of this unet's image shape (the components "
+                             f"give tau from {taus.min():.6g} to {taus.max():.6g})")
+        return tau
+
+    def denoise_per_component(self, z, log_snrs) -> np.ndarray:
+        """``E[x | z]`` estimated by the network at per-coefficient ``log_snrs`` on its path (``[n, dim]`` float64)."""
+        import torch
+
+        z = base.as_batch(z, self.dim)
+        tau = np.full(z.shape[0], self.path_tau(log_snrs))
+        with torch.no_grad():
+            out = self.net(torch.from_numpy(z.reshape((-1,) + self.shape)), torch.from_numpy(tau))
+        return out.numpy().reshape(z.shape)
+
+    def prior_per_component(self, log_snrs) -> base.Gaussian:
+        """The stationary oracle's exact marginal at ``log_snrs`` (the network's Gaussian skip; the chain's first step)."""
+        self._require("rdp")
+        return self.oracle.prior_per_component(log_snrs)
+
+    def reverse_transition_per_component(self, z_t, log_snrs_t, log_snrs_s) -> base.Gaussian:
+        """Plug-in ``q(z_s | z_t, x = x_hat(z_t))`` per coefficient (eigenbasis variances); to ``x`` (``log_snrs_s``
+        all ``+inf``) with variance ``pv = lam / (1 + snr_t lam)`` (``final_variance="gaussian"``) or 0."""
+        z_t = base.as_batch(z_t, self.dim, "z_t")
+        n = z_t.shape[0]
+        x_hat = self.denoise_per_component(z_t, log_snrs_t)
+        ls_t = self.oracle._per_component(log_snrs_t, n, "log_snrs_t")
+        ls_s = self.oracle._per_component(log_snrs_s, n, "log_snrs_s", allow_inf=True)
+        mean, var = base.q_reverse(self.to_eigen(x_hat), self.to_eigen(z_t), ls_t, ls_s)
+        if self.final_variance == "gaussian":
+            from gaussian import schedule
+
+            pv = self.eigvals / (1.0 + schedule.snr_from_log_snr(ls_t) * self.eigvals)
+            var = np.where(np.isinf(ls_s), pv, var)
+        return base.Gaussian(self.from_eigen(mean), var)
 
 
 def load_unet(path, shape) -> UNetImageModel:
