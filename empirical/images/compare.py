@@ -1,15 +1,16 @@
 """Two runs of ``python -m empirical.images`` on the same photographs, compared at equal bits.
 
     python -m empirical.images.compare unet/report.json oracle/report.json
-    python -m empirical.images.compare unet/report.json oracle/report.json --key ideal_bpp --json compare.json
+    python -m empirical.images.compare unet/report.json oracle/report.json --json compare.json
 
 The reports are the ``report.json`` files that ``python -m empirical.images ... --out DIR`` writes (the first is
 called A, the second B). For every image both coded (matched by file name) and every reachable rate point of A,
 the PSNR of each DiffC decoder of B is interpolated at A's bits per pixel: linearly in ``log bpp`` between the
 two rate points of B on that image that bracket it (no extrapolation: a point of A outside B's range on that
 image is left out, and counted). Per decoder and target rate: the mean bpp of A's points, the paired PSNR
-difference A - B in dB, its standard error over the images and the number of images. ``--key ideal_bpp``
-compares at the chains' realised sum KL (the ideal rate of the same streams) instead of the files' real bits.
+difference A - B in dB, its standard error over the images and the number of images; once at the files' real
+bits and once at the chains' realised sum KL (the ideal rate of the same streams). Realism rows pair the two
+reports' records of the same decoder and target rate, whatever their noise schedules.
 
 Per report and target rate it also gives the DiffC-F minus DiffC-A gap (mean and standard error over the
 images) beside its closed form where the report has one (an exact Gaussian oracle: the mean over the images of
@@ -166,6 +167,12 @@ def compare(report_a: dict, report_b: dict) -> dict:
             "realism_a": realism_rows(report_a), "realism_b": realism_rows(report_b)}
 
 
+def _decoder_method(name: str) -> str:
+    """A report's method name without its schedule (``diffc-flow-rdp-ideal`` -> ``diffc-flow-ideal``): the realism
+    rows of two reports pair by decoder, bit accounting and target rate, whatever their schedules."""
+    return name.replace("-rdp", "")
+
+
 def _num(value, spec: str) -> str:
     return "-".rjust(len(format(0.0, spec))) if value is None else format(value, spec)
 
@@ -194,9 +201,9 @@ def format_comparison(result: dict) -> str:
     lines.append("realism proxies (lower is closer to the originals)")
     lines.append(f"{'method':<18} {'target':>6} {'bpp A':>7} {'spectrum dB A':>13} {'W2 A':>7} {'bpp B':>7} "
                  f"{'spectrum dB B':>13} {'W2 B':>7}")
-    rows_b = {(r["method"], r["target_bpp"]): r for r in result["realism_b"]}
+    rows_b = {(_decoder_method(r["method"]), r["target_bpp"]): r for r in result["realism_b"]}
     for r in result["realism_a"]:
-        o = rows_b.get((r["method"], r["target_bpp"]), {})
+        o = rows_b.get((_decoder_method(r["method"]), r["target_bpp"]), {})
         lines.append(f"{r['method']:<18} {r['target_bpp']:>6g} {r['bpp']:7.3f} {_num(r['spectrum_error_db'], '13.2f')} "
                      f"{_num(r['sliced_w2'], '7.4f')} {_num(o.get('bpp'), '7.3f')} "
                      f"{_num(o.get('spectrum_error_db'), '13.2f')} {_num(o.get('sliced_w2'), '7.4f')}")

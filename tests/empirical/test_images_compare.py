@@ -100,3 +100,18 @@ def test_cli_refuses_a_file_that_is_not_a_report(tmp_path):
                           capture_output=True, text=True)
     assert proc.returncode == 2
     assert len(proc.stderr.strip().splitlines()) == 1 and "not a report.json" in proc.stderr
+
+
+def test_realism_rows_pair_the_same_decoder_across_schedules():
+    """An rdp report's diffc-flow-rdp-ideal row is printed beside the isotropic report's diffc-flow-ideal row of the
+    same target (its spectrum error and sliced W2), not beside nothing; another decoder's numbers are not used."""
+    def report(suffix, spectrum, w2):
+        r = _report({"im0": [(1.0, 1.0, 0.5, (24.0, 22.0, 25.0))]})
+        r["methods"] = [{"name": f"diffc-{d}{suffix}-ideal",
+                         "results": {"target-bpp": [1.0], "bpp": [1.0], "psnr-rgb": [24.0], "spectrum-error-db": [spectrum + i],
+                                     "sliced-w2": [w2 + i]}} for i, d in enumerate(("flow", "ancestral"))]
+        return r
+
+    text = compare.format_comparison(compare.compare(report("-rdp", 0.25, 0.125), report("", 0.5, 0.375)))
+    flow = next(line for line in text.splitlines() if line.startswith("diffc-flow-rdp-ideal"))
+    assert flow.split()[-3:] == ["1.000", "0.50", "0.3750"]
