@@ -210,7 +210,7 @@ def flow(z, log_snr, model, rng=None, num_steps: int = 64, solver: str = "heun",
 
 
 def _prepare_on_path(z, log_snrs, model, tau_end):
-    """``(z [n, d], squeeze?, tau grid)`` of a latent at per-component ``log_snrs`` on ``model``'s path."""
+    """``(z [n, d], squeeze?, tau, tau_end)`` of latents at per-component ``log_snrs`` on ``model``'s path."""
     squeeze = np.ndim(z) == 1
     z = models.as_batch(z, model.dim)
     tau = model.path_tau(log_snrs)
@@ -244,18 +244,16 @@ def flow_on_path(z, log_snrs, model, rng=None, num_steps: int = 64, tau_end=None
     z, squeeze, tau, tau_end = _prepare_on_path(z, log_snrs, model, tau_end)
     grid = log_snr_grid(tau, tau_end, num_steps)
 
-    def alpha_at(t):
-        return schedule.alpha_sigma_from_log_snr(model.path_log_snrs(t)[0])[0]
-
-    def x_hat(y, t):  # E[x | z = alpha y] in coefficients
+    def x_hat(y, t):  # E[x | z = alpha y] in coefficients, at the path's log-SNRs at t
         ls = model.path_log_snrs(t)[0]
-        return models.to_coefficients(model, model.denoise_per_component(
-            models.from_coefficients(model, alpha_at(t) * y), ls))
+        alpha, _ = schedule.alpha_sigma_from_log_snr(ls)
+        return models.to_coefficients(model, model.denoise_per_component(models.from_coefficients(model, alpha * y), ls))
 
     def slope(y, t):
         return -0.5 * score_scale * model.path_log_snr_slope(t)[0] * (y - x_hat(y, t))
 
-    y = models.to_coefficients(model, z) / alpha_at(grid[0])
+    alpha_0, _ = schedule.alpha_sigma_from_log_snr(model.path_log_snrs(grid[0])[0])
+    y = models.to_coefficients(model, z) / alpha_0
     for t_a, t_b in zip(grid[:-1], grid[1:]):
         h, t_m = t_b - t_a, 0.5 * (t_a + t_b)
         k1 = slope(y, t_a)

@@ -401,7 +401,8 @@ def evaluate_image_ideal(name, pixels, rates, steps, seed, model_spec="oracle:st
 
         rdp_grid = default_rdp_grid(model, steps, rate_stop_bits_per_dim=rdp_rate_stop(model, grid.log_snr_stop),
                                     spacing=RDP_SPACING)
-        table, flow_map, denoise = rdp_grid.log_snrs_for(model), getattr(model, "flow_map_per_component", None), None
+        table, flow_map, denoise = (rdp_grid.log_snrs_for(model), getattr(model, "flow_map_per_component", None),
+                                    model.denoise_per_component)
     rng = np.random.default_rng(np.random.SeedSequence([0x1DEA1, seed]))
     decoder_rng = np.random.default_rng(np.random.SeedSequence([0x1DEA2, seed]))
     record = {"image": name, "shape": list(x.shape), "ideal": True, "rates": []}
@@ -423,7 +424,7 @@ def evaluate_image_ideal(name, pixels, rates, steps, seed, model_spec="oracle:st
                      "decoders": {}}
             if exact:
                 post = components.mse_mmse(model.eigvals, np.exp(log_snr))
-                mean = (denoise or model.denoise_per_component)(z[None, :], log_snr)[0]
+                mean = denoise(z[None, :], log_snr)[0]
                 outputs = {"mean": mean, "flow": flow_map(z[None, :], log_snr)[0],
                            "ancestral": mean + model.from_eigen(np.sqrt(post) * decoder_rng.standard_normal(model.dim))}
             else:
@@ -930,8 +931,6 @@ def run(args) -> dict:
     missing = sorted(set(examples) - {name for name, _ in images})
     if missing:
         raise ValueError(f"examples: not among the images: {', '.join(missing)}")
-    from empirical.codec.image import is_image_spec
-
     if not is_image_spec(args.model):
         raise ValueError(f"model: expected oracle:stationary, unet, unet:CHECKPOINT.pt, tiled:oracle or "
                          f"tiled:CHECKPOINT.pt, got {args.model!r}")
