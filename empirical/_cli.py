@@ -201,6 +201,29 @@ def load_npy(path, flag: str):
     return out
 
 
+def worker_init(parent_pid: int) -> None:
+    """Initializer of a process pool's worker: one BLAS / OpenMP / torch thread (``--workers`` processes share the
+    cores; two processes of two OpenMP threads each on two cores run a U-Net several times slower than one thread
+    each), and a watchdog thread that ends the worker once its parent ``parent_pid`` is gone (a killed run leaves no
+    worker running)."""
+    import threading
+
+    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ[name] = "1"  # read when torch or a BLAS starts its threads (in the worker's tasks)
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(1)
+    threading.Thread(target=_exit_with_parent, args=(parent_pid,), daemon=True).start()
+
+
+def _exit_with_parent(parent_pid: int, poll_s: float = 1.0) -> None:
+    """Exit this process as soon as its parent is no longer ``parent_pid`` (it died; we were re-parented)."""
+    import time
+
+    while os.getppid() == parent_pid:
+        time.sleep(poll_s)
+    os._exit(1)
+
+
 def set_threads(num_threads: int) -> None:
     """``torch.set_num_threads`` after checking ``num_threads >= 1``."""
     if isinstance(num_threads, bool) or not isinstance(num_threads, int) or num_threads < 1:

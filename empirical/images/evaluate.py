@@ -565,21 +565,14 @@ def _map(fn, tasks, args, desc: str, unit: str) -> list:
             bar.update(1)
     else:
         ctx = multiprocessing.get_context("spawn")
-        with concurrent.futures.ProcessPoolExecutor(args.workers, mp_context=ctx, initializer=_one_thread) as pool:
+        with concurrent.futures.ProcessPoolExecutor(args.workers, mp_context=ctx, initializer=_cli.worker_init,
+                                                    initargs=(os.getpid(),)) as pool:
             results = []
             for result in pool.map(fn, tasks):
                 results.append(result)
                 bar.update(1)
     bar.close()
     return results
-
-
-def _one_thread() -> None:
-    """A worker process's initializer: one torch / OpenMP thread each (``--workers`` processes share the cores; two
-    processes of two OpenMP threads each on two cores run a U-Net several times slower than one thread each)."""
-    os.environ["OMP_NUM_THREADS"] = "1"            # read when torch is imported (after this, in the worker's tasks)
-    if "torch" in sys.modules:
-        sys.modules["torch"].set_num_threads(1)
 
 
 def _realism(recons, originals):

@@ -553,25 +553,6 @@ def _measure_block(spec: SweepSpec, block: int) -> dict:
             "log_snrs": log_snrs, "recon": recon, "errors": errors, "x": x}
 
 
-def _worker_init(parent_pid: int) -> None:
-    """One BLAS / OpenMP thread per worker process (set before torch or numpy's BLAS starts threads), and a
-    watchdog that ends the worker when the parent is gone (a killed sweep must not leave workers running)."""
-    import threading
-
-    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-        os.environ[name] = "1"
-    threading.Thread(target=_exit_with_parent, args=(parent_pid,), daemon=True).start()
-
-
-def _exit_with_parent(parent_pid: int, poll_s: float = 1.0) -> None:
-    """Exit this process as soon as its parent is no longer ``parent_pid`` (it died; we were re-parented)."""
-    import time
-
-    while os.getppid() == parent_pid:
-        time.sleep(poll_s)
-    os._exit(1)
-
-
 def _run_blocks(spec: SweepSpec, workers: int, progress: bool) -> list:
     """Results of every block, in block order, computed by ``workers`` processes."""
     num_blocks = -(-spec.n // BLOCK_SIZE)
@@ -585,9 +566,11 @@ def _run_blocks(spec: SweepSpec, workers: int, progress: bool) -> list:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor, as_completed
 
+        from empirical import _cli
+
         # spawn, not fork (a forked child of a process whose torch / OpenMP threads ran can hang), and
         # always a pool, even of one worker, so that every block runs in the same single-threaded setting
-        with ProcessPoolExecutor(max_workers=min(workers, num_blocks), initializer=_worker_init, initargs=(os.getpid(),),
+        with ProcessPoolExecutor(max_workers=min(workers, num_blocks), initializer=_cli.worker_init, initargs=(os.getpid(),),
                                  mp_context=multiprocessing.get_context("spawn")) as pool:
             futures = {pool.submit(_measure_block, spec, i): i for i in range(num_blocks)}
             for fut in as_completed(futures):

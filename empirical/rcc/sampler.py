@@ -183,20 +183,6 @@ def _scan_group(group, seed, step):
     return [(c, scan_chunk(coefficients, seed, step, c, n)[0]) for c, coefficients, n in group]
 
 
-def _exit_with_parent(parent_pid):
-    """Worker watchdog: end this process once its parent is gone (a killed encoder leaves no scanner running)."""
-    import os
-    import threading
-    import time
-
-    def watch():
-        while os.getppid() == parent_pid:
-            time.sleep(1.0)
-        os._exit(1)
-
-    threading.Thread(target=watch, daemon=True).start()
-
-
 _POOLS = {}
 
 
@@ -213,6 +199,8 @@ def _pool(workers):
     import os
     from concurrent.futures import ProcessPoolExecutor
 
+    from empirical import _cli
+
     pool = _POOLS.get(workers)
     if pool is None:
         if not _POOLS:
@@ -220,7 +208,7 @@ def _pool(workers):
 
             atexit.register(_shutdown_pools)
         pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=_exit_with_parent, initargs=(os.getpid(),))
+                                   initializer=_cli.worker_init, initargs=(os.getpid(),))
         _POOLS[workers] = pool
     return pool
 
