@@ -215,6 +215,15 @@ def worker_init(parent_pid: int) -> None:
     threading.Thread(target=_exit_with_parent, args=(parent_pid,), daemon=True).start()
 
 
+def abandon_pool(pool) -> None:
+    """Cancel a process pool's queued tasks and end its workers now (a run that failed or was sent SIGTERM: a plain
+    ``shutdown`` would first run every queued task)."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())  # shutdown() forgets them
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        process.terminate()
+
+
 def _exit_with_parent(parent_pid: int, poll_s: float = 1.0) -> None:
     """Exit this process as soon as its parent is no longer ``parent_pid`` (it died; we were re-parented)."""
     import time

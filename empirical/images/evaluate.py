@@ -565,12 +565,17 @@ def _map(fn, tasks, args, desc: str, unit: str) -> list:
             bar.update(1)
     else:
         ctx = multiprocessing.get_context("spawn")
-        with concurrent.futures.ProcessPoolExecutor(args.workers, mp_context=ctx, initializer=_cli.worker_init,
-                                                    initargs=(os.getpid(),)) as pool:
-            results = []
+        pool = concurrent.futures.ProcessPoolExecutor(args.workers, mp_context=ctx, initializer=_cli.worker_init,
+                                                      initargs=(os.getpid(),))
+        results = []
+        try:
             for result in pool.map(fn, tasks):
                 results.append(result)
                 bar.update(1)
+        except BaseException:
+            _cli.abandon_pool(pool)
+            raise
+        pool.shutdown()
     bar.close()
     return results
 
