@@ -580,41 +580,17 @@ def test_progress_is_a_line_per_task_when_stderr_is_not_a_terminal(capsys):
 def test_workers_exit_when_the_evaluation_is_terminated(tmp_path):
     """SIGTERM to a running ``python -m empirical.images --workers 2`` ends it with status 143 and leaves no worker
     running (queued images are cancelled and busy workers ended, not finished first)."""
-    import os
-    import signal
-    import subprocess
     import sys
-    import time
 
     from PIL import Image
 
-    from .test_sweep import _alive, _children, _cmdline
+    from .test_sweep import terminate_and_find_workers
 
     rng = np.random.default_rng(0)
     for i in range(6):
         pixels = np.clip(128 + np.cumsum(rng.integers(-9, 10, (64, 64, 3)), axis=1), 0, 255).astype(np.uint8)
         Image.fromarray(pixels).save(tmp_path / f"im{i}.png")
-    proc = subprocess.Popen([sys.executable, "-m", "empirical.images", "--images", str(tmp_path), "--scale", "1/1",
-                             "--model", "unet", "--ideal", "--rates", "4", "--workers", "2", "--no-progress"],
-                            start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 60
-        workers = set()
-        while len(workers) < 2 and time.monotonic() < deadline:
-            time.sleep(0.5)
-            workers = {c for c in _children(proc.pid) if "spawn_main" in _cmdline(c)}
-        assert len(workers) >= 2, "the evaluation did not start its workers"
-        time.sleep(2.0)                                       # the workers are inside their first image
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=30) == 143
-        deadline = time.monotonic() + 15
-        while any(_alive(w) for w in workers) and time.monotonic() < deadline:
-            time.sleep(0.5)
-        assert not any(_alive(w) for w in workers)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+    status, left = terminate_and_find_workers(
+        [sys.executable, "-m", "empirical.images", "--images", str(tmp_path), "--scale", "1/1", "--model", "unet",
+         "--ideal", "--rates", "4", "--workers", "2", "--no-progress"], settle_s=2.0)  # workers inside their first image
+    assert status == 143 and not left

@@ -297,31 +297,30 @@ def _alive(pid: int) -> bool:
         return False
 
 
-@pytest.mark.skipif(not __import__("pathlib").Path("/proc/self/stat").exists(), reason="needs Linux /proc")
-def test_workers_exit_when_the_sweep_is_killed():
-    """SIGTERM to a running sweep (not Ctrl-C, which reaches the whole group) leaves no worker running."""
+def terminate_and_find_workers(argv, settle_s: float = 0.0) -> tuple:
+    """Run ``argv`` in its own session, wait (60 s at most) until it has two spawned pool workers, wait ``settle_s``
+    more, send it SIGTERM and wait (30 s) for it: ``(exit status, workers still alive 30 s later)``; whatever is left of
+    the session is killed."""
     import os
     import signal
     import subprocess
-    import sys
     import time
 
-    code = ("from empirical.measure import sweep; sweep.measure(sweep.SweepSpec(data={'name': 'gaussian', "
-            "'spectrum': 'powerlaw:1', 'dim': 16}, model='oracle', n=400, stop_steps=(28,)), workers=2)")
-    proc = subprocess.Popen([sys.executable, "-c", code], start_new_session=True)
+    proc = subprocess.Popen(argv, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 60
         workers = set()
         while len(workers) < 2 and time.monotonic() < deadline:  # the pool's workers (and a resource tracker)
             time.sleep(0.5)
             workers = {c for c in _children(proc.pid) if "spawn_main" in _cmdline(c)}
-        assert len(workers) >= 2, "the sweep did not start its workers"
+        assert len(workers) >= 2, f"{argv[1:3]} did not start its workers"
+        time.sleep(settle_s)
         proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=30)
+        status = proc.wait(timeout=30)
         deadline = time.monotonic() + 30
         while any(_alive(w) for w in workers) and time.monotonic() < deadline:
             time.sleep(0.5)
-        assert not any(_alive(w) for w in workers)
+        return status, {w for w in workers if _alive(w)}
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -329,3 +328,14 @@ def test_workers_exit_when_the_sweep_is_killed():
             os.killpg(proc.pid, signal.SIGKILL)  # whatever is left of the session, if the test failed
         except ProcessLookupError:
             pass
+
+
+@pytest.mark.skipif(not __import__("pathlib").Path("/proc/self/stat").exists(), reason="needs Linux /proc")
+def test_workers_exit_when_the_sweep_is_killed():
+    """SIGTERM to a running sweep (not Ctrl-C, which reaches the whole group) leaves no worker running."""
+    import sys
+
+    code = ("from empirical.measure import sweep; sweep.measure(sweep.SweepSpec(data={'name': 'gaussian', "
+            "'spectrum': 'powerlaw:1', 'dim': 16}, model='oracle', n=400, stop_steps=(28,)), workers=2)")
+    _, left = terminate_and_find_workers([sys.executable, "-c", code])
+    assert not left
