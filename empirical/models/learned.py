@@ -332,6 +332,19 @@ class UNet(nn.Module):
         return (as_t(_dct_matrix(height)), as_t(_dct_matrix(width)), as_t(oracle._colour),
                 as_t(oracle.eigvals.reshape(height, width, 3)), as_t(oracle.params.mean))
 
+    def coefficient_maps(self, height: int, width: int, dtype):
+        """``(to_eigen, from_eigen)``: the stationary oracle's orthonormal transform of ``[n, H, W, 3]`` tensors (colour
+        rotation, then the 2-D DCT) and its inverse."""
+        d_h, d_w, colour = self._transforms(height, width, dtype)[:3]
+
+        def to_eigen(x):
+            return torch.einsum("kh,nhwc,lw->nklc", d_h, x @ colour, d_w)
+
+        def from_eigen(w):
+            return torch.einsum("kh,nklc,lw->nhwc", d_h, w, d_w) @ colour.T
+
+        return to_eigen, from_eigen
+
     def noise_levels(self, log_snr: torch.Tensor, height: int, width: int, dtype):
         """``(alpha, sigma)`` of the coefficients of ``H x W`` images at the conditioning values ``log_snr`` ``[n]``:
         ``[n, 1, 1, 1]`` (isotropic) or, for an ``rdp`` network (``log_snr`` is then ``tau``), ``[n, H, W, 3]`` at the
@@ -351,14 +364,8 @@ class UNet(nn.Module):
         posterior variance, the oracle's transforms (as functions of ``[n, H, W, 3]`` tensors) and its mean.
         ``log_snr`` ``[n]`` is the network's conditioning: the log-SNR, or ``tau`` for an ``rdp`` network."""
         n, height, width, _ = z.shape
-        d_h, d_w, colour, lam, mean = self._transforms(height, width, z.dtype)
-
-        def to_eigen(x):
-            return torch.einsum("kh,nhwc,lw->nklc", d_h, x @ colour, d_w)
-
-        def from_eigen(w):
-            return torch.einsum("kh,nklc,lw->nhwc", d_h, w, d_w) @ colour.T
-
+        lam, mean = self._transforms(height, width, z.dtype)[3:]
+        to_eigen, from_eigen = self.coefficient_maps(height, width, z.dtype)
         alpha, sigma = self.noise_levels(log_snr, height, width, z.dtype)
         if unet_schedule(self.config) == "rdp":
             w = to_eigen(z) - alpha * to_eigen(mean.expand(1, height, width, 3))
@@ -394,9 +401,8 @@ class UNet(nn.Module):
         n, height, width, _ = x.shape
         alpha, sigma = self.noise_levels(log_snr, height, width, x.dtype)
         if unet_schedule(self.config) == "rdp":  # per-coefficient noise: z = T^-1(alpha T(x) + sigma T(eps))
-            d_h, d_w, colour = self._transforms(height, width, x.dtype)[:3]
-            to_eigen = lambda v: torch.einsum("kh,nhwc,lw->nklc", d_h, v @ colour, d_w)  # noqa: E731
-            z = torch.einsum("kh,nklc,lw->nhwc", d_h, alpha * to_eigen(x) + sigma * to_eigen(eps), d_w) @ colour.T
+            to_eigen, from_eigen = self.coefficient_maps(height, width, x.dtype)
+            z = from_eigen(alpha * to_eigen(x) + sigma * to_eigen(eps))
         else:
             z = alpha * x + sigma * eps
         x_hat_w, pv, to_eigen, _, mean = self.parts(z, log_snr)

@@ -125,7 +125,6 @@ class UNetImageModel:
 
         return learned.plugin_transition(self, z_t, log_snr_t, log_snr_s)
 
-
     # ---- an rdp network: per-coefficient log-SNRs on the perfect-realism path, the network conditioned on tau ----
 
     def path_log_snrs(self, tau) -> np.ndarray:
