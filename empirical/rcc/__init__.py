@@ -12,8 +12,9 @@ One step's data flow, top to bottom through the modules::
     step.decode_segment / decode_step: the receiver's inverse, from integers and p only
 
 ``pfr_law`` holds the exact law of the PFR index for Gaussian chunks (tails,
-entropy), ``gaussian_ratio`` the per-dimension divergences, ``bench`` the
-benchmark behind ``python -m empirical.rcc_bench``. Importing this package
+entropy), ``gaussian_ratio`` the per-dimension divergences, ``limits`` an
+idealised coder's rate-compute limit, ``bench`` the benchmark behind
+``python -m empirical.rcc_bench``. Importing this package
 imports NumPy only (constriction when a segment is coded, torch for
 ``device="cuda"``).
 """

@@ -33,7 +33,12 @@ Image scale (``--image-scale``): the Gaussian oracle's chain on a 64x96x3 image
 steps from log-SNR -10 to where ``I(X; Z)`` reaches 2 bits per pixel, every step
 coded with real bits; coded bits over the realised sum KL, time on one and on
 every worker, and the z-scores of the realised sum KL and the decoders'
-squared errors against their expectations given the image.
+squared errors against their expectations given the image. Below it, the
+limits of an idealised coder on the same chain (``rcc.limits``: perfectly
+filled chunks, a free partition, the index at the exact PFR entropy; every
+dimension in chunks of the KL it likes, or every chunk of a step alike): the
+least candidate coordinates for coded rates of 1.30-1.50 bits per KL bit, and
+the least rate within the run's coordinates.
 
 Frontier (``--frontier``): coded bits / KL, the delivered projections' mean shift
 and KS distance, and candidate coordinates per coded bit, for a grid of chunk
@@ -465,7 +470,46 @@ def image_scale(args):
             })
     bar.close()
     return {"config": _config(args, shape=list(shape), steps=steps,
-                              log_snr_start=float(log_snrs[0]), log_snr_stop=float(log_snrs[-1])), "image_scale": rows}
+                              log_snr_start=float(log_snrs[0]), log_snr_stop=float(log_snrs[-1])), "image_scale": rows,
+            "idealised": None if args.tail_target is None else idealised_limits(eigvals, log_snrs, args.tail_target, rows)}
+
+
+IDEALISED_RATES = (1.30, 1.35, 1.40, 1.45, 1.50)
+
+
+def idealised_limits(eigvals, log_snrs, tail_target, rows):
+    """The idealised coder's rate-compute limits on the chain (``rcc.limits``), in this run's units.
+
+    For each coded rate of ``IDEALISED_RATES`` the bracket on the least candidate coordinates, and for the
+    run's mean coordinates the bracket on the least coded rate; seconds at the run's one-worker coordinate rate.
+    """
+    from . import limits
+
+    kl_bits = limits.expected_kl_bits(eigvals, log_snrs)
+    trades = {"free": limits.trade_off(kl_bits, tail_target),
+              "one_kl_per_step": limits.trade_off(kl_bits, tail_target, one_kl_per_step=True)}
+    one = [r for r in rows if r["workers"] == 1]
+    per_s = (sum(r["candidate_coordinates"] for r in one) / sum(r["encode_s"] for r in one)) if one else None
+    coords = float(np.mean([r["candidate_coordinates"] for r in rows]))
+    out = []
+    for rate in IDEALISED_RATES:
+        row = {"coded_over_kl": rate}
+        for name, trade in trades.items():
+            try:
+                lim = limits.compute_limit(trade, rate)
+            except ValueError:
+                row = None
+                break
+            row.update({f"{name}_coordinates_lower": lim.lower, f"{name}_coordinates_upper": lim.upper,
+                        f"{name}_seconds_lower": None if per_s is None else lim.lower / per_s})
+        if row is not None:
+            out.append(row)
+    result = {"tail_target": tail_target, "expected_kl_bits": trades["free"].kl_bits_total,
+              "coordinates_per_s_one_worker": per_s, "compute_limits": out, "run_coordinates": coords}
+    for name, trade in trades.items():
+        at_run = limits.rate_limit(trade, coords)
+        result.update({f"{name}_rate_lower_at_run": at_run.lower, f"{name}_rate_upper_at_run": at_run.upper})
+    return result
 
 
 FRONTIER_BUDGETS = (6, 8, 10, 12)
@@ -594,7 +638,28 @@ def _format_image_scale(result):
         f"device {cfg['device']}",
         "coded = segment bits (no container header); z = (realised - expected given the image) / its std, "
         "|z| < 1.96 inside the 95% interval",
-        _table(result["image_scale"], cols)])
+        _table(result["image_scale"], cols)] + _format_idealised(result.get("idealised")))
+
+
+def _format_idealised(ideal):
+    """The idealised coder's limits (``rcc.limits``) as lines of text, or none."""
+    if not ideal:
+        return []
+    cols = [("coded/KL", "coded_over_kl", "{:.2f}")]
+    for name, label in (("free", "free"), ("one_kl_per_step", "one KL/step")):
+        cols += [(f"{label}: coords >=", f"{name}_coordinates_lower", "{:.3g}"),
+                 ("<=", f"{name}_coordinates_upper", "{:.3g}"), ("s >=", f"{name}_seconds_lower", "{:.0f}")]
+    return [
+        "",
+        f"idealised coder (rcc.limits: perfectly filled chunks, a free partition, the index at the exact PFR entropy "
+        f"H(K), tail target {ideal['tail_target']}): least candidate coordinates for a coded rate, seconds at this "
+        f"run's one-worker rate; free: every dimension in chunks of the KL it likes (a density-sorted partition), "
+        f"one KL/step: every chunk of a step alike (a random permutation's partition)",
+        _table(ideal["compute_limits"], cols),
+        f"within this run's {ideal['run_coordinates']:.3g} coordinates the idealised coder reaches coded/KL "
+        f"{ideal['free_rate_lower_at_run']:.3f}..{ideal['free_rate_upper_at_run']:.3f} (free), "
+        f"{ideal['one_kl_per_step_rate_lower_at_run']:.3f}..{ideal['one_kl_per_step_rate_upper_at_run']:.3f} "
+        f"(one KL per step)"]
 
 
 def _format_frontier(result):

@@ -93,10 +93,23 @@ def test_image_scale_report(capsys):
     """--image-scale --quick: one oracle chain on a 32x48x3 image, timed on 1 and 2 workers with the same stream."""
     assert rcc_bench.main(["--image-scale", "--quick", "--tail-target", "0.3", "--workers", "2", "--no-progress",
                            "--format", "json"]) == 0
-    rows = json.loads(capsys.readouterr().out)["image_scale"]
+    result = json.loads(capsys.readouterr().out)
+    rows = result["image_scale"]
     assert [r["workers"] for r in rows] == [1, 2] and rows[0]["dims"] == 32 * 48 * 3
     assert rows[0]["coded_bits"] == rows[1]["coded_bits"] and rows[0]["kl_bits"] == rows[1]["kl_bits"]
     assert rows[0]["coded_over_kl"] == pytest.approx(rows[0]["coded_bits"] / rows[0]["kl_bits"])
+    # the idealised coder (rcc.limits): its expected KLs sum to I(X; Z) (the chain rule), its limits are brackets,
+    # and a lower rate needs more coordinates
+    ideal = result["idealised"]
+    assert ideal["tail_target"] == 0.3 and ideal["expected_kl_bits"] == pytest.approx(rows[0]["predicted_kl_bits"], rel=1e-9)
+    limits = ideal["compute_limits"]
+    assert len(limits) >= 3
+    for name in ("free", "one_kl_per_step"):
+        assert ideal[f"{name}_rate_lower_at_run"] <= ideal[f"{name}_rate_upper_at_run"]
+        assert all(r[f"{name}_coordinates_lower"] <= r[f"{name}_coordinates_upper"] for r in limits)
+        assert all(a[f"{name}_coordinates_lower"] > b[f"{name}_coordinates_lower"] for a, b in zip(limits, limits[1:]))
+    # one chunk KL per step restricts the free choice: it never needs fewer coordinates
+    assert all(r["one_kl_per_step_coordinates_upper"] >= r["free_coordinates_lower"] for r in limits)
 
 
 def test_reference_chunk_sizes_follow_the_reference_rule():
