@@ -14,7 +14,10 @@ most 14 bits of KL plus 2 padding bits); chunk ``c`` of size ``b_c`` gets
 ``D_c = D b_c / sum b`` (bits, as that code computes it). The decoder is given
 ``D`` for free (that code reads it from its configuration), so only the index
 code lengths are counted. The candidates are drawn from this package's streams,
-so both sides pay the same per candidate coordinate.
+so both sides pay the same per candidate coordinate. The reference's row also
+gives the same indices in this package's segment (``equal`` mode: the chunk
+count, then the indices under the ``(14, 2)`` index model; ``package_code_bits``):
+the same samples, so the difference is the code's alone.
 
 Bias: for every chunk, the delivered sample's projection on the chunk's shift,
 ``t = u . z - |mu_c|`` with ``u = mu_c / |mu_c|``, is ``N(0, 1)`` for an exact
@@ -119,7 +122,20 @@ def reference(mu, seed, step, workers=1):
         coded += zipf_code_length_bits(int(k), 1.0 + 1.0 / (chunk_kl + math.exp(-1.0) * math.log(math.e + 1.0)),
                                        1 << b)
     coords = int(sum(d.size * (1 << b) for d, b in zip(dims_of, sizes_bits)))
-    return coded, kl_bits, coords, _projections(mu, dims_of, indices, seed, step)
+    return coded, kl_bits, coords, _projections(mu, dims_of, indices, seed, step), package_code_bits(indices, mu.size)
+
+
+def package_code_bits(indices, num_dims):
+    """Bits of this package's segment for the reference's chunk count and indices: ``8 len(encode_segment(...))``
+    of an ``equal``-mode message under the ``(14, 2)`` index model (the decoder cuts near-equal chunks from the
+    count; which dimensions form them does not change the segment)."""
+    from .partition import equal_chunk_sizes
+    from .step import StepMessage, encode_segment
+
+    indices = np.asarray(indices, np.int64)
+    message = StepMessage("equal", equal_chunk_sizes(num_dims, indices.size), indices)
+    return 8 * len(encode_segment(message, num_dims, budget_bits=REFERENCE_MAX_CHUNK_BITS - REFERENCE_PADDING_BITS,
+                                  padding_bits=REFERENCE_PADDING_BITS))
 
 
 def summarise(name, settings, runs):
@@ -128,11 +144,13 @@ def summarise(name, settings, runs):
 
     coded = sum(r[0] for r in runs)
     kl = sum(r[1] for r in runs)
+    package = [(r[4], r[1]) for r in runs if len(r) > 4]         # the reference's runs: bits in this package's code
     coords = sum(r[2] for r in runs)
     t = np.concatenate([np.asarray(r[3], np.float64) for r in runs])
     return {
         "method": name, **settings,
         "kl_bits": kl, "coded_bits": coded, "coded_over_kl": coded / kl,
+        "coded_over_kl_package_code": sum(b for b, _ in package) / sum(k for _, k in package) if package else None,
         "candidate_coordinates": coords, "coordinates_per_coded_bit": coords / coded,
         "chunks": int(t.size), "mean_shift": float(t.mean()), "mean_shift_se": float(t.std(ddof=1) / math.sqrt(t.size)),
         "ks_distance": float(stats.kstest(t, "norm").statistic),

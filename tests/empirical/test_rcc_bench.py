@@ -142,6 +142,23 @@ def test_frontier_rows_on_a_small_step():
     assert ref[1] == pytest.approx(ours[1]) and len(ref[3]) == len(frontier.reference_chunk_bits(ref[1]))
     row = frontier.summarise("x", {}, [ref, ours])
     assert row["chunks"] == len(ref[3]) + len(ours[3]) and row["coded_over_kl"] > 0
+    assert row["coded_over_kl_package_code"] == pytest.approx(ref[4] / ref[1])
+    assert frontier.summarise("y", {}, [ours])["coded_over_kl_package_code"] is None
+
+
+def test_reference_indices_in_the_package_code_cost_their_ideal_code_lengths():
+    """``package_code_bits``: a real segment, within the range coder's few bits of the ideal code lengths."""
+    import numpy as np
+
+    from empirical.rcc import index_coding, partition
+
+    rng = np.random.default_rng(5)
+    for chunks in (1, 7, 60):
+        indices = np.minimum(np.exp2(rng.uniform(8, 16, chunks)).astype(np.int64), 2**16 - 2)
+        bits = frontier.package_code_bits(indices, 5000)
+        ideal = (partition.mode_and_count_bits("equal", chunks, 5000) if chunks > 1 else 0.0) + float(
+            np.sum(index_coding.index_code_length_bits(indices, 14, 2)))
+        assert ideal - 1 <= bits <= ideal + 24
 
 
 def test_tiny_kl_totals_are_refused(capsys):
