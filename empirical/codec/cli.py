@@ -115,7 +115,8 @@ def add_model_arguments(p: argparse.ArgumentParser, from_stream: bool = False) -
     p.add_argument("--model", required=True,
                    help="checkpoint of python -m empirical.train, or 'oracle' / 'oracle:plugin' (Gaussian oracle of "
                         "--data) / 'mixture-oracle', or for an image file 'oracle:stationary' (the stationary model of "
-                        "photographs at the image's size), 'unet' / 'unet:CHECKPOINT.pt' (the learned U-Net, any size) or "
+                        "photographs at the image's size), 'unet' / 'unet-rdp' / 'unet:CHECKPOINT.pt' (the learned U-Net, any size; "
+                        "'unet-rdp' codes --schedule rdp) or "
                         "'tiled:oracle' / 'tiled:CHECKPOINT.pt' (an 8x8 patch model on every block)")
     p.add_argument("--data", choices=data_mod.SOURCES, default=None,
                    help="data source (default for a checkpoint: the one it was trained on"

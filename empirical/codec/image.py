@@ -7,8 +7,9 @@
 
 The model is a spec or a denoiser. ``"oracle:stationary"`` (the default) is
 :class:`empirical.models.StationaryImageOracle` of the image's own size;
-``"unet"`` the shipped learned U-Net (:mod:`empirical.models.unet`; ``"unet:CHECKPOINT.pt"``
-one trained with ``python -m empirical.train --data photos --model unet``), any size;
+``"unet"`` the shipped learned U-Net (:mod:`empirical.models.unet`; ``"unet-rdp"`` the one shipped for
+``--schedule rdp``; ``"unet:CHECKPOINT.pt"`` one trained with ``python -m empirical.train --data photos --model
+unet``), any size;
 ``"tiled:oracle"`` and ``"tiled:CHECKPOINT.pt"`` an 8x8 patch model on every
 block (:mod:`empirical.models.tiled`, a block-transform baseline; height and
 width multiples of 8). The decoder makes the model again from the stream
@@ -57,7 +58,7 @@ DEFAULT_NUM_STEPS = 96
 RDP_SPACING = "cbrt"
 
 
-FIXED_IMAGE_SPECS = (STATIONARY_SPEC, "unet", "tiled:oracle")
+FIXED_IMAGE_SPECS = (STATIONARY_SPEC, "unet", "unet-rdp", "tiled:oracle")
 """Image model specs that name one model (the header records them as they are)."""
 CHECKPOINT_KINDS = ("tiled", "unet")
 """``KIND:CHECKPOINT.pt`` specs: the header records ``KIND:*`` (the path is the user's business; the model hash in
@@ -66,7 +67,7 @@ the header identifies the checkpoint)."""
 
 def is_image_spec(spec) -> bool:
     """Whether ``spec`` names a model of whole images: ``oracle:stationary``, ``tiled:oracle``, ``tiled:PATH``,
-    ``unet`` (the shipped U-Net) or ``unet:PATH``."""
+    ``unet`` / ``unet-rdp`` (the shipped U-Nets) or ``unet:PATH``."""
     return isinstance(spec, str) and (spec in FIXED_IMAGE_SPECS or spec.partition(":")[0] in CHECKPOINT_KINDS)
 
 
@@ -93,7 +94,7 @@ def image_model_for(model, shape):
 
     if isinstance(model, str):
         if not is_image_spec(model):
-            raise ValueError(f"model: images are coded with {STATIONARY_SPEC!r}, 'unet', 'unet:CHECKPOINT.pt', "
+            raise ValueError(f"model: images are coded with {STATIONARY_SPEC!r}, 'unet', 'unet-rdp', 'unet:CHECKPOINT.pt', "
                              f"'tiled:oracle', 'tiled:CHECKPOINT.pt' or a denoiser object of the image's size, got {model!r}")
         return models.load(model, shape=shape)
     dim = int(np.prod(shape))

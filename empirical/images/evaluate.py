@@ -88,7 +88,7 @@ FLAGS = {name: "--" + name.replace("_", "-") for name in (
     "images", "scale", "rates", "workers", "steps", "seed", "format", "out", "plot", "limit", "examples", "ideal",
     "model", "scheduler", "ddcm", "schedule")}
 MODEL_NAMES = {"oracle:stationary": "stationary Gaussian oracle", "tiled:oracle": "Gaussian 8x8 patch oracle, tiled",
-               "unet": "learned U-Net (shipped)"}
+               "unet": "learned U-Net (shipped)", "unet-rdp": "learned U-Net, perfect-realism noise (shipped)"}
 
 
 def build_parser():

@@ -6,7 +6,7 @@
     "mixture-oracle"                             + source  ->  oracles.MixtureOracle.from_source
     "oracle:stationary"                          + shape   ->  stationary.StationaryImageOracle (any image size)
     "tiled:oracle" | "tiled:CHECKPOINT"          + shape   ->  tiled.TiledPatchOracle / TiledPatchModel (8x8 blocks)
-    "unet" | "unet:CHECKPOINT"                   + shape   ->  unet.load_unet (the shipped U-Net / a trained one, any size)
+    "unet" | "unet-rdp" | "unet:CHECKPOINT"      + shape   ->  unet.load_unet (a shipped U-Net / a trained one, any size)
     a checkpoint path (python -m empirical.train)           ->  learned.load_checkpoint (imports torch)
 
 ``learned`` imports only ``base`` and ``stationary`` (``unet`` imports ``learned``), so the learned models and this registry do
@@ -27,15 +27,15 @@ def load(spec, source=None, shape=None):
     the Gaussian oracle with its mean and covariance, or the exact mixture
     denoiser. ``"oracle:plugin"`` uses plug-in reverse steps. ``"oracle:stationary"``
     needs the image ``shape`` ``(height, width, channels)``, as do ``"tiled:oracle"`` and
-    ``"tiled:CHECKPOINT"`` (an 8x8 patch model on every block of the image), ``"unet"`` (the shipped
-    U-Net checkpoint) and ``"unet:CHECKPOINT"``.
+    ``"tiled:CHECKPOINT"`` (an 8x8 patch model on every block of the image), ``"unet"`` and ``"unet-rdp"`` (the
+    shipped U-Net checkpoints, isotropic and perfect-realism noise) and ``"unet:CHECKPOINT"``.
     """
-    if isinstance(spec, str) and (spec == "unet" or spec.startswith("unet:")):
+    if isinstance(spec, str) and (spec in ("unet", "unet-rdp") or spec.startswith("unet:")):
         if shape is None:
             raise ValueError(f"model: {spec!r} needs the image's shape (height, width, channels)")
         from .unet import load_unet, shipped_path
 
-        return load_unet(shipped_path() if spec == "unet" else spec[len("unet:"):], tuple(shape))
+        return load_unet(spec[len("unet:"):] if spec.startswith("unet:") else shipped_path(spec), tuple(shape))
     if isinstance(spec, str) and spec.startswith("tiled:"):
         if shape is None:
             raise ValueError(f"model: {spec!r} needs the image's shape (height, width, channels)")

@@ -6,9 +6,11 @@ U-Net around the stationary oracle, which serves any image size) is trained by
 those of :mod:`empirical.models.learned` (same format, hash and checks) with
 ``config["arch"] == "unet"``. :class:`UNetImageModel` is the float64 numpy
 :class:`~empirical.models.Denoiser` of one image shape; :func:`load_unet` reads a
-checkpoint for a shape (torch is imported when a model is built), and :func:`shipped_path` is the checkpoint shipped as
-package data (``empirical/data/unet_photos.pt``, recorded with its config,
-sha256 and training command in ``empirical/data/unet_photos.json``).
+checkpoint for a shape (torch is imported when a model is built). Two checkpoints ship as package data, each
+recorded with its config, sha256 and training command in a ``.json`` beside it: ``--model unet``
+(``empirical/data/unet_photos.pt``, the isotropic noise schedule) and ``--model unet-rdp``
+(``empirical/data/unet_rdp_photos.pt``, trained on the perfect-realism path, ``--schedule rdp``);
+:data:`SHIPPED` maps each spec to its file and :func:`shipped_path` finds it.
 """
 from __future__ import annotations
 
@@ -20,16 +22,20 @@ from . import base
 from .oracles import _digest
 from .stationary import check_image_shape
 
-__all__ = ["UNetImageModel", "SHIPPED_SPEC", "shipped_path", "load_unet"]
+__all__ = ["UNetImageModel", "SHIPPED", "SHIPPED_SPEC", "shipped_path", "load_unet"]
 
 ARCH = "unet"
 SHIPPED_SPEC = "unet"
-SHIPPED_FILE = "unet_photos.pt"
+SHIPPED = {SHIPPED_SPEC: "unet_photos.pt", "unet-rdp": "unet_rdp_photos.pt"}
+"""The shipped checkpoints by model spec (package data in ``empirical/data``)."""
 
 
-def shipped_path():
-    """Path of the shipped checkpoint (package data ``empirical/data/unet_photos.pt``)."""
-    return importlib.resources.files("empirical") / "data" / SHIPPED_FILE
+def shipped_path(spec: str = SHIPPED_SPEC):
+    """Path of the checkpoint shipped for ``spec`` (``"unet"``: ``empirical/data/unet_photos.pt``; ``"unet-rdp"``:
+    ``empirical/data/unet_rdp_photos.pt``)."""
+    if spec not in SHIPPED:
+        raise ValueError(f"model: no U-Net is shipped as {spec!r}; shipped: {', '.join(map(repr, SHIPPED))}")
+    return importlib.resources.files("empirical") / "data" / SHIPPED[spec]
 
 
 class UNetImageModel:

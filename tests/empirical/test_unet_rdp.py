@@ -181,7 +181,7 @@ def test_shipped_rdp_checkpoint_matches_its_record():
     import hashlib
     import json
 
-    path = unet.shipped_path().parent / "unet_rdp_photos.pt"
+    path = unet.shipped_path("unet-rdp")
     record = json.loads((path.parent / "unet_rdp_photos.json").read_text())
     assert path.stat().st_size <= 8 * 2**20
     config, _, digest = learned.read_checkpoint(path)
@@ -191,3 +191,24 @@ def test_shipped_rdp_checkpoint_matches_its_record():
     assert model.schedule == "rdp"
     with pytest.raises(ValueError, match="^schedule"):
         model.denoise(np.zeros(model.dim), 0.0)
+
+
+def test_unet_rdp_names_the_shipped_rdp_checkpoint_from_any_folder(tmp_path, monkeypatch):
+    """``--model unet-rdp`` is package data, not a path: it loads outside the repository, is the same network as
+    ``unet:`` of its file, its streams record the name and decode with it, and ``unet`` does not decode them."""
+    monkeypatch.chdir(tmp_path)
+    shape = (8, 8, 3)
+    named = models.load("unet-rdp", shape=shape)
+    by_path = models.load(f"unet:{unet.shipped_path('unet-rdp')}", shape=shape)
+    assert named.schedule == "rdp" and named.fingerprint == by_path.fingerprint
+    assert models.load("unet", shape=shape).fingerprint != named.fingerprint
+    x = np.clip(np.random.default_rng(2).normal(0, 0.3, shape), -1, 1)
+    data = image.encode_image(x, "unet-rdp", stop_step=4, num_steps=12, schedule="rdp")
+    assert image.recorded_spec("unet-rdp") == "unet-rdp"
+    assert np.isfinite(image.decode_image(data, "unet-rdp", method="mean")).all()
+    with pytest.raises(ValueError, match="model"):
+        image.decode_image(data, "unet", method="mean")
+    with pytest.raises(ValueError, match="^schedule: unet-rdp was trained on the rdp schedule"):
+        image.check_schedule("unet-rdp", "isotropic")
+    with pytest.raises(ValueError, match="no U-Net is shipped as 'unet-x'"):
+        unet.shipped_path("unet-x")
