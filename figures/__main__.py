@@ -13,7 +13,9 @@ examples:
 The theory figures take seconds; measured_gaussian, measured_sources and
 reconstructions run the real codec (about 2, 10-20 and 0.5 min on 2 cores),
 rcc_frontier the reverse-channel-coding benchmark's frontier (about 8 min on
-one core), and they need the [empirical] extra. kodak codes a folder of
+one core), rcc_limits the image-scale chain at four settings beside the
+idealised coder's limits (about 4 min on one core), and they need the
+[empirical] extra. kodak codes a folder of
 photographs given by --kodak DIR (about 10 min on 2 cores for the 24 Kodak
 images at 1/8 scale), unet_denoising the U-Net's denoising MSE on crops of
 the same folder, unet_kodak the same folder coded with the U-Net (about 1.5 CPU
@@ -29,9 +31,9 @@ import sys
 import time
 
 FIGURES = ("rd_curves", "gap_db", "allocation", "dp_frontier", "measured_gaussian", "measured_sources", "reconstructions",
-           "rcc_frontier", "kodak", "rdp_codec", "unet_denoising", "unet_kodak")
-MEASURED = ("measured_gaussian", "measured_sources", "reconstructions", "rcc_frontier", "kodak", "rdp_codec",
-            "unet_denoising", "unet_kodak")
+           "rcc_frontier", "rcc_limits", "kodak", "rdp_codec", "unet_denoising", "unet_kodak")
+MEASURED = ("measured_gaussian", "measured_sources", "reconstructions", "rcc_frontier", "rcc_limits", "kodak",
+            "rdp_codec", "unet_denoising", "unet_kodak")
 NEEDS_KODAK = ("kodak", "unet_denoising", "unet_kodak")  # need [empirical]
 DEFAULT_OUT = pathlib.Path("docs") / "figures"
 

@@ -160,6 +160,26 @@ def check_rcc_frontier(fig, data):
     assert ref["coded_over_kl"] == pytest.approx(ref["coded_bits"] / ref["kl_bits"], rel=1e-12)
 
 
+def check_rcc_limits(fig, data):
+    """The measured points are the JSON's; the idealised lines are the Pareto fronts of the JSON's Lagrangian
+    minimisers; every measured chain codes above the free idealised coder's rate at its coordinates."""
+    from figures import fig_rcc_limits
+
+    ax = fig.axes[0]
+    points = {(float(line.get_xdata()[0]), float(line.get_ydata()[0])) for line in ax.get_lines()
+              if line.get_marker() == "o"}
+    assert points == {(float(r["candidate_coordinates"]), float(r["coded_over_kl"])) for r in data["measured"]}
+    fronts = {}
+    for name in ("free", "one_kl_per_step"):
+        xs, ys = fig_rcc_limits._pareto(data["idealised"][name]["coordinates"], data["idealised"][name]["coded_over_kl"])
+        assert any(list(line.get_xdata()) == xs and list(line.get_ydata()) == ys for line in ax.get_lines())
+        fronts[name] = (np.array(xs), np.array(ys))
+    free_x, free_y = fronts["free"]
+    for r in data["measured"]:
+        reachable = free_y[free_x <= r["candidate_coordinates"]]
+        assert reachable.size and r["coded_over_kl"] >= reachable.min()
+
+
 def _made_photographs(folder):
     """Two 32x32 RGB PNGs drawn from the stationary image model (made here, not read from the Kodak folder)."""
     from PIL import Image
