@@ -9,6 +9,7 @@ examples:
   python -m figures --only kodak --kodak ../shared/data/kodak   # photographs beside JPEG and WebP
   python -m figures --only unet_denoising --kodak ../shared/data/kodak   # learned U-Net vs the oracle
   python -m figures --only unet_kodak --kodak ../shared/data/kodak       # Kodak coded with the U-Net
+  python -m figures --only unet_rdp --kodak ../shared/data/kodak         # the rdp U-Net against the isotropic one
 
 The theory figures take seconds; measured_gaussian, measured_sources and
 reconstructions run the real codec (about 2, 10-20 and 0.5 min on 2 cores),
@@ -20,7 +21,9 @@ photographs given by --kodak DIR (about 10 min on 2 cores for the 24 Kodak
 images at 1/8 scale), unet_denoising the U-Net's denoising MSE on crops of
 the same folder, unet_kodak the same folder coded with the U-Net (about 1.5 CPU
 hours; it reuses the reports in OUT/kodak and OUT/unet_kodak when their
-settings match); without --kodak they are skipped.
+settings match), unet_rdp the U-Net trained on the perfect-realism path against
+the isotropic one (six runs, reused from OUT when their settings match); without
+--kodak they are skipped.
 """
 from __future__ import annotations
 
@@ -31,10 +34,10 @@ import sys
 import time
 
 FIGURES = ("rd_curves", "gap_db", "allocation", "dp_frontier", "measured_gaussian", "measured_sources", "reconstructions",
-           "rcc_frontier", "rcc_limits", "kodak", "rdp_codec", "unet_denoising", "unet_kodak")
+           "rcc_frontier", "rcc_limits", "kodak", "rdp_codec", "unet_denoising", "unet_kodak", "unet_rdp")
 MEASURED = ("measured_gaussian", "measured_sources", "reconstructions", "rcc_frontier", "rcc_limits", "kodak",
-            "rdp_codec", "unet_denoising", "unet_kodak")
-NEEDS_KODAK = ("kodak", "unet_denoising", "unet_kodak")  # need [empirical]
+            "rdp_codec", "unet_denoising", "unet_kodak", "unet_rdp")
+NEEDS_KODAK = ("kodak", "unet_denoising", "unet_kodak", "unet_rdp")  # need [empirical]
 DEFAULT_OUT = pathlib.Path("docs") / "figures"
 
 

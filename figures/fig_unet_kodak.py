@@ -33,25 +33,41 @@ def _argv(folder, model: str, quick: bool) -> list:
     return ["--images", str(folder), "--model", model, "--no-progress"] + (QUICK_ARGS if quick else FULL_ARGS)
 
 
+def _model_key(spec) -> str:
+    """A model spec as the checkpoint it names: ``unet:PATH`` of a shipped U-Net's file is that U-Net's name."""
+    from empirical.models import unet
+
+    if isinstance(spec, str) and spec.startswith("unet:"):
+        path = pathlib.Path(spec[len("unet:"):]).resolve()
+        for name in unet.SHIPPED:
+            if path == pathlib.Path(str(unet.shipped_path(name))).resolve():
+                return name
+    return spec
+
+
 def _same_settings(report: dict, args) -> bool:
-    """Whether a stored report was made with the parsed ``args`` (the images folder compared as a resolved path)."""
+    """Whether a stored report was made with the parsed ``args`` (the images folder compared as a resolved path, a
+    shipped U-Net's file as its name; the compute cap only for real bits)."""
     from empirical.images.evaluate import _rates, _scale_factor
 
     s = report.get("settings", {})
     same_folder = pathlib.Path(str(s.get("images"))).resolve() == pathlib.Path(args.images).resolve()
     want = {"scale": f"1/{_scale_factor(args.scale)}", "rates": _rates(args.rates),
-            "steps": args.steps, "seed": args.seed, "model": args.model, "ideal": False,
-            "chunk_cost_bits": args.chunk_cost_bits}     # a report without it was made without the cap (None)
-    return same_folder and all(s.get(k) == v for k, v in want.items()) and (
-        args.limit is None or s.get("num_images") == args.limit)
+            "steps": args.steps, "seed": args.seed, "ideal": bool(args.ideal)}
+    if not args.ideal:
+        want["chunk_cost_bits"] = args.chunk_cost_bits    # a report without it was made without the cap (None)
+    return (same_folder and all(s.get(k) == v for k, v in want.items())
+            and _model_key(s.get("model")) == _model_key(args.model)
+            and s.get("schedule", "isotropic") == args.schedule
+            and (args.limit is None or s.get("num_images") == args.limit))
 
 
-def _report(folder, model: str, out: pathlib.Path, quick: bool, examples) -> dict:
-    """The report of ``python -m empirical.images`` for ``model`` in ``out``: reused if its settings match, else
-    measured (with ``--examples``)."""
+def _report(folder, model: str, out: pathlib.Path, quick: bool, examples, extra=()) -> dict:
+    """The report of ``python -m empirical.images`` for ``model`` (and ``extra`` arguments) in ``out``: reused if
+    its settings match, else measured (with ``--examples``)."""
     from empirical.images import evaluate
 
-    argv = _argv(folder, model, quick) + ["--out", str(out)]
+    argv = _argv(folder, model, quick) + list(extra) + ["--out", str(out)]
     args = evaluate.build_parser().parse_args(argv + (["--examples", examples] if examples else []))
     stored = out / "report.json"
     if stored.is_file():

@@ -295,6 +295,34 @@ def check_unet_kodak(fig, data):
     assert data["comparison"]["a"]["model"] == "unet" and data["comparison"]["b"]["model"] == "oracle:stationary"
 
 
+def check_unet_rdp(fig, data):
+    """The first panel's DiffC curves are the two U-Net reports' (bpp, PSNR) points; every gain series of the second
+    is its JSON rows (mean bpp, paired difference) with 1.96 standard errors as its interval."""
+    curves = [(list(map(float, line.get_xdata())), list(map(float, line.get_ydata()))) for line in fig.axes[0].get_lines()]
+    for key in ("rdp", "isotropic"):
+        for m in data["curves"][key]:
+            if m["name"].startswith("diffc-flow") or m["name"].startswith("diffc-ancestral"):
+                r = m["results"]
+                pts = [(b, v) for b, v in zip(r["bpp"], r["psnr-rgb"]) if v is not None]
+                assert ([b for b, _ in pts], [v for _, v in pts]) in curves
+    bars = fig.axes[1].containers
+    assert len(bars) == 2 * len(data["gains"])
+    drawn = {bar.get_label(): bar for bar in bars}
+    from figures import fig_unet_rdp
+    from gaussian import plotstyle
+
+    for name, rows in data["gains"].items():
+        for decoder in ("flow", "ancestral"):
+            bar = drawn[f"{plotstyle.method_line(decoder)['label']}, {fig_unet_rdp.GAIN_LABELS[name]}"]
+            want = sorted((r["bpp"], r["diff_db"], r["se_db"] or 0.0) for r in rows
+                          if r["decoder"] == decoder and r["diff_db"] is not None)
+            xs, ys = bar.lines[0].get_data()
+            assert [float(v) for v in xs] == [w[0] for w in want] and [float(v) for v in ys] == [w[1] for w in want]
+            segments = bar.lines[2][0].get_segments()
+            np.testing.assert_allclose([seg[1][1] - seg[0][1] for seg in segments], [2 * 1.96 * w[2] for w in want],
+                                       rtol=1e-9, atol=1e-12)
+
+
 CHECKS = {name: globals().get(f"check_{name}") for name in figures_main.FIGURES}  # a new figure needs its check
 
 
