@@ -43,21 +43,45 @@ def test_chunk_lines_are_the_largest_kls_that_meet_the_tail():
         assert rcc.pfr_tail_probability(kl[bits] + 0.01, int(candidates[bits]))[0] > TAIL
 
 
-def _brute_force(kl_bits_per_step):
-    """Every assignment of a chunk KL (multiples of 1/16 bit, the largest KLs for each candidate count, and the
-    step's KL, up to the step's KL) to every dimension: ``(coded bits, coordinates)`` per assignment, from
-    ``candidate_bits`` and the index entropy."""
+def _chunk_options(step_kl_bits):
+    """The chunk KLs a brute force tries in a step (multiples of 1/16 bit, the largest KLs for each candidate count,
+    and the step's KL, up to the step's KL): ``(coded bits per KL bit, candidates)`` of each, from the index entropy
+    and ``candidate_bits``."""
     largest = limits.chunk_lines(TAIL)[0]
+    grid = np.unique(np.concatenate([np.arange(1, int(step_kl_bits * 16) + 1) / 16.0, largest, [step_kl_bits]]))
+    grid = grid[grid <= min(step_kl_bits, largest[-1])]
+    return rcc.pfr_index_entropy_bits(grid) / grid, np.exp2(rcc.candidate_bits(grid, 24, 6, TAIL).astype(float))
+
+
+def _brute_force(kl_bits_per_step, one_kl_per_step=False):
+    """``[(coded bits, coordinates)]`` of every assignment of a chunk KL to every dimension (``one_kl_per_step``:
+    to every step, all its dimensions alike)."""
     options = []
     for row in kl_bits_per_step:
-        cap = float(row.sum())
-        grid = np.unique(np.concatenate([np.arange(1, int(cap * 16) + 1) / 16.0, largest, [cap]]))
-        grid = grid[grid <= min(cap, largest[-1])]
-        per_bit = rcc.pfr_index_entropy_bits(grid) / grid
-        n = np.exp2(rcc.candidate_bits(grid, 24, 6, TAIL).astype(float))
-        options += [[(k * c, m) for c, m in zip(per_bit, n)] for k in row]
-    results = [(sum(o[0] for o in combo), sum(o[1] for o in combo)) for combo in itertools.product(*options)]
-    return np.array(results)
+        per_bit, n = _chunk_options(float(row.sum()))
+        if one_kl_per_step:
+            options.append(list(zip(row.sum() * per_bit, np.count_nonzero(row) * n)))
+        else:
+            options += [list(zip(k * per_bit, n)) for k in row]
+    return np.array([(sum(o[0] for o in combo), sum(o[1] for o in combo)) for combo in itertools.product(*options)])
+
+
+def _check_compute_limits(trade, results, rates):
+    """``compute_limit`` brackets the brute-force least coordinates at each reachable rate and refuses the others;
+    returns how many rates were reachable."""
+    checked = 0
+    for rate in rates:
+        meets = results[:, 0] <= rate * trade.kl_bits_total
+        if not np.any(meets):
+            with pytest.raises(ValueError, match="coded_over_kl"):
+                limits.compute_limit(trade, rate)
+            continue
+        best = results[meets, 1].min()
+        lim = limits.compute_limit(trade, rate)
+        assert lim.lower <= best * (1 + 1e-9) and best <= lim.upper * (1 + 1e-9)
+        assert lim.upper_coded_over_kl <= rate
+        checked += 1
+    return checked
 
 
 @pytest.mark.parametrize("kl_bits_per_step", [
@@ -68,22 +92,9 @@ def test_limits_bracket_the_brute_force_optimum(kl_bits_per_step):
     trade = limits.trade_off(kl_bits_per_step, TAIL)
     assert trade.kl_bits_total == pytest.approx(kl_bits_per_step.sum())
     results = _brute_force(kl_bits_per_step)
-    total = kl_bits_per_step.sum()
-    checked = 0
-    for rate in (1.2, 1.4, 1.6, 2.0, 3.0):
-        meets = results[:, 0] <= rate * total
-        if not np.any(meets):
-            with pytest.raises(ValueError, match="coded_over_kl"):
-                limits.compute_limit(trade, rate)
-            continue
-        best = results[meets, 1].min()
-        lim = limits.compute_limit(trade, rate)
-        assert lim.lower <= best * (1 + 1e-9) and best <= lim.upper * (1 + 1e-9)
-        assert lim.upper_coded_over_kl <= rate
-        checked += 1
+    checked = _check_compute_limits(trade, results, (1.2, 1.4, 1.6, 2.0, 3.0))
     for coords in np.quantile(results[:, 1], [0.1, 0.5, 0.9]):
-        within = results[:, 1] <= coords
-        best = results[within, 0].min() / total
+        best = results[results[:, 1] <= coords, 0].min() / trade.kl_bits_total
         lim = limits.rate_limit(trade, coords)
         assert lim.lower <= best + 1e-9 and best <= lim.upper + 1e-9 and lim.upper_coordinates <= coords
         checked += 1
@@ -91,33 +102,18 @@ def test_limits_bracket_the_brute_force_optimum(kl_bits_per_step):
 
 
 def test_one_kl_per_step_brackets_the_brute_force_optimum():
-    """Every dimension of a step in chunks of one KL: brute force over that KL per step (1/16-bit grid)."""
+    """Every dimension of a step in chunks of one KL: brute force over that KL per step; the free choice's lower
+    bound is below the restricted optimum."""
     kl_bits_per_step = np.array([[5.0, 0.02, 0.5], [0.1, 0.0, 2.0]])
-    largest = limits.chunk_lines(TAIL)[0]
-    options = []
-    for row in kl_bits_per_step:
-        cap, dims = float(row.sum()), int(np.count_nonzero(row))
-        grid = np.unique(np.concatenate([np.arange(1, int(cap * 16) + 1) / 16.0, largest, [cap]]))
-        grid = grid[grid <= min(cap, largest[-1])]
-        n = np.exp2(rcc.candidate_bits(grid, 24, 6, TAIL).astype(float))
-        options.append(list(zip(cap * rcc.pfr_index_entropy_bits(grid) / grid, dims * n)))
-    results = np.array([(a[0] + b[0], a[1] + b[1]) for a, b in itertools.product(*options)])
+    results = _brute_force(kl_bits_per_step, one_kl_per_step=True)
     trade = limits.trade_off(kl_bits_per_step, TAIL, one_kl_per_step=True)
+    rates = (1.3, 1.5, 2.0, 3.0, 5.0)
+    assert _check_compute_limits(trade, results, rates) >= 2
     free = limits.trade_off(kl_bits_per_step, TAIL)
-    total = kl_bits_per_step.sum()
-    checked = 0
-    for rate in (1.3, 1.5, 2.0, 3.0, 5.0):
-        meets = results[:, 0] <= rate * total
-        if not np.any(meets):
-            with pytest.raises(ValueError, match="coded_over_kl"):
-                limits.compute_limit(trade, rate)
-            continue
-        checked += 1
-        best = results[meets, 1].min()
-        lim = limits.compute_limit(trade, rate)
-        assert lim.lower <= best * (1 + 1e-9) and best <= lim.upper * (1 + 1e-9)
-        assert limits.compute_limit(free, rate).lower <= best * (1 + 1e-9)
-    assert checked >= 2
+    for rate in rates:
+        meets = results[:, 0] <= rate * trade.kl_bits_total
+        if np.any(meets):
+            assert limits.compute_limit(free, rate).lower <= results[meets, 1].min() * (1 + 1e-9)
 
 
 def test_one_kl_per_step_changes_nothing_when_a_step_is_uniform():
