@@ -14,30 +14,31 @@ QUICK_SETTINGS = ((6, 25), (8, 25))
 
 
 def make(out_dir, quick: bool = False):
-    """Code the chain at each setting (one worker), compute the idealised trade-offs, write ``rcc_limits.json``
-    and draw ``rcc_limits.png``; returns the PNG path."""
-    from empirical.rcc import bench, limits, workload
+    """Code the chain at each setting (seed 0, one worker, as ``python -m empirical.rcc_bench --image-scale``),
+    compute the idealised trade-offs, write ``rcc_limits.json`` and draw ``rcc_limits.png``; returns the PNG path."""
+    from empirical.rcc import DEFAULT_PADDING_BITS, DEFAULT_TAIL_TARGET, limits, workload
 
+    shape = workload.QUICK_IMAGE_SHAPE if quick else workload.IMAGE_SHAPE
+    steps = workload.QUICK_IMAGE_NUM_STEPS if quick else workload.IMAGE_NUM_STEPS
+    eigvals = workload.image_eigvals(*shape)
+    log_snrs = workload.image_grid(eigvals, steps)
+    tail = DEFAULT_TAIL_TARGET
     measured = []
     for budget, cap in (QUICK_SETTINGS if quick else SETTINGS):
-        argv = ["--image-scale", "--image-workers", "1", "--budget-bits", str(budget), "--chunk-cost-bits",
-                "none" if cap is None else str(cap), "--no-progress"] + (["--quick"] if quick else [])
-        result = bench.run(bench.build_parser().parse_args(argv))
-        row = result["image_scale"][0]
-        measured.append({"budget_bits": budget, "chunk_cost_bits": cap, **{k: row[k] for k in (
-            "coded_over_kl", "candidate_coordinates", "encode_s", "chunks", "z_kl", "z_mse_flow")}})
-        config = result["config"]
-    eigvals = workload.image_eigvals(*config["shape"])
-    log_snrs = workload.image_grid(eigvals, config["steps"])
+        r = workload.measure_chain(eigvals, log_snrs, 0, workers=1, budget_bits=budget,
+                                   padding_bits=DEFAULT_PADDING_BITS, tail_target=tail, chunk_cost_bits=cap)
+        measured.append({"budget_bits": budget, "chunk_cost_bits": cap,
+                         "coded_over_kl": r.coded_bits_total / r.kl_bits_total,
+                         "candidate_coordinates": r.candidate_coordinates, "encode_s": r.encode_s,
+                         "chunks": int(r.chunks_per_step.sum()), "z_kl": r.z_kl, "z_mse_flow": r.z_mse_flow})
     kl_bits = limits.expected_kl_bits(eigvals, log_snrs)
-    tail = config["tail_target"]
     ideal = {}
     for name, one in (("free", False), ("one_kl_per_step", True)):
         trade = limits.trade_off(kl_bits, tail, one_kl_per_step=one)
         ideal[name] = {"coordinates": trade.coordinates.tolist(),
                        "coded_over_kl": (trade.coded_bits / trade.kl_bits_total).tolist()}
-    data = {"shape": config["shape"], "steps": config["steps"], "tail_target": tail,
-            "padding_bits": config["padding_bits"], "measured": measured, "idealised": ideal}
+    data = {"shape": list(shape), "steps": steps, "tail_target": tail, "padding_bits": DEFAULT_PADDING_BITS,
+            "measured": measured, "idealised": ideal}
     return plot(style.write_json(out_dir, NAME, data), out_dir)
 
 

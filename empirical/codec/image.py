@@ -43,6 +43,7 @@ import math
 import numpy as np
 
 from gaussian import image_model
+from empirical.models.unet import SHIPPED as SHIPPED_UNETS
 
 from . import chain
 
@@ -58,7 +59,7 @@ DEFAULT_NUM_STEPS = 96
 RDP_SPACING = "cbrt"
 
 
-FIXED_IMAGE_SPECS = (STATIONARY_SPEC, "unet", "unet-rdp", "tiled:oracle")
+FIXED_IMAGE_SPECS = (STATIONARY_SPEC, *SHIPPED_UNETS, "tiled:oracle")
 """Image model specs that name one model (the header records them as they are)."""
 CHECKPOINT_KINDS = ("tiled", "unet")
 """``KIND:CHECKPOINT.pt`` specs: the header records ``KIND:*`` (the path is the user's business; the model hash in

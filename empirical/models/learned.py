@@ -284,6 +284,18 @@ def stationary_oracle(height: int, width: int) -> StationaryImageOracle:
     return StationaryImageOracle((height, width, 3))
 
 
+def _coefficient_maps(d_h, d_w, colour):
+    """``(to_eigen, from_eigen)`` of ``[n, H, W, 3]`` tensors from the DCT matrices and the colour rotation."""
+
+    def to_eigen(x):
+        return torch.einsum("kh,nhwc,lw->nklc", d_h, x @ colour, d_w)
+
+    def from_eigen(w):
+        return torch.einsum("kh,nklc,lw->nhwc", d_h, w, d_w) @ colour.T
+
+    return to_eigen, from_eigen
+
+
 @functools.lru_cache(maxsize=64)
 def _dct_matrix(n: int) -> np.ndarray:
     """``[n, n]`` orthonormal DCT-II matrix ``D`` (``D @ v`` is ``scipy.fft.dct(v, norm="ortho")``)."""
@@ -335,15 +347,7 @@ class UNet(nn.Module):
     def coefficient_maps(self, height: int, width: int, dtype):
         """``(to_eigen, from_eigen)``: the stationary oracle's orthonormal transform of ``[n, H, W, 3]`` tensors (colour
         rotation, then the 2-D DCT) and its inverse."""
-        d_h, d_w, colour = self._transforms(height, width, dtype)[:3]
-
-        def to_eigen(x):
-            return torch.einsum("kh,nhwc,lw->nklc", d_h, x @ colour, d_w)
-
-        def from_eigen(w):
-            return torch.einsum("kh,nklc,lw->nhwc", d_h, w, d_w) @ colour.T
-
-        return to_eigen, from_eigen
+        return _coefficient_maps(*self._transforms(height, width, dtype)[:3])
 
     def noise_levels(self, log_snr: torch.Tensor, height: int, width: int, dtype):
         """``(alpha, sigma)`` of the coefficients of ``H x W`` images at the conditioning values ``log_snr`` ``[n]``:
@@ -364,8 +368,8 @@ class UNet(nn.Module):
         posterior variance, the oracle's transforms (as functions of ``[n, H, W, 3]`` tensors) and its mean.
         ``log_snr`` ``[n]`` is the network's conditioning: the log-SNR, or ``tau`` for an ``rdp`` network."""
         n, height, width, _ = z.shape
-        lam, mean = self._transforms(height, width, z.dtype)[3:]
-        to_eigen, from_eigen = self.coefficient_maps(height, width, z.dtype)
+        d_h, d_w, colour, lam, mean = self._transforms(height, width, z.dtype)
+        to_eigen, from_eigen = _coefficient_maps(d_h, d_w, colour)
         alpha, sigma = self.noise_levels(log_snr, height, width, z.dtype)
         if unet_schedule(self.config) == "rdp":
             w = to_eigen(z) - alpha * to_eigen(mean.expand(1, height, width, 3))

@@ -15,6 +15,7 @@ not import each other at module level.
 from __future__ import annotations
 
 from .oracles import GaussianOracle, MixtureOracle
+from .unet import SHIPPED as _SHIPPED_UNETS    # names only: the unet module imports torch when a model is built
 
 __all__ = ["load"]
 
@@ -30,7 +31,7 @@ def load(spec, source=None, shape=None):
     ``"tiled:CHECKPOINT"`` (an 8x8 patch model on every block of the image), ``"unet"`` and ``"unet-rdp"`` (the
     shipped U-Net checkpoints, isotropic and perfect-realism noise) and ``"unet:CHECKPOINT"``.
     """
-    if isinstance(spec, str) and (spec in ("unet", "unet-rdp") or spec.startswith("unet:")):
+    if isinstance(spec, str) and (spec in _SHIPPED_UNETS or spec.startswith("unet:")):
         if shape is None:
             raise ValueError(f"model: {spec!r} needs the image's shape (height, width, channels)")
         from .unet import load_unet, shipped_path

@@ -446,8 +446,8 @@ def image_scale(args):
     """The image-scale workload: one oracle chain per seed, timed on one worker and on ``--workers``."""
     from . import workload
 
-    shape = (32, 48, 3) if args.quick else workload.IMAGE_SHAPE
-    steps = 16 if args.quick else workload.IMAGE_NUM_STEPS
+    shape = workload.QUICK_IMAGE_SHAPE if args.quick else workload.IMAGE_SHAPE
+    steps = workload.QUICK_IMAGE_NUM_STEPS if args.quick else workload.IMAGE_NUM_STEPS
     eigvals = workload.image_eigvals(*shape)
     log_snrs = workload.image_grid(eigvals, steps)
     options = dict(budget_bits=args.budget_bits, padding_bits=args.padding_bits, tail_target=args.tail_target,

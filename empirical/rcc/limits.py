@@ -40,7 +40,8 @@ import functools
 
 import numpy as np
 
-from .step import _check_tail_target, _tail_thresholds_bits, candidate_bits, pfr_index_entropy_bits
+from .pfr_law import candidate_bits_from_thresholds
+from .step import _check_tail_target, _tail_thresholds_bits, pfr_index_entropy_bits
 
 MAX_CANDIDATE_BITS = 30    # N_t(D) <= 2^30: a chunk whose tail needs more is out of the idealised coder's reach
 
@@ -85,9 +86,9 @@ def _step_lines(tail_target, step_kl_bits):
     if step_kl_bits >= kl[-1]:
         return coded_per_kl[keep], candidates[keep]
     whole = np.array([step_kl_bits])
+    bits = candidate_bits_from_thresholds(whole, kl, MAX_CANDIDATE_BITS)           # the tail rule on the D_L
     return (np.append(coded_per_kl[keep], pfr_index_entropy_bits(whole) / whole),
-            np.append(candidates[keep], np.exp2(float(candidate_bits(whole, 24, MAX_CANDIDATE_BITS - 24,
-                                                                      tail_target)[0]))))
+            np.append(candidates[keep], np.exp2(bits.astype(np.float64))))
 
 
 def lower_envelope(intercepts, slopes):

@@ -37,6 +37,8 @@ IMAGE_PIXEL_VARIANCE = 0.25
 IMAGE_SHAPE = (64, 96, 3)          # height, width, channels: Kodak area-downsampled by 8 (18,432 dims)
 IMAGE_RATE_BITS_PER_PIXEL = 2.0    # the chain runs to the log-SNR where I(X; Z) reaches this
 IMAGE_NUM_STEPS = 32
+QUICK_IMAGE_SHAPE = (32, 48, 3)    # the small run of the benchmark and the figures (4,608 dims)
+QUICK_IMAGE_NUM_STEPS = 16
 LOG_SNR_START = -10.0
 
 
